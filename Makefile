@@ -1,0 +1,48 @@
+# Two commands do everything on a fresh machine: `make report` and `make test`.
+# Both create .venv when it is missing and reuse it when present.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DATA   ?= data
+DATA_ABS := $(abspath $(DATA))
+PAPERMILL := $(BIN)/papermill --kernel python3 --log-output --request-save-on-cell-execute
+NBCONVERT := $(BIN)/jupyter nbconvert --to html --embed-images
+
+.PHONY: help venv report train test lint clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@echo "  variables: DATA=<dir> (CIFAR-10: cifar-10-batches-py/ or train/ and test/ image folders; default data/)"
+
+venv: $(STAMP)  ## create or update .venv from requirements.txt
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -r requirements.txt -e .
+	touch $@
+
+train: $(STAMP)  ## run the training notebook for both models into build/
+	@mkdir -p build reports
+	$(PAPERMILL) notebooks/01_train.ipynb build/01_train_dense.ipynb \
+		-p data_dir $(DATA_ABS) -p model dense -p stopping mean \
+		-p optimizer adam -p lr 1e-3 -p batch_size 64 -p max_epochs 100 -p patience 10
+	$(PAPERMILL) notebooks/01_train.ipynb build/01_train_separable.ipynb \
+		-p data_dir $(DATA_ABS) -p model separable -p stopping strict \
+		-p optimizer moments -p lr 1 -p lbfgs_iters 100 -p max_epochs 30 -p patience 0
+
+report: train  ## train, then turn the executed notebooks into self-contained HTML in reports/
+	$(NBCONVERT) --output-dir reports build/01_train_dense.ipynb build/01_train_separable.ipynb
+	@echo "report: $(abspath reports)/*.html"
+
+test: $(STAMP) lint  ## unit tests and the notebook smoke test (DATA=<dir> to smoke-test on real images)
+	CIFAR_DATA="$(if $(filter command line environment,$(origin DATA)),$(DATA_ABS))" $(BIN)/python -m pytest
+
+lint:  $(STAMP)  ## ruff on the library, tests and notebooks
+	$(BIN)/ruff check lib tests notebooks
+	$(BIN)/ruff format --check lib tests notebooks
+
+clean:  ## remove generated files (keeps .venv and the data cache)
+	rm -rf build reports

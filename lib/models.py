@@ -1,0 +1,145 @@
+"""Models that map float images (N, 3, 32, 32) in [0, 1] to (N, 1, 28, 28), by name.
+
+``dense`` is the mission's minimal design; ``separable`` keeps only the structure the pipeline has
+(grayscale is a 3-vector, resize and flips act on rows and columns separately).
+"""
+
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+OUTPUTS = ("none", "clamp", "sigmoid")
+REGISTRY: dict[str, type[nn.Module]] = {}
+FORMAT = 1  # version of the saved-file layout
+
+
+def register(name: str) -> Callable[[type[nn.Module]], type[nn.Module]]:
+    """Class decorator: make a model buildable and loadable by ``name``."""
+
+    def add(cls: type[nn.Module]) -> type[nn.Module]:
+        REGISTRY[name] = cls
+        cls.registry_name = name
+        return cls
+
+    return add
+
+
+class OutputConstraint(nn.Module):
+    """Keeps outputs in [0, 1] (``clamp`` or ``sigmoid``) or leaves them alone (``none``)."""
+
+    def __init__(self, mode: str = "none"):
+        super().__init__()
+        if mode not in OUTPUTS:
+            raise ValueError(f"unknown output constraint {mode!r}; choose one of {OUTPUTS}")
+        self.mode = mode
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        if self.mode == "clamp":
+            return y.clamp(0, 1)
+        if self.mode == "sigmoid":
+            return torch.sigmoid(y)
+        return y
+
+    def extra_repr(self) -> str:
+        return self.mode
+
+
+class Conv1x1(nn.Conv2d):
+    """``nn.Conv2d(in, out, kernel_size=1)`` computed as a channel contraction.
+
+    Same parameters and same result as the stock layer, but on this project's 2-core CPU the stock
+    1x1 convolution with one output channel took 0.73 s forward+backward for 5,000 images against
+    0.056 s for the contraction, so the contraction is what runs.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__(in_channels, out_channels, kernel_size=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.einsum("oc,nchw->nohw", self.weight[:, :, 0, 0], x)  # (N, out, H, W)
+        return y + self.bias.view(1, -1, 1, 1)
+
+
+@register("dense")
+class Dense(nn.Module):
+    """The mission's minimal model: 1x1 conv 3->1, flatten, Linear(1024, 784), unflatten."""
+
+    def __init__(self, output: str = "none"):
+        super().__init__()
+        self.gray = Conv1x1(3, 1)
+        self.flatten = nn.Flatten()
+        self.linear = nn.Linear(32 * 32, 28 * 28)
+        self.unflatten = nn.Unflatten(1, (1, 28, 28))
+        self.output = OutputConstraint(output)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        g = self.gray(x)  # (N, 1, 32, 32)
+        y = self.linear(self.flatten(g))  # (N, 784)
+        return self.output(self.unflatten(y))  # (N, 1, 28, 28)
+
+
+@register("separable")
+class Separable(nn.Module):
+    """1x1 conv 3->1, then Y = A G B^T with learned A, B of shape (28, 32): about 1.8k parameters."""
+
+    def __init__(self, output: str = "none"):
+        super().__init__()
+        self.gray = Conv1x1(3, 1)
+        bound = 32**-0.5  # nn.Linear's default initialisation range for 32 inputs
+        self.rows = nn.Parameter(torch.empty(28, 32).uniform_(-bound, bound))  # A
+        self.cols = nn.Parameter(torch.empty(28, 32).uniform_(-bound, bound))  # B
+        self.output = OutputConstraint(output)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        g = self.gray(x)  # (N, 1, 32, 32)
+        y = self.rows @ g @ self.cols.T  # (N, 1, 28, 28)
+        return self.output(y)
+
+
+def build(name: str, output: str = "none", **config) -> nn.Module:
+    """A fresh model by registry name, with its output constraint and any model-specific options."""
+    if name not in REGISTRY:
+        raise ValueError(f"unknown model {name!r}; choose one of {sorted(REGISTRY)}")
+    model = REGISTRY[name](output=output, **config)
+    model.config = {"output": output, **config}
+    return model
+
+
+def n_params(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def save(model: nn.Module, path: str | Path) -> Path:
+    """Store the model's registry name, configuration and weights in one file."""
+    name = getattr(model, "registry_name", None)
+    if name is None:
+        raise TypeError(f"{type(model).__name__} is not a registered model; build it with lib.models.build")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    torch.save({"format": FORMAT, "name": name, "config": getattr(model, "config", {}), "state_dict": state}, path)
+    return path
+
+
+def load(path: str | Path, name: str | None = None) -> nn.Module:
+    """The saved model in eval mode. ``name``, when given, is the architecture the file must hold."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no saved model at {path}; train one first (notebooks/01_train.ipynb)")
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a model file written by lib.models.save")
+    saved = blob["name"]
+    if name is not None and saved != name:
+        raise ValueError(f"{path} holds a {saved!r} model, not {name!r}")
+    if saved not in REGISTRY:
+        raise ValueError(f"{path} holds unknown architecture {saved!r}; known: {sorted(REGISTRY)}")
+    model = build(saved, **blob["config"])
+    try:
+        model.load_state_dict(blob["state_dict"])
+    except RuntimeError as err:
+        raise ValueError(f"weights in {path} do not fit architecture {saved!r}: {err}") from err
+    return model.eval()

@@ -1,0 +1,48 @@
+"""The pipeline's own linear operator, read off the pipeline by probing it with basis images.
+
+Every step is linear on float images: grayscale is a fixed 3-vector, the antialiased resize is a fixed
+28x32 matrix on rows and another on columns, and the flips permute rows and columns. So the pipeline
+is Y = R (w . X) C^T, and feeding it images with one channel, one row or one column switched on
+reveals w, R and C without copying a single constant from torchvision's source.
+"""
+
+from dataclasses import dataclass
+
+import torch
+
+from lib.pipeline import make_targets
+
+
+@dataclass
+class Operator:
+    """The pipeline as Y = rows @ (gray . X) @ cols^T."""
+
+    gray: torch.Tensor  # (3,) grayscale weights
+    rows: torch.Tensor  # (28, 32): resize + vertical flip
+    cols: torch.Tensor  # (28, 32): resize + horizontal flip
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        g = torch.einsum("c,nchw->nhw", self.gray.to(x.dtype), x)  # (N, 32, 32)
+        return (self.rows.to(x.dtype) @ g @ self.cols.T.to(x.dtype)).unsqueeze(1)  # (N, 1, 28, 28)
+
+    def matrix(self) -> torch.Tensor:
+        """The whole map as one (784, 3072) matrix acting on flattened (3, 32, 32) images."""
+        spatial = torch.kron(self.rows, self.cols)  # (784, 1024)
+        return torch.cat([w * spatial for w in self.gray], dim=1)
+
+
+@torch.no_grad()
+def probe() -> Operator:
+    """Derive w, R and C from the pipeline itself, in float64 so the probes add no rounding."""
+    eye3 = torch.eye(3, dtype=torch.float64)
+    channel = eye3[:, :, None, None].expand(3, 3, 32, 32).float()  # image c: channel c all ones
+    gray = make_targets(channel).double().mean(dim=(1, 2, 3))  # a constant stays constant under resize
+    row_probe = torch.zeros(32, 3, 32, 32)
+    col_probe = torch.zeros(32, 3, 32, 32)
+    for i in range(32):
+        row_probe[i, :, i, :] = 1  # row i on, in every channel
+        col_probe[i, :, :, i] = 1
+    total = gray.sum()
+    rows = make_targets(row_probe).double()[:, 0, :, 0].T / total  # (28, 32): column 0 of each response
+    cols = make_targets(col_probe).double()[:, 0, 0, :].T / total
+    return Operator(gray, rows, cols)

@@ -1,0 +1,17 @@
+"""Every project path, from one place, independent of the current working directory."""
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data"  # default data directory
+CACHE = ROOT / "data" / "cache"  # decoded image tensors, keyed on their source
+BUILD = ROOT / "build"  # executed notebooks
+REPORTS = ROOT / "reports"  # HTML reports
+RESULTS = REPORTS / "results"  # JSON / CSV results
+MODELS = REPORTS / "models"  # saved model weights
+
+
+def resolve(path: str | Path) -> Path:
+    """An absolute path; a relative one is taken from the project root, not the working directory."""
+    path = Path(path).expanduser()
+    return path if path.is_absolute() else (ROOT / path).resolve()

@@ -1,0 +1,46 @@
+"""The reference transform the network learns: resize to 28x28, grayscale, flip both ways."""
+
+import torch
+from torchvision.transforms import v2
+
+OUT_SHAPE = (1, 28, 28)
+
+
+def make_pipeline() -> v2.Compose:
+    """The exact torchvision v2 pipeline, for float32 images in [0, 1]."""
+    return v2.Compose(
+        [
+            v2.Resize((28, 28), antialias=True),
+            v2.Grayscale(),
+            v2.functional.hflip,
+            v2.functional.vflip,
+        ]
+    )
+
+
+def _check_images(x: torch.Tensor) -> None:
+    if x.ndim != 4 or x.shape[1:] != (3, 32, 32):
+        raise ValueError(f"expected images of shape (N, 3, 32, 32), got {tuple(x.shape)}")
+    if not x.is_floating_point():
+        raise TypeError(f"expected float images in [0, 1], got dtype {x.dtype}; use lib.data.to_float")
+
+
+def apply_batched(x: torch.Tensor, pipeline: v2.Compose | None = None) -> torch.Tensor:
+    """The pipeline applied to the whole batch at once: (N, 3, 32, 32) -> (N, 1, 28, 28)."""
+    _check_images(x)
+    return (pipeline or make_pipeline())(x)
+
+
+def apply_loop(x: torch.Tensor, pipeline: v2.Compose | None = None) -> torch.Tensor:
+    """The pipeline applied image by image in a Python loop: the baseline the model must beat."""
+    _check_images(x)
+    pipeline = pipeline or make_pipeline()
+    return torch.stack([pipeline(img) for img in x])
+
+
+@torch.no_grad()
+def make_targets(x: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
+    """Targets for a float image set, computed batched in chunks to bound memory."""
+    _check_images(x)
+    pipeline = make_pipeline()
+    return torch.cat([pipeline(x[i : i + chunk]) for i in range(0, len(x), chunk)])

@@ -1,0 +1,59 @@
+"""Figures: six test examples side by side, and training curves against the threshold."""
+
+import matplotlib.pyplot as plt
+import torch
+
+from lib.metrics import GRAY_LEVELS
+from lib.stopping import HALF_GRAY
+
+
+def example_indices(n_images: int, n: int = 6, seed: int = 0) -> list[int]:
+    """A fixed, seeded choice of ``n`` example images."""
+    if n > n_images:
+        raise ValueError(f"asked for {n} examples from {n_images} images")
+    return torch.randperm(n_images, generator=torch.Generator().manual_seed(seed))[:n].tolist()
+
+
+def plot_examples(x: torch.Tensor, y: torch.Tensor, pred: torch.Tensor, indices: list[int], title: str = ""):
+    """One row per image: input (RGB), ground truth, prediction, |difference| normalised per image."""
+    fig, axes = plt.subplots(len(indices), 4, figsize=(8.4, 2.2 * len(indices)), squeeze=False)
+    for row, i in zip(axes, indices, strict=True):
+        diff = (pred[i, 0] - y[i, 0]).abs()
+        scale = diff.max().item()
+        panels = [
+            (x[i].permute(1, 2, 0).clamp(0, 1), "input (RGB 32x32)", {}),
+            (y[i, 0], "pipeline (28x28)", {"cmap": "gray", "vmin": 0, "vmax": 1}),
+            (pred[i, 0].clamp(0, 1), "model", {"cmap": "gray", "vmin": 0, "vmax": 1}),
+            (
+                diff / scale if scale > 0 else diff,
+                f"|diff| / max\nmax = {scale * GRAY_LEVELS:.3g} gray levels",
+                {"cmap": "magma", "vmin": 0, "vmax": 1},
+            ),
+        ]
+        for ax, (img, label, kw) in zip(row, panels, strict=True):
+            ax.imshow(img.numpy(), **kw)
+            ax.set_title(f"#{i}: {label}" if label.startswith("input") else label, fontsize=8)
+            ax.axis("off")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_history(history: list[dict], title: str = ""):
+    """Validation error per epoch on a log scale, with the half-gray-level threshold drawn."""
+    epochs = [h["epoch"] for h in history]
+    fig, (ax_err, ax_loss) = plt.subplots(1, 2, figsize=(11, 3.8))
+    ax_err.semilogy(epochs, [h["val_mae_gray"] for h in history], label="mean |error| (mean rule)")
+    ax_err.semilogy(epochs, [h["val_max_gray"] for h in history], label="max |error| (strict rule)")
+    ax_err.axhline(HALF_GRAY * GRAY_LEVELS, color="k", ls="--", lw=1, label="half a gray level")
+    ax_err.set(xlabel="epoch", ylabel="validation error (gray levels)", title="validation error")
+    ax_err.legend(fontsize=8)
+    ax_loss.semilogy(epochs, [h["loss"] for h in history])
+    ax_loss.set(xlabel="epoch", ylabel="training loss per image", title="training loss")
+    for ax in (ax_err, ax_loss):
+        ax.grid(True, which="both", alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

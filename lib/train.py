@@ -1,0 +1,200 @@
+"""The training loop: seeded, in-memory mini-batches, a validation check and a history per epoch."""
+
+import copy
+import random
+import time
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from lib import metrics
+from lib.losses import get_loss
+from lib.solvers import moments, separable_sse
+from lib.stopping import EarlyStopper
+
+OPTIMIZERS = ("adam", "sgd", "lbfgs", "moments")
+SCHEDULES = ("none", "cosine", "exponential")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides how a model is trained."""
+
+    loss: str = "range_sse"  # range_sse (the mission's), mse or l1
+    out_of_range_weight: float = 2.0  # range_sse only: weight of squared errors outside [0, 1]
+    # adam, sgd, lbfgs (full batch, lbfgs_iters per epoch) or moments (separable only: L-BFGS in float64
+    # on the training set's exact second moments, lbfgs_iters per epoch; plain squared error)
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    schedule: str = "none"  # none, cosine (to 0 over max_epochs) or exponential (gamma per epoch)
+    gamma: float = 0.9  # exponential schedule: lr factor per epoch
+    batch_size: int = 64  # images per step; also the chunk size of lbfgs's full-batch pass
+    lbfgs_iters: int = 20  # lbfgs iterations per epoch
+    stopping: str = "mean"  # mean (the mission's) or strict (every pixel within half a gray level)
+    patience: int = 10  # epochs without a better validation error before giving up (0 = never)
+    max_epochs: int = 100
+    seed: int = 0
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {OPTIMIZERS}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}; choose one of {SCHEDULES}")
+        if self.batch_size < 1 or self.lr <= 0:
+            raise ValueError(f"need batch_size >= 1 and lr > 0, got {self.batch_size} and {self.lr}")
+
+
+@dataclass
+class TrainResult:
+    """What training did: a row per epoch, why it stopped, and how long it took."""
+
+    history: list[dict] = field(default_factory=list)
+    stopped_by: str | None = None
+    epochs: int = 0
+    seconds: float = 0.0
+    config: dict = field(default_factory=dict)
+
+
+def seed_everything(seed: int) -> None:
+    """One place that seeds every generator a run uses, so a CPU run repeats exactly."""
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    params = model.parameters()
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr)
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9)
+    return torch.optim.LBFGS(
+        params, lr=cfg.lr, max_iter=cfg.lbfgs_iters, history_size=100, line_search_fn="strong_wolfe"
+    )
+
+
+def _schedule(opt: torch.optim.Optimizer, cfg: TrainConfig):
+    if cfg.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.max_epochs)
+    if cfg.schedule == "exponential":
+        return torch.optim.lr_scheduler.ExponentialLR(opt, gamma=cfg.gamma)
+    return None
+
+
+def _minibatch_epoch(model, opt, loss_fn, x, y, cfg, gen, bar) -> float:
+    total = 0.0
+    perm = torch.randperm(len(x), generator=gen)
+    for i in range(0, len(x), cfg.batch_size):
+        idx = perm[i : i + cfg.batch_size]
+        xb, yb = x[idx].to(cfg.device, non_blocking=True), y[idx].to(cfg.device, non_blocking=True)
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(xb), yb)
+        loss.backward()
+        opt.step()
+        total += loss.item() * (len(idx) if cfg.loss != "range_sse" else 1)
+        bar.update(len(idx))
+    return total / len(x)
+
+
+def _full_batch_epoch(model, opt, loss_fn, x, y, cfg, bar) -> float:
+    # The sum-reduced loss over the whole set, accumulated chunk by chunk; mean losses are
+    # weighted by chunk size so that every chunk counts as the images it holds.
+    def closure() -> torch.Tensor:
+        opt.zero_grad(set_to_none=True)
+        total = torch.zeros((), dtype=torch.float64)
+        for i in range(0, len(x), cfg.batch_size):
+            xb, yb = x[i : i + cfg.batch_size].to(cfg.device), y[i : i + cfg.batch_size].to(cfg.device)
+            loss = loss_fn(model(xb), yb)
+            if cfg.loss != "range_sse":
+                loss = loss * len(xb) / len(x)
+            loss.backward()
+            total += loss.detach().double().cpu()
+        bar.update(len(x))
+        return total.float()
+
+    loss = opt.step(closure)
+    return loss.item() / len(x) if cfg.loss == "range_sse" else loss.item()
+
+
+def _moments_epoch(model, opt, stats, bar) -> float:
+    def closure() -> torch.Tensor:
+        opt.zero_grad(set_to_none=True)
+        loss = separable_sse(model, stats)
+        loss.backward()
+        return loss
+
+    loss = opt.step(closure)
+    bar.update(stats.n)
+    return loss.item() / stats.n
+
+
+def train(
+    model: nn.Module,
+    train_x: torch.Tensor,
+    train_y: torch.Tensor,
+    val_x: torch.Tensor,
+    val_y: torch.Tensor,
+    cfg: TrainConfig | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Train until the stopping rule holds on the validation images, or a guard fires.
+
+    The training loss in the history is per image (summed over pixels for ``range_sse``). When a
+    guard (patience, max_epochs, Ctrl-C) ends training, the best weights seen are restored.
+    """
+    cfg = cfg or TrainConfig()
+    if len(train_x) != len(train_y) or len(val_x) != len(val_y):
+        raise ValueError("images and targets differ in number")
+    loss_kwargs = {"out_of_range_weight": cfg.out_of_range_weight} if cfg.loss == "range_sse" else {}
+    loss_fn = get_loss(cfg.loss, **loss_kwargs)
+    start = time.perf_counter()
+    stats = None
+    if cfg.optimizer == "moments":  # one pass over the data, then float64 iterations on the statistics
+        stats = moments(train_x, train_y)
+        model.double()
+    model.to(cfg.device).train()
+    opt, gen = _optimizer(model, cfg), torch.Generator().manual_seed(cfg.seed)
+    sched = _schedule(opt, cfg)
+    stopper = EarlyStopper(cfg.stopping, cfg.patience, cfg.max_epochs)
+    result = TrainResult(config=asdict(cfg))
+    best_state = None
+    epochs = tqdm(range(1, cfg.max_epochs + 1), desc="epochs", unit="ep", disable=not progress)
+    try:
+        for epoch in epochs:
+            lr = opt.param_groups[0]["lr"]
+            with tqdm(total=len(train_x), desc=f"epoch {epoch}", unit="img", leave=False, disable=not progress) as bar:
+                if cfg.optimizer == "moments":
+                    loss = _moments_epoch(model, opt, stats, bar)
+                elif cfg.optimizer == "lbfgs":
+                    loss = _full_batch_epoch(model, opt, loss_fn, train_x, train_y, cfg, bar)
+                else:
+                    loss = _minibatch_epoch(model, opt, loss_fn, train_x, train_y, cfg, gen, bar)
+            if sched is not None:
+                sched.step()
+            pred = metrics.predict(model, val_x)
+            m = metrics.summary(pred, val_y)
+            row = {
+                "epoch": epoch,
+                "loss": loss,
+                "val_mae_gray": m["mae_gray"],
+                "val_max_gray": m["max_gray"],
+                "val_exact8": m["exact8"],
+                "lr": lr,
+                "seconds": time.perf_counter() - start,
+            }
+            result.history.append(row)
+            epochs.set_postfix(mae_gray=f"{m['mae_gray']:.3f}", max_gray=f"{m['max_gray']:.3f}")
+            if m["mae_px"] < stopper.best:
+                best_state = copy.deepcopy(model.state_dict())
+            if stopper.update(pred, val_y, m["mae_px"]):
+                break
+    except KeyboardInterrupt:
+        stopper.stopped_by = "interrupted"
+    model.float()
+    result.stopped_by, result.epochs = stopper.stopped_by, len(result.history)
+    result.seconds = time.perf_counter() - start
+    if result.stopped_by not in ("mean_rule", "strict_rule") and best_state is not None:
+        model.load_state_dict(best_state)
+    return result
