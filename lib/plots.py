@@ -57,3 +57,37 @@ def plot_history(history: list[dict], title: str = ""):
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+BASELINE_STYLE = {"pipeline_loop": ":", "pipeline_batched": "--", "read_input": "-."}
+
+
+def plot_benchmark(rows: list[dict], title: str = ""):
+    """Seconds for all images against batch (or chunk) size, one panel per device, a line per model
+    method (DataLoader: best over workers and pinning), baselines and the read floor as horizontals."""
+    devices = list(dict.fromkeys(r["device"] for r in rows))
+    fig, axes = plt.subplots(1, len(devices), figsize=(6.5 * len(devices), 4.5), squeeze=False)
+    for ax, device in zip(axes[0], devices, strict=True):
+        mine = [r for r in rows if r["device"] == device]
+        lines: dict[str, dict[int, float]] = {}
+        for r in mine:
+            if r["method"] in BASELINE_STYLE:
+                continue
+            curve = lines.setdefault(f"{r['model']} · {r['method']}", {})
+            bs = int(r["batch_size"])
+            curve[bs] = min(curve.get(bs, float("inf")), float(r["median_s"]))
+        for label, curve in sorted(lines.items()):
+            sizes = sorted(curve)
+            ax.plot(sizes, [curve[s] for s in sizes], marker="o", ms=3, label=label)
+        for method, style in BASELINE_STYLE.items():
+            found = [float(r["median_s"]) for r in mine if r["method"] == method]
+            if found:
+                ax.axhline(min(found), color="k", ls=style, lw=1, label=method.replace("_", " "))
+        ax.set(xscale="log", yscale="log", xlabel="batch / chunk size (images)",
+               ylabel=f"seconds for {int(mine[0]['n_images']):,} images (median)", title=device)  # fmt: skip
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

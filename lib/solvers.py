@@ -35,19 +35,29 @@ class Moments:
 
 @torch.no_grad()
 def moments(x: torch.Tensor, y: torch.Tensor) -> Moments:
-    """Accumulate the statistics in float64, chunk by chunk."""
+    """Accumulate the statistics in float64, chunk by chunk. Only the 3072 image dimensions need a
+    matrix product; the constant channel's entries are column sums and the image count."""
     if len(x) != len(y):
         raise ValueError("images and targets differ in number")
-    d = 4 * 32 * 32
-    xx, yx, yy = torch.zeros(d, d, dtype=torch.float64), torch.zeros(784, d, dtype=torch.float64), 0.0
+    d = 3 * 32 * 32
+    xx, yx = torch.zeros(d, d, dtype=torch.float64), torch.zeros(784, d, dtype=torch.float64)
+    xsum, ysum, yy = torch.zeros(d, dtype=torch.float64), torch.zeros(784, dtype=torch.float64), 0.0
     for i in range(0, len(x), CHUNK):
-        xc = x[i : i + CHUNK].double()
-        xc = torch.cat([xc, torch.ones_like(xc[:, :1])], 1).flatten(1)  # (n, 4096)
+        xc = x[i : i + CHUNK].double().flatten(1)  # (n, 3072)
         yc = y[i : i + CHUNK].double().flatten(1)  # (n, 784)
         xx += xc.T @ xc
         yx += yc.T @ xc
+        xsum += xc.sum(0)
+        ysum += yc.sum(0)
         yy += (yc**2).sum().item()
-    xx = xx.view(4, 32, 32, 4, 32, 32).permute(0, 3, 1, 2, 4, 5).reshape(16, -1).contiguous()
+    ones = 32 * 32
+    full = torch.empty(d + ones, d + ones, dtype=torch.float64)
+    full[:d, :d] = xx
+    full[:d, d:] = xsum[:, None]
+    full[d:, :d] = xsum[None, :]
+    full[d:, d:] = len(x)
+    yx = torch.cat([yx, ysum[:, None].expand(784, ones)], 1)
+    xx = full.view(4, 32, 32, 4, 32, 32).permute(0, 3, 1, 2, 4, 5).reshape(16, -1).contiguous()
     return Moments(xx, yx.view(28, 28, 4, 32, 32), yy, len(x))
 
 

@@ -1,0 +1,202 @@
+"""Inference benchmark: the pipeline against the learned models, on CPU and, when present, GPU.
+
+Runs without Jupyter: ``python -m lib.bench --out DIR`` writes ``benchmark.csv`` and
+``benchmark_summary.json`` there. Methods timed on the same in-memory images:
+
+- ``read_input``: one pass reading the float input (a sum): the floor no transform can beat.
+- ``pipeline_loop``: the v2 pipeline image by image in a Python loop (CPU): the original baseline.
+- ``pipeline_batched``: the same pipeline on the whole (N, 3, 32, 32) tensor at once.
+- ``dataloader``: each model through ``DataLoader(TensorDataset(x))``, over batch size, workers and
+  pin_memory (pinning only matters when copying to a GPU, so CPU rows use pin_memory=False).
+- ``fast_path``: each model on slices of a tensor already on the device, over chunk size.
+- ``end_to_end`` (GPU): uint8 images in pinned host memory, copied, converted and transformed on the GPU.
+"""
+
+import argparse
+import csv
+import itertools
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+from tqdm.auto import tqdm
+
+from lib import data, models, paths, pipeline, results
+from lib.timing import measure
+
+MODEL_METHODS = ("dataloader", "fast_path", "end_to_end")
+COLUMNS = (
+    "device", "method", "model", "batch_size", "num_workers", "pin_memory", "n_images",
+    "median_s", "q1_s", "q3_s", "images_per_s", "speedup_vs_loop", "speedup_vs_batched",
+)  # fmt: skip
+
+
+@dataclass
+class BenchConfig:
+    """What the benchmark sweeps; the defaults are the report's full configuration."""
+
+    n_images: int = 10_000  # test images transformed per timed run
+    repeats: int = 5  # timed runs per row (median and quartiles reported)
+    warmup: int = 1  # untimed runs first
+    batch_sizes: list[int] = field(default_factory=lambda: [1, 16, 64, 256, 1024])  # DataLoader batch sizes
+    num_workers: list[int] = field(default_factory=lambda: [0, 2])  # DataLoader worker processes
+    pin_memory: list[bool] = field(default_factory=lambda: [False, True])  # DataLoader pinning (GPU rows only)
+    chunk_sizes: list[int] = field(default_factory=lambda: [256, 1024, 4096, 10_000])  # fast-path slices
+    devices: list[str] = field(default_factory=lambda: ["cpu", "cuda"])  # cuda rows only where available
+
+
+def load_images(data_dir: str | Path | None, n: int) -> tuple[torch.Tensor, str]:
+    """``n`` uint8 test images (N, 3, 32, 32); uniform noise when no data set is found (timing does
+    not depend on pixel values, and a GPU machine may have no copy of the data)."""
+    if data_dir is not None and data.detect(paths.resolve(data_dir)) is not None:
+        split = data.load_split(data_dir, "test")
+        if len(split.images) < n:
+            raise ValueError(f"asked for {n} images, the test split has {len(split.images)}")
+        return split.images[:n], f"{split.source}: {paths.resolve(data_dir)}"
+    gen = torch.Generator().manual_seed(0)
+    return torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=gen), "synthetic uniform noise"
+
+
+def load_models(models_dir: str | Path) -> dict[str, torch.nn.Module]:
+    """Every saved model in ``models_dir``, by file stem, in eval mode."""
+    files = sorted(Path(paths.resolve(models_dir)).glob("*.pt"))
+    if not files:
+        raise FileNotFoundError(f"no saved models in {models_dir}; run notebooks/01_train.ipynb first")
+    return {f.stem: models.load(f) for f in files}
+
+
+def _chunked(model, x: torch.Tensor, chunk: int) -> None:
+    for i in range(0, len(x), chunk):
+        model(x[i : i + chunk])
+
+
+def _jobs(cfg: BenchConfig, x_u8: torch.Tensor, nets: dict, device: str):
+    """(row fields, work) for every configuration on one device; work() runs it once."""
+    x_cpu = data.to_float(x_u8)
+    x_dev = x_cpu.to(device)
+    reference = pipeline.make_pipeline()
+    yield {"method": "read_input", "model": "-"}, lambda: x_dev.sum()
+    if device == "cpu":
+        yield {"method": "pipeline_loop", "model": "pipeline"}, lambda: pipeline.apply_loop(x_cpu, reference)
+    yield {"method": "pipeline_batched", "model": "pipeline"}, lambda: reference(x_dev)
+    for name, net in nets.items():
+        net = net.to(device)
+        pins = cfg.pin_memory if device == "cuda" else [False]
+        for bs, workers, pin in itertools.product(cfg.batch_sizes, cfg.num_workers, pins):
+            loader = DataLoader(
+                TensorDataset(x_cpu), batch_size=bs, num_workers=workers, pin_memory=pin,
+                persistent_workers=workers > 0,
+            )  # fmt: skip
+
+            def run(net=net, loader=loader, pin=pin):
+                for (xb,) in loader:
+                    net(xb.to(device, non_blocking=pin))
+
+            yield (
+                {"method": "dataloader", "model": name, "batch_size": bs, "num_workers": workers, "pin_memory": pin},
+                run,
+            )
+        for chunk in cfg.chunk_sizes:
+            yield (
+                {"method": "fast_path", "model": name, "batch_size": chunk},
+                lambda n=net, c=chunk: _chunked(n, x_dev, c),
+            )
+        if device == "cuda":
+            pinned = x_u8.pin_memory()
+            for chunk in cfg.chunk_sizes:
+
+                def end_to_end(net=net, chunk=chunk, pinned=pinned):
+                    _chunked(net, data.to_float(pinned.to(device, non_blocking=True)), chunk)
+
+                yield {"method": "end_to_end", "model": name, "batch_size": chunk, "pin_memory": True}, end_to_end
+
+
+def run(cfg: BenchConfig, x_u8: torch.Tensor, nets: dict[str, torch.nn.Module], progress: bool = True) -> list[dict]:
+    """Time every configuration; rows carry medians, quartiles, throughput and speedups."""
+    devices = [d for d in cfg.devices if d == "cpu" or (d == "cuda" and torch.cuda.is_available())]
+    rows = []
+    with torch.inference_mode():
+        for device in devices:
+            jobs = list(_jobs(cfg, x_u8, nets, device))
+            for fields, work in tqdm(jobs, desc=f"benchmark on {device}", unit="row", disable=not progress):
+                t = measure(work, repeats=cfg.repeats, warmup=cfg.warmup, device=device)
+                q1, q3 = t.iqr
+                rows.append({
+                    "device": device, "batch_size": len(x_u8), "num_workers": 0, "pin_memory": False,
+                    **fields, "n_images": len(x_u8), "median_s": t.median, "q1_s": q1, "q3_s": q3,
+                    "images_per_s": len(x_u8) / t.median,
+                })  # fmt: skip
+    _add_speedups(rows)
+    return rows
+
+
+def _median_of(rows: list[dict], device: str, method: str) -> float | None:
+    found = [r["median_s"] for r in rows if r["device"] == device and r["method"] == method]
+    return min(found) if found else None
+
+
+def _add_speedups(rows: list[dict]) -> None:
+    loop = _median_of(rows, "cpu", "pipeline_loop")
+    for r in rows:
+        batched = _median_of(rows, r["device"], "pipeline_batched")
+        r["speedup_vs_loop"] = loop / r["median_s"] if loop else None
+        r["speedup_vs_batched"] = batched / r["median_s"] if batched else None
+
+
+def summarize(rows: list[dict], env: dict, source: str, cfg: BenchConfig) -> dict:
+    """For each device: the best row of each method, and the best model against both baselines."""
+    out = {"environment": env, "data_source": source, "config": asdict(cfg), "devices": {}}
+    for device in dict.fromkeys(r["device"] for r in rows):
+        mine = [r for r in rows if r["device"] == device]
+        best = {m: min((r for r in mine if r["method"] == m), key=lambda r: r["median_s"])
+                for m in dict.fromkeys(r["method"] for r in mine)}  # fmt: skip
+        model_rows = [r for r in mine if r["method"] in ("dataloader", "fast_path")]
+        top = min(model_rows, key=lambda r: r["median_s"]) if model_rows else None
+        floor = best["read_input"]["median_s"]
+        out["devices"][device] = {
+            "best_by_method": best,
+            "best_model": top,
+            "speedup_vs_loop": top and top["speedup_vs_loop"],
+            "speedup_vs_batched": top and top["speedup_vs_batched"],
+            "times_floor": top and top["median_s"] / floor,
+            "floor_s": floor,
+        }
+    return out
+
+
+def write(rows: list[dict], summary: dict, out_dir: str | Path) -> tuple[Path, Path]:
+    """``benchmark.csv`` (one row per configuration) and ``benchmark_summary.json``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path = out_dir / "benchmark.csv"
+    with csv_path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows({k: r.get(k) for k in COLUMNS} for r in rows)
+    return csv_path, results.write_json(out_dir / "benchmark_summary.json", summary)
+
+
+def main(argv: list[str] | None = None) -> None:
+    default = BenchConfig()
+    p = argparse.ArgumentParser(prog="python -m lib.bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", default=str(paths.RESULTS), help="folder for benchmark.csv and benchmark_summary.json")
+    p.add_argument("--data-dir", default=str(paths.DATA), help="CIFAR-10 folder (noise images when absent)")
+    p.add_argument("--models-dir", default=str(paths.MODELS), help="folder of saved models (*.pt)")
+    p.add_argument("--n-images", type=int, default=default.n_images)
+    p.add_argument("--repeats", type=int, default=default.repeats)
+    p.add_argument("--batch-sizes", type=int, nargs="+", default=default.batch_sizes)
+    p.add_argument("--num-workers", type=int, nargs="+", default=default.num_workers)
+    p.add_argument("--chunk-sizes", type=int, nargs="+", default=default.chunk_sizes)
+    p.add_argument("--devices", nargs="+", default=default.devices, choices=["cpu", "cuda"])
+    a = p.parse_args(argv)
+    cfg = BenchConfig(a.n_images, a.repeats, default.warmup, a.batch_sizes, a.num_workers, default.pin_memory,
+                      a.chunk_sizes, a.devices)  # fmt: skip
+    x_u8, source = load_images(a.data_dir, cfg.n_images)
+    rows = run(cfg, x_u8, load_models(a.models_dir))
+    csv_path, json_path = write(rows, summarize(rows, results.environment(), source, cfg), a.out)
+    print(f"wrote {csv_path} and {json_path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+import pytest
+import torch
+
+from lib import models
+
+
+@pytest.mark.parametrize("name, n", [("dense", 3 + 1 + 1024 * 784 + 784), ("separable", 3 + 1 + 2 * 28 * 32)])
+def test_shapes_and_sizes(name, n):
+    model = models.build(name)
+    assert model(torch.rand(2, 3, 32, 32)).shape == (2, 1, 28, 28)
+    assert models.n_params(model) == n
+
+
+def test_conv1x1_matches_the_stock_convolution():
+    conv = models.Conv1x1(3, 1)
+    stock = torch.nn.Conv2d(3, 1, kernel_size=1)
+    stock.load_state_dict(conv.state_dict())
+    x = torch.rand(4, 3, 32, 32)
+    assert torch.allclose(conv(x), stock(x), atol=1e-6)
+
+
+def test_output_constraints_keep_range():
+    x = torch.rand(8, 3, 32, 32) * 50  # far outside what a model trained on [0, 1] would see
+    for mode in ("clamp", "sigmoid"):
+        y = models.build("dense", output=mode)(x)
+        assert y.min() >= 0 and y.max() <= 1
+    with pytest.raises(ValueError, match="output constraint"):
+        models.build("dense", output="tanh")
+
+
+def test_unknown_model():
+    with pytest.raises(ValueError, match="unknown model"):
+        models.build("resnet")
+
+
+@pytest.mark.parametrize("name", ["dense", "separable"])
+def test_save_load_round_trip(tmp_path, name):
+    model = models.build(name, output="clamp")
+    path = models.save(model, tmp_path / "m.pt")
+    loaded = models.load(path)
+    assert not loaded.training and loaded.config == {"output": "clamp"}
+    x = torch.rand(3, 3, 32, 32)
+    assert torch.equal(loaded(x), model(x))
+    assert type(models.load(path, name=name)) is type(model)
+
+
+def test_load_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no saved model"):
+        models.load(tmp_path / "missing.pt")
+    path = models.save(models.build("separable"), tmp_path / "sep.pt")
+    with pytest.raises(ValueError, match="not 'dense'"):
+        models.load(path, name="dense")
+    torch.save({"weights": 1}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not a model file"):
+        models.load(tmp_path / "other.pt")
+    blob = torch.load(path, weights_only=True)
+    blob["name"] = "dense"  # separable weights under another architecture's name
+    torch.save(blob, tmp_path / "mislabelled.pt")
+    with pytest.raises(ValueError, match="do not fit"):
+        models.load(tmp_path / "mislabelled.pt")

@@ -1,0 +1,21 @@
+import pytest
+import torch
+
+from lib import models
+from lib.pipeline import make_targets
+from lib.solvers import moments, separable_sse
+
+
+def test_moment_loss_equals_the_direct_sum():
+    x = torch.rand(40, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    y = make_targets(x)
+    torch.manual_seed(0)
+    model = models.build("separable")
+    direct = ((model(x).double() - y.double()) ** 2).sum().item()
+    assert separable_sse(model, moments(x, y)).item() == pytest.approx(direct, rel=1e-9)
+
+
+def test_moment_training_needs_a_separable_model():
+    x = torch.rand(4, 3, 32, 32)
+    with pytest.raises(TypeError, match="separable"):
+        separable_sse(models.build("dense"), moments(x, make_targets(x)))
