@@ -10,7 +10,7 @@ DATA_ABS := $(abspath $(DATA))
 PAPERMILL := $(BIN)/papermill --kernel python3 --log-output --request-save-on-cell-execute
 NBCONVERT := $(BIN)/jupyter nbconvert --to html --embed-images
 
-.PHONY: help venv report train benchmark test lint clean
+.PHONY: help venv report train architectures benchmark test lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -33,13 +33,17 @@ train: $(STAMP)  ## run the training notebook for both models into build/
 		-p data_dir $(DATA_ABS) -p model separable -p stopping strict \
 		-p optimizer moments -p lr 1 -p lbfgs_iters 100 -p max_epochs 30 -p patience 0
 
+architectures: $(STAMP)  ## the architecture, loss and stopping study (saves the exact operator for the benchmark)
+	@mkdir -p build reports
+	$(PAPERMILL) notebooks/02_architectures.ipynb build/02_architectures.ipynb -p data_dir $(DATA_ABS)
+
 benchmark: $(STAMP)  ## time the saved models against the pipeline (needs reports/models from train)
 	@mkdir -p build reports
 	$(PAPERMILL) notebooks/03_benchmark.ipynb build/03_benchmark.ipynb -p data_dir $(DATA_ABS)
 
-report: train benchmark  ## train, benchmark, then turn the executed notebooks into self-contained HTML
+report: train architectures benchmark  ## all notebooks in order, then self-contained HTML in reports/
 	$(NBCONVERT) --output-dir reports build/01_train_dense.ipynb build/01_train_separable.ipynb \
-		build/03_benchmark.ipynb
+		build/02_architectures.ipynb build/03_benchmark.ipynb
 	@echo "report: $(abspath reports)/*.html"
 
 test: $(STAMP) lint  ## unit tests and the notebook smoke test (DATA=<dir> to smoke-test on real images)

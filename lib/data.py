@@ -196,8 +196,10 @@ def prepare(data_dir: str | Path, n_train: int = 0, val_fraction: float = 0.1, s
     tr_idx, val_idx = train_val_indices(len(train.images), val_fraction, seed)
     if n_train:
         tr_idx = tr_idx[:n_train]
-    test_images = test.images[:n_test] if n_test else test.images
-    test_labels = test.labels[: len(test_images)]
+    keep = torch.arange(len(test.images))
+    if n_test:  # a seeded sample across classes (the files are ordered by class)
+        keep = torch.randperm(len(test.images), generator=torch.Generator().manual_seed(seed))[:n_test].sort().values
+    test_images, test_labels = test.images[keep], test.labels[keep]
     x = {"train": to_float(train.images[tr_idx]), "val": to_float(train.images[val_idx]), "test": to_float(test_images)}
     y = {k: make_targets(v) for k, v in x.items()}
     return Data(

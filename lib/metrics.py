@@ -1,5 +1,6 @@
 """Fidelity metrics between predicted and target images in [0, 1]."""
 
+import itertools
 import math
 
 import torch
@@ -58,7 +59,7 @@ def summary(pred: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
 @torch.no_grad()
 def predict(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 2048) -> torch.Tensor:
     """Model output for a float image set, in batches, on the model's device, returned on the CPU."""
-    param = next(model.parameters())
+    param = next(itertools.chain(model.parameters(), model.buffers()))  # where the model lives, and its dtype
     was_training = model.training
     model.eval()
     out = torch.cat(

@@ -143,3 +143,65 @@ def load(path: str | Path, name: str | None = None) -> nn.Module:
     except RuntimeError as err:
         raise ValueError(f"weights in {path} do not fit architecture {saved!r}: {err}") from err
     return model.eval()
+
+
+@register("conv3")
+class Conv3(nn.Module):
+    """Two valid 3x3 convolutions, 3 -> 1 -> 1 channels: 32 -> 30 -> 28, learning the downsampling
+    locally. A 5x5 receptive field cannot reach the far corner a 180-degree flip needs."""
+
+    def __init__(self, output: str = "none"):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 1, kernel_size=3)
+        self.conv2 = nn.Conv2d(1, 1, kernel_size=3)
+        self.output = OutputConstraint(output)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.output(self.conv2(self.conv1(x)))  # (N, 1, 30, 30) -> (N, 1, 28, 28)
+
+
+@register("conv5")
+class Conv5(nn.Module):
+    """One valid 5x5 convolution, 3 -> 1 channels: 32 -> 28."""
+
+    def __init__(self, output: str = "none"):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 1, kernel_size=5)
+        self.output = OutputConstraint(output)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.output(self.conv(x))  # (N, 1, 28, 28)
+
+
+@register("fc_large")
+class FCLarge(nn.Module):
+    """One fully connected layer from the whole 3x32x32 input to the 28x28 output (2.4M parameters)."""
+
+    def __init__(self, output: str = "none"):
+        super().__init__()
+        self.linear = nn.Linear(3 * 32 * 32, 28 * 28)
+        self.output = OutputConstraint(output)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.output(self.linear(x.flatten(1)).view(-1, 1, 28, 28))  # (N, 1, 28, 28)
+
+
+@register("exact")
+class Exact(nn.Module):
+    """The pipeline's own linear operator (probed from the pipeline, see lib.operator): no training.
+
+    Stored as buffers, so it saves, loads and moves between devices like any model."""
+
+    def __init__(self, output: str = "none"):
+        super().__init__()
+        from lib.operator import probe  # deferred: probing runs the pipeline
+
+        op = probe()
+        self.register_buffer("gray", op.gray.float())  # (3,)
+        self.register_buffer("rows", op.rows.float())  # (28, 32)
+        self.register_buffer("cols", op.cols.float())  # (28, 32)
+        self.output = OutputConstraint(output)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        g = torch.einsum("c,nchw->nhw", self.gray, x)  # (N, 32, 32)
+        return self.output((self.rows @ g @ self.cols.T).unsqueeze(1))  # (N, 1, 28, 28)

@@ -1,10 +1,11 @@
 """Every project path, from one place, independent of the current working directory."""
 
+import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"  # default data directory
-CACHE = ROOT / "data" / "cache"  # decoded image tensors, keyed on their source
+CACHE = Path(os.environ.get("CIFAR_CACHE") or ROOT / "data" / "cache")  # decoded images, keyed on their source
 BUILD = ROOT / "build"  # executed notebooks
 REPORTS = ROOT / "reports"  # HTML reports
 RESULTS = REPORTS / "results"  # JSON / CSV results

@@ -6,16 +6,13 @@ from torchvision.transforms import v2
 OUT_SHAPE = (1, 28, 28)
 
 
-def make_pipeline() -> v2.Compose:
-    """The exact torchvision v2 pipeline, for float32 images in [0, 1]."""
-    return v2.Compose(
-        [
-            v2.Resize((28, 28), antialias=True),
-            v2.Grayscale(),
-            v2.functional.hflip,
-            v2.functional.vflip,
-        ]
-    )
+def make_pipeline(flips: bool = True) -> v2.Compose:
+    """The exact torchvision v2 pipeline, for float32 images in [0, 1]. ``flips=False`` drops the two
+    flips: a control target for studying what local (convolutional) models can learn."""
+    steps = [v2.Resize((28, 28), antialias=True), v2.Grayscale()]
+    if flips:
+        steps += [v2.functional.hflip, v2.functional.vflip]
+    return v2.Compose(steps)
 
 
 def _check_images(x: torch.Tensor) -> None:
@@ -39,8 +36,8 @@ def apply_loop(x: torch.Tensor, pipeline: v2.Compose | None = None) -> torch.Ten
 
 
 @torch.no_grad()
-def make_targets(x: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
+def make_targets(x: torch.Tensor, chunk: int = 8192, flips: bool = True) -> torch.Tensor:
     """Targets for a float image set, computed batched in chunks to bound memory."""
     _check_images(x)
-    pipeline = make_pipeline()
+    pipeline = make_pipeline(flips)
     return torch.cat([pipeline(x[i : i + chunk]) for i in range(0, len(x), chunk)])

@@ -91,3 +91,49 @@ def plot_benchmark(rows: list[dict], title: str = ""):
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def plot_curves(histories: dict[str, list[dict]], key: str = "val_mae_gray", title: str = ""):
+    """One validation-error curve per run (log scale), with the half-gray-level threshold."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for label, history in histories.items():
+        ax.semilogy([h["epoch"] for h in history], [h[key] for h in history], marker="o", ms=3, label=label)
+    ax.axhline(HALF_GRAY * GRAY_LEVELS, color="k", ls="--", lw=1, label="half a gray level")
+    ax.set(xlabel="epoch", ylabel=f"{key.replace('_', ' ')} (gray levels)", title=title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_maps(maps: dict[str, torch.Tensor], ncols: int = 3, title: str = "", symmetric: bool = True):
+    """Heatmaps of matrices side by side (learned operators next to the exact one), each with a colour bar."""
+    nrows = -(-len(maps) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.6 * nrows), squeeze=False)
+    for ax, (label, m) in zip(axes.flat, maps.items(), strict=False):
+        m = m.detach().double().cpu()
+        lim = m.abs().max().item() or 1.0
+        kw = {"cmap": "RdBu_r", "vmin": -lim, "vmax": lim} if symmetric else {"cmap": "viridis"}
+        im = ax.imshow(m.numpy(), aspect="auto", interpolation="nearest", **kw)
+        ax.set_title(label, fontsize=9)
+        ax.set(xlabel="input index", ylabel="output index")
+        fig.colorbar(im, ax=ax, fraction=0.046)
+    for ax in list(axes.flat)[len(maps) :]:
+        ax.axis("off")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_gray_weights(weights: dict[str, torch.Tensor], title: str = "grayscale weights (scaled to sum 1)"):
+    """Grouped bars of R, G, B weights per model."""
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    width = 0.8 / len(weights)
+    for k, (label, w) in enumerate(weights.items()):
+        ax.bar([c + k * width for c in range(3)], w.detach().double().cpu().numpy(), width, label=label)
+    ax.set_xticks([c + 0.4 - width / 2 for c in range(3)], ["R", "G", "B"])
+    ax.set(ylabel="weight", title=title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -23,20 +23,25 @@ from torch import nn
 CHUNK = 2048  # images per pass: bounds the memory of the float64 intermediates
 
 
+PAIRS = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))  # channel pairs c <= d
+
+
 @dataclass
 class Moments:
-    """Second moments of a training set, float64, with a constant 4th channel of ones for biases."""
+    """Second moments of a training set, float64. Only channel pairs c <= d are kept: the loss meets
+    them through a symmetric form, so (c, d) and (d, c) contribute alike."""
 
-    xx: torch.Tensor  # (4 * 4, 32 * 32 * 32 * 32): sum over images of x x^T, channel pairs first
-    yx: torch.Tensor  # (28, 28, 4, 32, 32): sum over images of y x^T
+    xx: torch.Tensor  # (6, 32 * 32 * 32 * 32): sum over images of x_c[h, w] x_d[i, j], for PAIRS, as [h, i, w, j]
+    xsum: torch.Tensor  # (3, 32, 32): sum over images of each channel
+    yx: torch.Tensor  # (3, 28 * 32 * 28 * 32): sum over images of y[p, q] x_c[h, w], as [c][p, h, q, w]
+    ysum: torch.Tensor  # (28, 28): sum over images of y
     yy: float  # sum over images of ||y||^2
     n: int  # number of images
 
 
 @torch.no_grad()
 def moments(x: torch.Tensor, y: torch.Tensor) -> Moments:
-    """Accumulate the statistics in float64, chunk by chunk. Only the 3072 image dimensions need a
-    matrix product; the constant channel's entries are column sums and the image count."""
+    """Accumulate the statistics in float64, chunk by chunk."""
     if len(x) != len(y):
         raise ValueError("images and targets differ in number")
     d = 3 * 32 * 32
@@ -50,15 +55,11 @@ def moments(x: torch.Tensor, y: torch.Tensor) -> Moments:
         xsum += xc.sum(0)
         ysum += yc.sum(0)
         yy += (yc**2).sum().item()
-    ones = 32 * 32
-    full = torch.empty(d + ones, d + ones, dtype=torch.float64)
-    full[:d, :d] = xx
-    full[:d, d:] = xsum[:, None]
-    full[d:, :d] = xsum[None, :]
-    full[d:, d:] = len(x)
-    yx = torch.cat([yx, ysum[:, None].expand(784, ones)], 1)
-    xx = full.view(4, 32, 32, 4, 32, 32).permute(0, 3, 1, 2, 4, 5).reshape(16, -1).contiguous()
-    return Moments(xx, yx.view(28, 28, 4, 32, 32), yy, len(x))
+    blocks = xx.view(3, 1024, 3, 1024)
+    # each block laid out [h, i, w, j] (rows of both images, then columns), see separable_sse
+    pairs = torch.stack([blocks[c, :, e, :].reshape(32, 32, 32, 32).permute(0, 2, 1, 3).flatten() for c, e in PAIRS])
+    yx = yx.view(28, 28, 3, 32, 32).permute(2, 0, 3, 1, 4).reshape(3, -1).contiguous()
+    return Moments(pairs, xsum.view(3, 32, 32), yx, ysum.view(28, 28), yy, len(x))
 
 
 def _check(model: nn.Module) -> None:
@@ -67,13 +68,24 @@ def _check(model: nn.Module) -> None:
 
 
 def separable_sse(model: nn.Module, m: Moments) -> torch.Tensor:
-    """The separable model's sum of squared errors over the whole training set, in float64."""
+    """The separable model's sum of squared errors over the whole training set, in float64.
+
+    With G_n = sum_c w_c X_nc + b and Y_n ~ A G_n B^T, expand sum_n ||Y_n - A G_n B^T||^2 into terms
+    that each meet the data through one of the statistics: one pass over ``xx`` per evaluation.
+    """
     _check(model)
     A, B = model.rows.double(), model.cols.double()
-    w = torch.cat([model.gray.weight.double().flatten(), model.gray.bias.double()])  # (4,): gray + bias
-    gg = (torch.outer(w, w).flatten() @ m.xx).view(32, 32, 32, 32)  # second moment of the gray image
-    # sum_n ||A G B^T||^2 = sum A^T A[h, i] B^T B[w, j] gg[h, w, i, j]
-    quad = torch.einsum("hi,wj,hwij->", A.T @ A, B.T @ B, gg)
-    yg = torch.einsum("c,pqchw->pqhw", w, m.yx)  # (28, 28, 32, 32)
-    lin = torch.einsum("ph,qw,pqhw->", A, B, yg)
+    w, b = model.gray.weight.double().flatten(), model.gray.bias.double()[0]
+    aa, bb = A.T @ A, B.T @ B  # (32, 32) each
+    coef = torch.stack([w[c] * w[e] * (1 if c == e else 2) for c, e in PAIRS])
+    a1, b1 = A.sum(1), B.sum(1)  # A 1 and B 1: the constant image's response
+    quad = (
+        # sum_n ||A (w . X_n) B^T||^2 = sum aa[h, i] bb[w, j] gg[h, i, w, j], gg the gray image's moment:
+        # two matrix-vector products over a (1024, 1024) view, the cheapest order
+        aa.flatten() @ ((coef @ m.xx).view(1024, 1024) @ bb.flatten())
+        + 2 * b * torch.einsum("c,h,chw,w->", w, aa.sum(1), m.xsum, bb.sum(1))  # cross terms with the bias
+        + b**2 * m.n * (a1 @ a1) * (b1 @ b1)
+    )
+    # sum_n <Y_n, A (w . X_n) B^T> = sum A[p, h] B[q, w] yw[p, h, q, w], again two matrix-vector products
+    lin = A.flatten() @ ((w @ m.yx).view(28 * 32, 28 * 32) @ B.flatten()) + b * (a1 @ m.ysum @ b1)
     return quad - 2 * lin + m.yy

@@ -33,13 +33,25 @@ def synchronize(device: str | torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def measure(fn: Callable[[], object], repeats: int = 5, warmup: int = 1, device: str = "cpu") -> Timing:
-    """Run ``fn`` ``warmup`` times untimed, then ``repeats`` times timed, synchronising each run."""
+SLOW_REPEATS = 3  # timed runs for work that is clearly too slow to matter (see ``slow_s``)
+
+
+def measure(
+    fn: Callable[[], object], repeats: int = 5, warmup: int = 1, device: str = "cpu", slow_s: float | None = None
+) -> Timing:
+    """Run ``fn`` ``warmup`` times untimed, then ``repeats`` times timed, synchronising each run.
+
+    With ``slow_s``, work whose warm-up alone takes longer than that gets only ``SLOW_REPEATS`` timed
+    runs: a configuration 100x slower than the alternatives needs no five-run median to show it.
+    """
     if repeats < 1 or warmup < 0:
         raise ValueError(f"need repeats >= 1 and warmup >= 0, got {repeats} and {warmup}")
+    start = time.perf_counter()
     for _ in range(warmup):
         fn()
     synchronize(device)
+    if slow_s is not None and warmup and (time.perf_counter() - start) / warmup > slow_s:
+        repeats = min(repeats, SLOW_REPEATS)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()

@@ -29,9 +29,11 @@ def tiny_folder(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def smoke_data_dir(tiny_folder) -> Path:
-    """Real images when CIFAR_DATA points at them (CI does), otherwise the generated tiny folder."""
+def smoke_data_dir(tiny_folder, tmp_path_factory) -> Path:
+    """Real images when CIFAR_DATA points at them (CI does), otherwise the generated tiny folder,
+    whose decoded cache then goes to a temporary folder instead of the project's data/cache."""
     real = os.environ.get("CIFAR_DATA", "")
     if real and detect(real) is not None:
         return Path(real)
+    os.environ["CIFAR_CACHE"] = str(tmp_path_factory.mktemp("cache"))  # read by the notebook kernels
     return tiny_folder

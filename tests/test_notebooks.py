@@ -15,6 +15,9 @@ from lib.paths import ROOT
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 CI_PARAMS = {
     "01_train": {"n_train": 300, "max_epochs": 2, "n_test": 200, "batch_size": 64},
+    "02_architectures": {
+        "n_train": 200, "n_test": 100, "max_epochs": 1, "moments_epochs": 1, "lbfgs_iters": 5, "n_synthetic": 200,
+    },
     "03_benchmark": {
         "n_images": 32, "repeats": 2, "batch_sizes": [1, 32], "num_workers": [0, 2], "chunk_sizes": [32],
         "devices": ["cpu", "cuda"],
@@ -92,3 +95,16 @@ def test_benchmark_notebook(tmp_path, smoke_data_dir):
     cpu = summary["devices"]["cpu"]
     assert cpu["best_model"]["method"] in ("dataloader", "fast_path") and cpu["speedup_vs_loop"] > 0
     assert summary["environment"]["torch_version"]
+
+
+def test_architectures_notebook(tmp_path, smoke_data_dir):
+    out = _run("02_architectures", tmp_path, data_dir=str(smoke_data_dir))
+    with (out / "results" / "architectures.csv").open() as f:
+        rows = {r["model"]: r for r in csv.DictReader(f)}
+    expected = {"dense", "dense+sigmoid", "dense+clamp", "separable", "separable+sigmoid", "separable+clamp",
+                "conv3", "conv5", "fc_large", "separable (moments)", "linear lstsq", "exact"}  # fmt: skip
+    assert set(rows) == expected
+    assert float(rows["exact"]["test_max_gray"]) < 1e-6 * 255 and float(rows["exact"]["exact8_pct"]) > 99.9
+    assert int(rows["separable"]["params"]) == 1796 and int(rows["exact"]["params"]) == 0
+    assert all(float(r["cpu_10k_s"]) > 0 and float(r["mflops"]) > 0 for r in rows.values())
+    assert models.n_params(models.load(out / "models" / "exact.pt", name="exact")) == 0

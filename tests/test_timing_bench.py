@@ -47,3 +47,9 @@ def test_run_times_every_configuration(tmp_path):
     assert csv_path.read_text().startswith("device,method,model,batch_size")
     with pytest.raises(FileNotFoundError, match="no saved models"):
         bench.load_models(tmp_path)
+
+
+def test_slow_work_gets_fewer_repeats():
+    t = measure(lambda: time.sleep(0.02), repeats=5, warmup=1, slow_s=0.01)
+    assert len(t.times) == 3
+    assert len(measure(lambda: None, repeats=5, warmup=1, slow_s=0.01).times) == 5
