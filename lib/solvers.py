@@ -62,7 +62,8 @@ def moments(x: torch.Tensor, y: torch.Tensor) -> Moments:
     return Moments(pairs, xsum.view(3, 32, 32), yx, ysum.view(28, 28), yy, len(x))
 
 
-def _check(model: nn.Module) -> None:
+def require_separable(model: nn.Module) -> None:
+    """Moment-based training needs the separable structure Y = A (w . X + b) B^T."""
     if not all(hasattr(model, a) for a in ("rows", "cols", "gray")):
         raise TypeError(f"moment-based training needs a separable model, got {type(model).__name__}")
 
@@ -73,7 +74,7 @@ def separable_sse(model: nn.Module, m: Moments) -> torch.Tensor:
     With G_n = sum_c w_c X_nc + b and Y_n ~ A G_n B^T, expand sum_n ||Y_n - A G_n B^T||^2 into terms
     that each meet the data through one of the statistics: one pass over ``xx`` per evaluation.
     """
-    _check(model)
+    require_separable(model)
     A, B = model.rows.double(), model.cols.double()
     w, b = model.gray.weight.double().flatten(), model.gray.bias.double()[0]
     aa, bb = A.T @ A, B.T @ B  # (32, 32) each

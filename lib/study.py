@@ -42,15 +42,22 @@ def mflops(model: torch.nn.Module) -> float:
 
 
 def cpu_seconds(model: torch.nn.Module, x: torch.Tensor, repeats: int = 3, chunk: int = 4096) -> float:
-    """Median CPU seconds for the model over all of ``x`` on the fast path (in-memory slices)."""
+    """Median CPU seconds for the model over all of ``x`` on the fast path (in-memory slices), timed
+    frozen as lib.bench times models; the model's parameters are left as they were."""
     model = model.cpu().eval()
+    flags = [p.requires_grad for p in model.parameters()]
+    model.requires_grad_(False)
 
     def work():
         for i in range(0, len(x), chunk):
             model(x[i : i + chunk])
 
-    with torch.inference_mode():
-        return measure(work, repeats=repeats, warmup=1).median
+    try:
+        with torch.inference_mode():
+            return measure(work, repeats=repeats, warmup=1).median
+    finally:
+        for p, flag in zip(model.parameters(), flags, strict=True):
+            p.requires_grad_(flag)
 
 
 def fit(

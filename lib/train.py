@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 
 from lib import metrics
 from lib.losses import get_loss
-from lib.solvers import moments, separable_sse
+from lib.solvers import moments, require_separable, separable_sse
 from lib.stopping import EarlyStopper
 
 OPTIMIZERS = ("adam", "sgd", "lbfgs", "moments")
@@ -152,6 +152,7 @@ def train(
     start = time.perf_counter()
     stats = None
     if cfg.optimizer == "moments":  # one pass over the data, then float64 iterations on the statistics
+        require_separable(model)
         stats = moments(train_x, train_y)
         model.double()
     model.to(cfg.device).train()

@@ -46,3 +46,9 @@ def test_bad_config():
         TrainConfig(schedule="warmup")
     with pytest.raises(ValueError, match="batch_size"):
         TrainConfig(batch_size=0)
+
+
+def test_moments_optimizer_refuses_other_models_before_any_work():
+    x, y = _data(8, 0)
+    with pytest.raises(TypeError, match="separable"):
+        train(models.build("dense"), x, y, x, y, TrainConfig(optimizer="moments"), progress=False)
