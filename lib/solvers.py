@@ -1,8 +1,8 @@
 """Full-batch training of ``separable`` on the exact second moments of the training set.
 
 For any model that is linear in its input, the summed squared error over a training set depends on
-the data only through three statistics: S = sum x x^T, C = sum y x^T and sum ||y||^2 (x with a
-constant 1 appended for biases). ``separable`` computes Y = A (w . X + b) B^T, so its loss is a small
+the data only through its moments: sum x x^T, sum y x^T, sum ||y||^2, and the sums of x and y (for
+the bias). ``separable`` computes Y = A (w . X + b) B^T, so its loss is a small
 polynomial in (A, B, w, b) whose coefficients are these statistics. Computing them once costs one pass
 over the data; after that every L-BFGS iteration costs milliseconds instead of a pass over 45,000
 images, so thousands of iterations in float64 are cheap.
