@@ -39,9 +39,21 @@ class Moments:
     n: int  # number of images
 
 
+@dataclass
+class RawMoments:
+    """The plain float64 sums over a training set, flattened images (3072) and targets (784)."""
+
+    xx: torch.Tensor  # (3072, 3072): sum x x^T
+    yx: torch.Tensor  # (784, 3072): sum y x^T
+    xsum: torch.Tensor  # (3072,): sum x
+    ysum: torch.Tensor  # (784,): sum y
+    yy: float  # sum ||y||^2
+    n: int
+
+
 @torch.no_grad()
-def moments(x: torch.Tensor, y: torch.Tensor) -> Moments:
-    """Accumulate the statistics in float64, chunk by chunk."""
+def raw_moments(x: torch.Tensor, y: torch.Tensor) -> RawMoments:
+    """One float64 pass over the data, chunk by chunk."""
     if len(x) != len(y):
         raise ValueError("images and targets differ in number")
     d = 3 * 32 * 32
@@ -55,11 +67,17 @@ def moments(x: torch.Tensor, y: torch.Tensor) -> Moments:
         xsum += xc.sum(0)
         ysum += yc.sum(0)
         yy += (yc**2).sum().item()
-    blocks = xx.view(3, 1024, 3, 1024)
+    return RawMoments(xx, yx, xsum, ysum, yy, len(x))
+
+
+def moments(x: torch.Tensor, y: torch.Tensor) -> Moments:
+    """The statistics laid out for ``separable_sse``."""
+    raw = raw_moments(x, y)
+    blocks = raw.xx.view(3, 1024, 3, 1024)
     # each block laid out [h, i, w, j] (rows of both images, then columns), see separable_sse
     pairs = torch.stack([blocks[c, :, e, :].reshape(32, 32, 32, 32).permute(0, 2, 1, 3).flatten() for c, e in PAIRS])
-    yx = yx.view(28, 28, 3, 32, 32).permute(2, 0, 3, 1, 4).reshape(3, -1).contiguous()
-    return Moments(pairs, xsum.view(3, 32, 32), yx, ysum.view(28, 28), yy, len(x))
+    yx = raw.yx.view(28, 28, 3, 32, 32).permute(2, 0, 3, 1, 4).reshape(3, -1).contiguous()
+    return Moments(pairs, raw.xsum.view(3, 32, 32), yx, raw.ysum.view(28, 28), raw.yy, raw.n)
 
 
 def require_separable(model: nn.Module) -> None:

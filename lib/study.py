@@ -5,6 +5,7 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from lib import models
+from lib.solvers import raw_moments
 from lib.stopping import HALF_GRAY
 from lib.timing import measure
 from lib.train import TrainConfig, TrainResult, seed_everything, train
@@ -71,16 +72,14 @@ def fit(
 
 
 @torch.no_grad()
-def lstsq_fc(x: torch.Tensor, y: torch.Tensor, chunk: int = 4096) -> torch.nn.Module:
+def lstsq_fc(x: torch.Tensor, y: torch.Tensor) -> torch.nn.Module:
     """The closed-form least-squares linear map from the whole input to the output (an ``fc_large``
     model), from the float64 normal equations: the best any linear model can do on these images."""
-    d = 3 * 32 * 32 + 1
-    xx, xy = torch.zeros(d, d, dtype=torch.float64), torch.zeros(d, 784, dtype=torch.float64)
-    for i in range(0, len(x), chunk):
-        xc = x[i : i + chunk].double().flatten(1)
-        xc = torch.cat([xc, torch.ones(len(xc), 1, dtype=torch.float64)], 1)  # (n, 3073): bias column
-        xx += xc.T @ xc
-        xy += xc.T @ y[i : i + chunk].double().flatten(1)
+    m = raw_moments(x, y)
+    d = len(m.xsum)
+    xx = torch.empty(d + 1, d + 1, dtype=torch.float64)  # normal matrix of [x, 1]: the bias column
+    xx[:d, :d], xx[:d, d], xx[d, :d], xx[d, d] = m.xx, m.xsum, m.xsum, m.n
+    xy = torch.cat([m.yx.T, m.ysum[None]])  # (3073, 784)
     w = torch.linalg.lstsq(xx, xy, driver="gelsd").solution  # (3073, 784)
     model = models.build("fc_large")
     model.linear.weight.copy_(w[:-1].T)
