@@ -60,12 +60,18 @@ def load_images(data_dir: str | Path | None, n: int) -> tuple[torch.Tensor, str]
     return torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=gen), "synthetic uniform noise"
 
 
-def load_models(models_dir: str | Path) -> dict[str, torch.nn.Module]:
-    """Every saved model in ``models_dir``, by file stem, in eval mode and frozen: parameters that
-    require gradients made the separable model's products 1.3-1.5x slower even under inference mode."""
-    files = sorted(Path(paths.resolve(models_dir)).glob("*.pt"))
-    if not files:
-        raise FileNotFoundError(f"no saved models in {models_dir}; run notebooks/01_train.ipynb first")
+def load_models(models_dir: str | Path, names: list[str] | None = None) -> dict[str, torch.nn.Module]:
+    """The saved models ``names`` (every ``*.pt`` when None) in ``models_dir``, by file stem, in eval mode
+    and frozen: parameters that require gradients made the separable model's products 1.3-1.5x slower
+    even under inference mode. Timing does not depend on the weights, so runs of one architecture with
+    other weights (``dense_seed`` beside ``dense``) need not be timed twice."""
+    folder = Path(paths.resolve(models_dir))
+    files = [folder / f"{n}.pt" for n in names] if names is not None else sorted(folder.glob("*.pt"))
+    missing = [f.name for f in files if not f.is_file()]
+    if not files or missing:
+        raise FileNotFoundError(
+            f"no saved models {missing or ''} in {folder}; run notebooks/01_train.ipynb (make train) first"
+        )
     return {f.stem: models.load(f).requires_grad_(False) for f in files}
 
 
@@ -189,6 +195,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", default=str(paths.RESULTS), help="folder for benchmark.csv and benchmark_summary.json")
     p.add_argument("--data-dir", default=str(paths.DATA), help="CIFAR-10 folder (noise images when absent)")
     p.add_argument("--models-dir", default=str(paths.MODELS), help="folder of saved models (*.pt)")
+    p.add_argument("--models", nargs="+", default=None, help="saved models to time, by file stem (default: all)")
     p.add_argument("--n-images", type=int, default=default.n_images)
     p.add_argument("--repeats", type=int, default=default.repeats)
     p.add_argument("--batch-sizes", type=int, nargs="+", default=default.batch_sizes)
@@ -199,7 +206,7 @@ def main(argv: list[str] | None = None) -> None:
     cfg = BenchConfig(a.n_images, a.repeats, default.warmup, a.batch_sizes, a.num_workers, default.pin_memory,
                       a.chunk_sizes, a.devices)  # fmt: skip
     x_u8, source = load_images(a.data_dir, cfg.n_images)
-    rows = run(cfg, x_u8, load_models(a.models_dir))
+    rows = run(cfg, x_u8, load_models(a.models_dir, a.models))
     csv_path, json_path = write(rows, summarize(rows, results.environment(), source, cfg), a.out)
     print(f"wrote {csv_path} and {json_path}")
 

@@ -23,6 +23,11 @@ def range_weighted_sse(pred: torch.Tensor, target: torch.Tensor, out_of_range_we
     return (weight * (pred - target) ** 2).sum()
 
 
+def sse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Plain sum of squared errors: what the closed-form and moment-based fits minimise."""
+    return range_weighted_sse(pred, target, out_of_range_weight=1.0)
+
+
 def mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Plain mean squared error."""
     return F.mse_loss(pred, target)
@@ -33,7 +38,8 @@ def l1(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return F.l1_loss(pred, target)
 
 
-LOSSES: dict[str, Callable[..., torch.Tensor]] = {"range_sse": range_weighted_sse, "mse": mse, "l1": l1}
+LOSSES: dict[str, Callable[..., torch.Tensor]] = {"range_sse": range_weighted_sse, "sse": sse, "mse": mse, "l1": l1}
+SUMMED = ("range_sse", "sse")  # losses summed over pixels and images; the others are means
 
 
 def get_loss(name: str, **kwargs) -> Loss:

@@ -36,6 +36,30 @@ def exact8(pred: torch.Tensor, target: torch.Tensor) -> float:
     return (to_8bit(pred) == to_8bit(target)).double().mean().item()
 
 
+def percent(value: float, digits: int = 2) -> str:
+    """A percentage with ``digits`` decimals, or more where fewer would round a value short of 100 up to
+    "100" (99.998 is never shown as 100.00)."""
+    for d in range(digits, 9):
+        text = f"{value:.{d}f}"
+        if value >= 100 or float(text) < 100:
+            return text
+    return f"{value:.8f}"
+
+
+def outside_share(pred: torch.Tensor) -> float:
+    """Fraction of predicted pixels outside [0, 1], values no 8-bit image can hold."""
+    return ((pred < 0) | (pred > 1)).double().mean().item()
+
+
+def boundary_share(target: torch.Tensor, within_gray: float) -> float:
+    """Fraction of target pixels within ``within_gray`` gray levels of an 8-bit rounding boundary.
+
+    A prediction off by less than ``within_gray`` can round to another 8-bit value than the target only
+    for these pixels, so this is the most that an error of that size can put on a wrong gray level."""
+    frac = torch.frac(target.double() * GRAY_LEVELS)  # position between two gray levels, in [0, 1)
+    return ((frac - 0.5).abs() < within_gray).double().mean().item()
+
+
 def psnr(pred: torch.Tensor, target: torch.Tensor) -> float:
     """Peak signal-to-noise ratio in dB for a peak of 1; infinite for identical images."""
     _check(pred, target)
@@ -59,7 +83,7 @@ def summary(pred: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
 @torch.no_grad()
 def predict(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 2048) -> torch.Tensor:
     """Model output for a float image set, in batches, on the model's device, returned on the CPU."""
-    param = next(itertools.chain(model.parameters(), model.buffers()))  # where the model lives, and its dtype
+    param = next(itertools.chain(model.parameters(), model.buffers()), x)  # where the model lives, its dtype
     was_training = model.training
     model.eval()
     out = torch.cat(
@@ -67,3 +91,17 @@ def predict(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 2048) -> 
     )
     model.train(was_training)
     return out
+
+
+def fidelity(model: torch.nn.Module, sets: dict[str, tuple[torch.Tensor, torch.Tensor]]) -> list[dict]:
+    """One row per named image set (images, pipeline targets): the model's errors in gray levels, its
+    exact-8-bit and out-of-range shares in percent."""
+    rows = []
+    for name, (x, y) in sets.items():
+        pred = predict(model, x)
+        m = summary(pred, y)
+        rows.append({
+            "images": name, "n": len(x), "mae_gray": m["mae_gray"], "max_gray": m["max_gray"],
+            "exact8_pct": 100 * m["exact8"], "outside_01_pct": 100 * outside_share(pred),
+        })  # fmt: skip
+    return rows

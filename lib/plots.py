@@ -40,17 +40,24 @@ def plot_examples(x: torch.Tensor, y: torch.Tensor, pred: torch.Tensor, indices:
     return fig
 
 
-def plot_history(history: list[dict], title: str = ""):
-    """Validation error per epoch on a log scale, with the half-gray-level threshold drawn."""
+def plot_history(history: list[dict], title: str = "", tolerance_gray: float | None = None):
+    """Validation error per epoch on a log scale, with half a gray level (and the tolerance, when given)
+    drawn; held-out synthetic images get their own curve where the run recorded them."""
     epochs = [h["epoch"] for h in history]
     fig, (ax_err, ax_loss) = plt.subplots(1, 2, figsize=(11, 3.8))
-    ax_err.semilogy(epochs, [h["val_mae_gray"] for h in history], label="mean |error| (mean rule)")
-    ax_err.semilogy(epochs, [h["val_max_gray"] for h in history], label="max |error| (strict rule)")
+    curves = {"val_mae_gray": "mean |error|, validation", "val_max_gray": "max |error|, validation",
+              "held_out_max_gray": "max |error|, held-out synthetic"}  # fmt: skip
+    for key, label in curves.items():
+        if key in history[0]:
+            ax_err.semilogy(epochs, [h[key] for h in history], marker="o", ms=3, label=label)
     ax_err.axhline(HALF_GRAY * GRAY_LEVELS, color="k", ls="--", lw=1, label="half a gray level")
+    if tolerance_gray is not None:
+        ax_err.axhline(tolerance_gray, color="k", ls=":", lw=1, label=f"tolerance ({tolerance_gray:g} gray levels)")
     ax_err.set(xlabel="epoch", ylabel="validation error (gray levels)", title="validation error")
     ax_err.legend(fontsize=8)
-    ax_loss.semilogy(epochs, [h["loss"] for h in history])
-    ax_loss.set(xlabel="epoch", ylabel="training loss per image", title="training loss")
+    ax_loss.semilogy(epochs, [h["loss"] for h in history], marker="o", ms=3)
+    ax_loss.set(xlabel="epoch", ylabel="training loss per image (sum over pixels, [0, 1] units²)",
+                title="training loss")  # fmt: skip
     for ax in (ax_err, ax_loss):
         ax.grid(True, which="both", alpha=0.3)
     if title:

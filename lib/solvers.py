@@ -38,6 +38,11 @@ class Moments:
     yy: float  # sum over images of ||y||^2
     n: int  # number of images
 
+    def to(self, device: str | torch.device) -> "Moments":
+        """The same statistics on ``device`` (where the model they train lives)."""
+        move = lambda t: t.to(device)  # noqa: E731
+        return Moments(move(self.xx), move(self.xsum), move(self.yx), move(self.ysum), self.yy, self.n)
+
 
 @dataclass
 class RawMoments:

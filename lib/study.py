@@ -1,37 +1,13 @@
 """Helpers for the architecture, loss and stopping study (notebooks/02_architectures.ipynb)."""
 
 import torch
-import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from lib import models
-from lib.solvers import raw_moments
-from lib.stopping import HALF_GRAY
+from lib.metrics import GRAY_LEVELS
+from lib.stopping import HALF_GRAY, TOLERANCE_GRAY
 from lib.timing import measure
 from lib.train import TrainConfig, TrainResult, seed_everything, train
-
-SYNTHETIC = ("noise", "smooth")
-
-
-def synthetic_images(kind: str, n: int, seed: int = 0) -> torch.Tensor:
-    """Float images (n, 3, 32, 32) in [0, 1] that are not photographs.
-
-    ``noise``: every pixel uniform and independent (a flat spectrum: every direction of the input space
-    equally excited). ``smooth``: random fields, uniform noise on a coarse 2x2 to 16x16 grid blown up
-    bilinearly, so that most energy sits at low spatial frequencies, as in natural images.
-    """
-    gen = torch.Generator().manual_seed(seed)
-    if kind == "noise":
-        return torch.rand(n, 3, 32, 32, generator=gen)
-    if kind == "smooth":
-        grids = torch.tensor([2, 4, 8, 16])[torch.randint(0, 4, (n,), generator=gen)]
-        out = torch.empty(n, 3, 32, 32)
-        for g in grids.unique().tolist():
-            idx = (grids == g).nonzero().flatten()
-            coarse = torch.rand(len(idx), 3, g, g, generator=gen)
-            out[idx] = F.interpolate(coarse, size=(32, 32), mode="bilinear", align_corners=True)
-        return out
-    raise ValueError(f"unknown synthetic image kind {kind!r}; choose one of {SYNTHETIC}")
 
 
 def mflops(model: torch.nn.Module) -> float:
@@ -63,36 +39,30 @@ def cpu_seconds(model: torch.nn.Module, x: torch.Tensor, repeats: int = 3, chunk
 
 def fit(
     name: str, x: torch.Tensor, y: torch.Tensor, vx: torch.Tensor, vy: torch.Tensor, cfg: TrainConfig,
-    output: str = "none", progress: bool = False,
+    output: str = "none", progress: bool = False, held_out: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> tuple[torch.nn.Module, TrainResult]:  # fmt: skip
     """Build a model with the run's seed and train it."""
     seed_everything(cfg.seed)
     model = models.build(name, output=output)
-    return model, train(model, x, y, vx, vy, cfg, progress=progress)
+    return model, train(model, x, y, vx, vy, cfg, progress=progress, held_out=held_out)
 
 
-@torch.no_grad()
-def lstsq_fc(x: torch.Tensor, y: torch.Tensor) -> torch.nn.Module:
-    """The closed-form least-squares linear map from the whole input to the output (an ``fc_large``
-    model), from the float64 normal equations: the best any linear model can do on these images."""
-    m = raw_moments(x, y)
-    d = len(m.xsum)
-    xx = torch.empty(d + 1, d + 1, dtype=torch.float64)  # normal matrix of [x, 1]: the bias column
-    xx[:d, :d], xx[:d, d], xx[d, :d], xx[d, d] = m.xx, m.xsum, m.xsum, m.n
-    xy = torch.cat([m.yx.T, m.ysum[None]])  # (3073, 784)
-    w = torch.linalg.lstsq(xx, xy, driver="gelsd").solution  # (3073, 784)
-    model = models.build("fc_large")
-    model.linear.weight.copy_(w[:-1].T)
-    model.linear.bias.copy_(w[-1])
-    return model.eval()
-
-
-def rule_firings(history: list[dict]) -> dict[str, dict]:
+def rule_firings(history: list[dict], tolerance_gray: float = TOLERANCE_GRAY) -> dict[str, dict]:
     """When each stopping rule would first have fired in a run, and what was wrong then: the share of
-    validation pixels at another 8-bit gray level than the pipeline's."""
+    validation pixels at another 8-bit gray level than the pipeline's. The tolerance rule also needs the
+    held-out images, where the run recorded them."""
+
+    def worst(h: dict) -> float:
+        return max(h["val_max_gray"], h.get("held_out_max_gray", 0.0))
+
+    tests = {
+        "mean": lambda h: h["val_mae_gray"] < HALF_GRAY * GRAY_LEVELS,
+        "strict": lambda h: h["val_max_gray"] < HALF_GRAY * GRAY_LEVELS,
+        f"tolerance ({tolerance_gray:g} gray levels)": lambda h: worst(h) < tolerance_gray,
+    }
     out = {}
-    for rule, key in (("mean", "val_mae_gray"), ("strict", "val_max_gray")):
-        hit = next((h for h in history if h[key] < HALF_GRAY * 255), None)
+    for rule, met in tests.items():
+        hit = next((h for h in history if met(h)), None)
         out[rule] = {
             "epoch": hit and hit["epoch"],
             "seconds": hit and hit["seconds"],

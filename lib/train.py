@@ -10,11 +10,13 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from lib import metrics
-from lib.losses import get_loss
+from lib.fit import fit_model
+from lib.losses import SUMMED, get_loss
 from lib.solvers import moments, require_separable, separable_sse
-from lib.stopping import EarlyStopper
+from lib.stopping import TOLERANCE_GRAY, EarlyStopper
 
-OPTIMIZERS = ("adam", "sgd", "lbfgs", "moments")
+OPTIMIZERS = ("adam", "sgd", "lbfgs", "moments", "closed_form")
+EXACT_SOLVERS = ("moments", "closed_form")  # minimise the plain summed squared error of a linear model
 SCHEDULES = ("none", "cosine", "exponential")
 
 
@@ -22,17 +24,19 @@ SCHEDULES = ("none", "cosine", "exponential")
 class TrainConfig:
     """Everything that decides how a model is trained."""
 
-    loss: str = "range_sse"  # range_sse (the mission's), mse or l1
+    loss: str = "range_sse"  # range_sse (the mission's), sse (plain summed squared error), mse or l1
     out_of_range_weight: float = 2.0  # range_sse only: weight of squared errors outside [0, 1]
-    # adam, sgd, lbfgs (full batch, lbfgs_iters per epoch) or moments (separable only: L-BFGS in float64
-    # on the training set's exact second moments, lbfgs_iters per epoch; plain squared error)
+    # adam, sgd, lbfgs (full batch, lbfgs_iters per epoch), moments (separable only: L-BFGS in float64
+    # on the training set's exact second moments, lbfgs_iters per epoch) or closed_form (dense,
+    # separable, fc_large: the least-squares optimum in one step, lib.fit); the last two need loss="sse"
     optimizer: str = "adam"
     lr: float = 1e-3
     schedule: str = "none"  # none, cosine (to 0 over max_epochs) or exponential (gamma per epoch)
     gamma: float = 0.9  # exponential schedule: lr factor per epoch
     batch_size: int = 64  # images per step; also the chunk size of lbfgs's full-batch pass
     lbfgs_iters: int = 20  # lbfgs iterations per epoch
-    stopping: str = "mean"  # mean (the mission's) or strict (every pixel within half a gray level)
+    stopping: str = "mean"  # mean (the mission's), strict (every pixel within half a gray level) or tolerance
+    tolerance_gray: float = TOLERANCE_GRAY  # tolerance rule: every pixel within this many gray levels
     patience: int = 10  # epochs without a better validation error before giving up (0 = never)
     max_epochs: int = 100
     seed: int = 0
@@ -45,6 +49,11 @@ class TrainConfig:
             raise ValueError(f"unknown schedule {self.schedule!r}; choose one of {SCHEDULES}")
         if self.batch_size < 1 or self.lr <= 0:
             raise ValueError(f"need batch_size >= 1 and lr > 0, got {self.batch_size} and {self.lr}")
+        if self.optimizer in EXACT_SOLVERS and self.loss != "sse":
+            raise ValueError(
+                f"optimizer {self.optimizer!r} minimises the plain summed squared error; set loss='sse' "
+                f"(got {self.loss!r}), so that the recorded loss is the one minimised"
+            )
 
 
 @dataclass
@@ -56,6 +65,7 @@ class TrainResult:
     epochs: int = 0
     seconds: float = 0.0
     config: dict = field(default_factory=dict)
+    info: dict = field(default_factory=dict)  # closed_form: solver and structure diagnostics (lib.fit)
 
 
 def seed_everything(seed: int) -> None:
@@ -64,8 +74,10 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer | None:
     params = model.parameters()
+    if cfg.optimizer == "closed_form":
+        return None
     if cfg.optimizer == "adam":
         return torch.optim.Adam(params, lr=cfg.lr)
     if cfg.optimizer == "sgd":
@@ -75,7 +87,9 @@ def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     )
 
 
-def _schedule(opt: torch.optim.Optimizer, cfg: TrainConfig):
+def _schedule(opt: torch.optim.Optimizer | None, cfg: TrainConfig):
+    if opt is None:
+        return None
     if cfg.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.max_epochs)
     if cfg.schedule == "exponential":
@@ -93,7 +107,7 @@ def _minibatch_epoch(model, opt, loss_fn, x, y, cfg, gen, bar) -> float:
         loss = loss_fn(model(xb), yb)
         loss.backward()
         opt.step()
-        total += loss.item() * (len(idx) if cfg.loss != "range_sse" else 1)
+        total += loss.item() * (1 if cfg.loss in SUMMED else len(idx))
         bar.update(len(idx))
     return total / len(x)
 
@@ -107,7 +121,7 @@ def _full_batch_epoch(model, opt, loss_fn, x, y, cfg, bar) -> float:
         for i in range(0, len(x), cfg.batch_size):
             xb, yb = x[i : i + cfg.batch_size].to(cfg.device), y[i : i + cfg.batch_size].to(cfg.device)
             loss = loss_fn(model(xb), yb)
-            if cfg.loss != "range_sse":
+            if cfg.loss not in SUMMED:
                 loss = loss * len(xb) / len(x)
             loss.backward()
             total += loss.detach().double().cpu()
@@ -115,7 +129,7 @@ def _full_batch_epoch(model, opt, loss_fn, x, y, cfg, bar) -> float:
         return total.float()
 
     loss = opt.step(closure)
-    return loss.item() / len(x) if cfg.loss == "range_sse" else loss.item()
+    return loss.item() / len(x) if cfg.loss in SUMMED else loss.item()
 
 
 def _moments_epoch(model, opt, stats, bar) -> float:
@@ -125,9 +139,17 @@ def _moments_epoch(model, opt, stats, bar) -> float:
         loss.backward()
         return loss
 
-    loss = opt.step(closure)
+    opt.step(closure)
     bar.update(stats.n)
-    return loss.item() / stats.n
+    with torch.no_grad():  # the loss after this epoch's iterations, not before them
+        return separable_sse(model, stats).item() / stats.n
+
+
+def _closed_form_epoch(model, x, y, result, bar) -> float:
+    result.info = fit_model(model, x, y)
+    bar.update(len(x))
+    pred = metrics.predict(model, x)
+    return ((pred - y) ** 2).sum().item() / len(x)
 
 
 def train(
@@ -138,35 +160,46 @@ def train(
     val_y: torch.Tensor,
     cfg: TrainConfig | None = None,
     progress: bool = True,
+    held_out: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> TrainResult:
-    """Train until the stopping rule holds on the validation images, or a guard fires.
+    """Train until the stopping rule holds on the validation images (and on ``held_out``, images of
+    other kinds, when given), or a guard fires.
 
-    The training loss in the history is per image (summed over pixels for ``range_sse``). When a
-    guard (patience, max_epochs, Ctrl-C) ends training, the best weights seen are restored.
+    The training loss in the history is per image (summed over pixels for the summed losses). When a
+    guard (patience, max_epochs, Ctrl-C) ends training, the best weights seen are restored. The closed
+    form is one step: its single epoch ends with the rule met or with ``stopped_by = "optimum"``.
     """
     cfg = cfg or TrainConfig()
-    if len(train_x) != len(train_y) or len(val_x) != len(val_y):
+    val_sets = {"val": (val_x, val_y), **({"held_out": held_out} if held_out is not None else {})}
+    if len(train_x) != len(train_y) or any(len(x) != len(y) for x, y in val_sets.values()):
         raise ValueError("images and targets differ in number")
+    if cfg.optimizer in EXACT_SOLVERS and getattr(getattr(model, "output", None), "mode", "none") != "none":
+        raise ValueError(
+            f"optimizer {cfg.optimizer!r} fits a linear map; it cannot honour the {model.output.mode!r} "
+            f"output constraint: build the model with output='none'"
+        )
     loss_kwargs = {"out_of_range_weight": cfg.out_of_range_weight} if cfg.loss == "range_sse" else {}
     loss_fn = get_loss(cfg.loss, **loss_kwargs)
     start = time.perf_counter()
     stats = None
     if cfg.optimizer == "moments":  # one pass over the data, then float64 iterations on the statistics
         require_separable(model)
-        stats = moments(train_x, train_y)
+        stats = moments(train_x, train_y).to(cfg.device)  # the statistics live where the model does
         model.double()
     model.to(cfg.device).train()
     opt, gen = _optimizer(model, cfg), torch.Generator().manual_seed(cfg.seed)
     sched = _schedule(opt, cfg)
-    stopper = EarlyStopper(cfg.stopping, cfg.patience, cfg.max_epochs)
+    stopper = EarlyStopper(cfg.stopping, cfg.patience, cfg.max_epochs, cfg.tolerance_gray)
     result = TrainResult(config=asdict(cfg))
     best_state = None
     epochs = tqdm(range(1, cfg.max_epochs + 1), desc="epochs", unit="ep", disable=not progress)
     try:
         for epoch in epochs:
-            lr = opt.param_groups[0]["lr"]
+            lr = opt.param_groups[0]["lr"] if opt is not None else None
             with tqdm(total=len(train_x), desc=f"epoch {epoch}", unit="img", leave=False, disable=not progress) as bar:
-                if cfg.optimizer == "moments":
+                if cfg.optimizer == "closed_form":
+                    loss = _closed_form_epoch(model, train_x, train_y, result, bar)
+                elif cfg.optimizer == "moments":
                     loss = _moments_epoch(model, opt, stats, bar)
                 elif cfg.optimizer == "lbfgs":
                     loss = _full_batch_epoch(model, opt, loss_fn, train_x, train_y, cfg, bar)
@@ -174,22 +207,23 @@ def train(
                     loss = _minibatch_epoch(model, opt, loss_fn, train_x, train_y, cfg, gen, bar)
             if sched is not None:
                 sched.step()
-            pred = metrics.predict(model, val_x)
-            m = metrics.summary(pred, val_y)
-            row = {
-                "epoch": epoch,
-                "loss": loss,
-                "val_mae_gray": m["mae_gray"],
-                "val_max_gray": m["max_gray"],
-                "val_exact8": m["exact8"],
-                "lr": lr,
-                "seconds": time.perf_counter() - start,
-            }
+            row = {"epoch": epoch, "loss": loss, "lr": lr}
+            checked = []
+            for key, (x, y) in val_sets.items():
+                pred = metrics.predict(model, x)
+                m = metrics.summary(pred, y)
+                row |= {f"{key}_{k}": m[k] for k in ("mae_gray", "max_gray", "exact8")}
+                checked.append((pred, y))
+            row["seconds"] = time.perf_counter() - start
             result.history.append(row)
-            epochs.set_postfix(mae_gray=f"{m['mae_gray']:.3f}", max_gray=f"{m['max_gray']:.3f}")
-            if m["mae_px"] < stopper.best:
+            epochs.set_postfix(mae_gray=f"{row['val_mae_gray']:.3f}", max_gray=f"{row['val_max_gray']:.3f}")
+            done = stopper.update(checked)
+            if stopper.improved:
                 best_state = copy.deepcopy(model.state_dict())
-            if stopper.update(pred, val_y, m["mae_px"]):
+            if done:
+                break
+            if cfg.optimizer == "closed_form":  # the optimum is reached in one step; nothing to iterate
+                stopper.stopped_by = "optimum"
                 break
     except KeyboardInterrupt:
         stopper.stopped_by = "interrupted"

@@ -31,3 +31,31 @@ def test_identical_images():
 def test_shape_mismatch():
     with pytest.raises(ValueError, match="shape"):
         metrics.mae(torch.zeros(2), torch.zeros(3))
+
+
+def test_percent_never_rounds_up_to_100():
+    assert metrics.percent(99.998) == "99.998"
+    assert metrics.percent(99.9999994) == "99.999999"
+    assert metrics.percent(100.0) == "100.00" and metrics.percent(63.456) == "63.46"
+
+
+def test_boundary_share_counts_pixels_near_a_rounding_boundary():
+    # 10.5 levels sits on a boundary, 10.45 is 0.05 from it, 10.2 is 0.3 from it, 10.0 is 0.5 from it
+    target = torch.tensor([10.5, 10.45, 10.2, 10.0], dtype=torch.float64) / 255
+    assert metrics.boundary_share(target, 0.01) == pytest.approx(0.25)
+    assert metrics.boundary_share(target, 0.1) == pytest.approx(0.5)
+    assert metrics.boundary_share(target, 0.4) == pytest.approx(0.75)
+
+
+def test_outside_share_and_fidelity_rows():
+    assert metrics.outside_share(torch.tensor([-0.1, 0.0, 0.5, 1.0, 1.2])) == pytest.approx(0.4)
+    x = torch.rand(6, 3, 4, 4)
+
+    class Half(torch.nn.Module):
+        def forward(self, x):
+            return x[:, :1] * 0.5
+
+    rows = metrics.fidelity(Half(), {"a": (x, x[:, :1] * 0.5), "b": (x, x[:, :1] * 0.5 + 2 / 255)})
+    assert [r["images"] for r in rows] == ["a", "b"] and rows[0]["n"] == 6
+    assert rows[0]["max_gray"] == 0 and rows[0]["exact8_pct"] == 100
+    assert rows[1]["max_gray"] == pytest.approx(2, rel=1e-4) and rows[1]["exact8_pct"] == 0

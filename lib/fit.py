@@ -1,0 +1,128 @@
+"""Closed-form fits: the least-squares optimum of each linear model, no gradient steps.
+
+Every model here is linear in its input, so its summed squared error over a training set is minimised in
+closed form. The route is the same for all three:
+
+1. One float64 pass gives the training set's moments; the centred normal equations of the full linear
+   map y = W x + c (784 x 3072 and 784) are solved by Cholesky. This is ``fc_large``'s optimum.
+2. ``dense`` computes y = M (w . x + b) + c: a 784x3072 map whose three channel blocks are one block M
+   scaled by w. The nearest such map (in the least-squares sense of the weights) is the rank-1 SVD of W
+   laid out as 3 x (784 * 1024). For any pipeline that grays first the second singular value is zero up to
+   noise; its ratio to the first is reported, so a pipeline for which the factorisation is lossy says so.
+3. ``separable`` computes Y = A G B^T, whose 784x1024 spatial map is the Kronecker product of A and B.
+   The nearest Kronecker product of M is the rank-1 SVD of M rearranged as (28 * 32) x (28 * 32)
+   (Van Loan and Pitsianis, 1993); again the second singular value says how far from separable M is.
+
+All three need a training set that excites every input direction; photographs alone leave the high
+spatial frequencies nearly unconstrained, which is why the notebooks add synthetic images (lib.synthetic).
+When the normal matrix is singular (fewer images than pixels) the minimum-norm solution is used instead.
+"""
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from lib.solvers import raw_moments
+
+FITTABLE = ("dense", "separable", "fc_large")
+EIG_CUTOFF = 1e-12  # relative eigenvalue below which a direction counts as unseen (singular fallback)
+
+
+@dataclass
+class LinearFit:
+    """y = weight @ x.flatten() + bias, the least-squares optimum over a training set (float64)."""
+
+    weight: torch.Tensor  # (out, in)
+    bias: torch.Tensor  # (out,)
+    solver: str  # "cholesky", or "eigh (minimum norm)" when the normal matrix is singular
+    diagnostics: dict = field(default_factory=dict)
+
+
+@torch.no_grad()
+def linear_lstsq(x: torch.Tensor, y: torch.Tensor) -> LinearFit:
+    """The least-squares linear map from flattened images to flattened targets, with intercept."""
+    m = raw_moments(x, y)
+    mx, my = m.xsum / m.n, m.ysum / m.n
+    cov = m.xx - m.n * torch.outer(mx, mx)  # (in, in) centred: the intercept is solved exactly
+    cross = m.yx - m.n * torch.outer(my, mx)  # (out, in)
+    chol, info = torch.linalg.cholesky_ex(cov)
+    if info.item() == 0:
+        weight = torch.cholesky_solve(cross.T, chol).T
+        solver = "cholesky"
+    else:
+        vals, vecs = torch.linalg.eigh(cov)
+        keep = vals > EIG_CUTOFF * vals.max()
+        weight = ((cross @ vecs[:, keep]) / vals[keep]) @ vecs[:, keep].T
+        solver = "eigh (minimum norm)"
+    return LinearFit(weight, my - weight @ mx, solver, {"n_images": m.n})
+
+
+def _rank1(matrix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """matrix ~ u v^T, with the singular value split evenly, and sigma_2 / sigma_1 (0 when exact)."""
+    u, s, vh = torch.linalg.svd(matrix, full_matrices=False)
+    root = s[0].sqrt()
+    ratio = (s[1] / s[0]).item() if len(s) > 1 and s[0] > 0 else 0.0
+    return u[:, 0] * root, vh[0] * root, ratio
+
+
+def factor_channels(fit: LinearFit, channels: int = 3) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """W (out, channels * pixels) ~ w ⊗ M: the gray mix w (channels,) and the spatial map M (out, pixels)."""
+    out, d = fit.weight.shape
+    blocks = fit.weight.view(out, channels, d // channels).permute(1, 0, 2).reshape(channels, -1)
+    w, spatial, ratio = _rank1(blocks)
+    sign = 1.0 if w.sum() >= 0 else -1.0  # the factorisation fixes w only up to sign and scale
+    scale = w.abs().sum()
+    return w * sign / scale, (spatial * sign * scale).view(out, d // channels), ratio
+
+
+def nearest_kronecker(spatial: torch.Tensor, out_hw: tuple[int, int], in_hw: tuple[int, int]):
+    """M (P*Q, H*W) ~ kron(A, B) with A (P, H), B (Q, W): the rank-1 SVD of M rearranged [p, h] x [q, w]."""
+    (p, q), (h, w) = out_hw, in_hw
+    rearranged = spatial.reshape(p, q, h, w).permute(0, 2, 1, 3).reshape(p * h, q * w)
+    a, b, ratio = _rank1(rearranged)
+    return a.view(p, h), b.view(q, w), ratio
+
+
+def _check(model: nn.Module) -> str:
+    name = getattr(model, "registry_name", None)
+    if name not in FITTABLE:
+        raise TypeError(f"no closed-form fit for {name or type(model).__name__}; fittable models: {FITTABLE}")
+    if model.output.mode != "none":
+        raise ValueError(
+            f"the closed-form fit minimises the plain squared error of a linear map; a {model.output.mode!r} "
+            f"output constraint is not linear: build the model with output='none'"
+        )
+    return name
+
+
+@torch.no_grad()
+def fit_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict:
+    """Set ``model``'s weights (dense, separable or fc_large) to the least-squares optimum on (x, y).
+
+    Returns the diagnostics: the solver and, for the factored models, the singular-value ratios that
+    say how close the full linear optimum is to the model's structure (0: exactly representable).
+    """
+    name = _check(model)
+    fit = linear_lstsq(x, y)
+    info = {"solver": fit.solver, **fit.diagnostics}
+    if name == "fc_large":
+        model.linear.weight.copy_(fit.weight)
+        model.linear.bias.copy_(fit.bias)
+        return info
+    w, spatial, info["channel_rank1_ratio"] = factor_channels(fit)
+    model.gray.weight.copy_(w.view_as(model.gray.weight))
+    model.gray.bias.zero_()
+    if name == "dense":
+        model.linear.weight.copy_(spatial)
+        model.linear.bias.copy_(fit.bias)
+        return info
+    out_hw, in_hw = tuple(y.shape[-2:]), tuple(x.shape[-2:])
+    a, b, info["kronecker_rank1_ratio"] = nearest_kronecker(spatial, out_hw, in_hw)
+    model.rows.copy_(a)
+    model.cols.copy_(b)
+    # separable's only constant is b (A 1)(B 1)^T: the least-squares b for the fitted intercept
+    ones = torch.outer(a.sum(1), b.sum(1)).flatten()
+    norm = (ones @ ones).item()
+    model.gray.bias.fill_((fit.bias @ ones).item() / norm if norm > 0 else 0.0)
+    return info
