@@ -51,7 +51,8 @@ report: train architectures benchmark  ## all notebooks in order, then self-cont
 	$(NBCONVERT) --output-dir reports build/01_train_dense_seed.ipynb build/01_train_dense.ipynb \
 		build/01_train_separable.ipynb \
 		build/02_architectures.ipynb build/03_benchmark.ipynb
-	@echo "report: $(abspath reports)/*.html"
+	$(BIN)/python -m lib.summary
+	@echo "report: $(abspath reports)/*.html and reports/SUMMARY.md"
 
 test: $(STAMP) lint  ## unit tests and the notebook smoke test (DATA=<dir> to smoke-test on real images)
 	CIFAR_DATA="$(if $(filter command line environment,$(origin DATA)),$(DATA_ABS))" $(BIN)/python -m pytest

@@ -1,0 +1,131 @@
+"""The report's headline numbers as one Markdown file, written from the run's own results.
+
+``python -m lib.summary`` (run by ``make report``) reads ``reports/results/`` and writes
+``reports/SUMMARY.md``: the training runs, the design study and the benchmark, each with the machine
+and date they were measured on. The README's results are copied from such a file, never typed.
+"""
+
+import argparse
+import csv
+import json
+from pathlib import Path
+
+from lib import paths
+from lib.metrics import percent
+
+
+def _table(header: list[str], rows: list[list]) -> list[str]:
+    return [
+        "| " + " | ".join(header) + " |",
+        "|" + " --- |" * len(header),
+        *("| " + " | ".join(map(str, r)) + " |" for r in rows),
+    ]
+
+
+def _g(value, digits: int = 3) -> str:
+    return f"{float(value):.{digits}g}"
+
+
+def training_section(results_dir: Path) -> list[str]:
+    runs = [json.loads(p.read_text()) for p in sorted(results_dir.glob("train_*.json"))]
+    if not runs:
+        return []
+    order = {"dense_seed": 0, "dense": 1, "separable": 2}
+    runs.sort(key=lambda r: (order.get(r.get("run_name"), 9), r.get("run_name", "")))
+    first = runs[0]
+    lines = [
+        "## Training (`01_train`)",
+        "",
+        f"Measured on {first['cpu']} ({first['torch_threads']} threads), torch {first['torch_version']}, "
+        f"{first['date'][:10]}; data: {first['data_source']}; "
+        f"{first['sizes']['train']:,} training / {first['sizes']['val']:,} validation / "
+        f"{first['sizes']['test']:,} test images. Errors in gray levels (1/255); exact 8-bit: pixels that round "
+        "to the pipeline's 8-bit value. Synthetic: the six families of `lib.synthetic`, 1,000 unseen images each.",
+        "",
+    ]
+    rows = []
+    for r in runs:
+        cfg = r["config"]
+        fam = [f for f in r.get("fidelity", []) if f["images"] != "CIFAR-10 test"]
+        trained = {"closed_form": "closed form", "moments": "L-BFGS on moments"}.get(
+            cfg["optimizer"], f"{cfg['optimizer']}, lr {cfg['lr']:g}, batch {cfg['batch_size']}"
+        )
+        extra = r["sizes"].get("synthetic_train", 0)
+        if extra:
+            trained += f" (+{extra:,} {'/'.join(r.get('synthetic_families', ['synthetic']))})"
+        rows.append([
+            f"`{r.get('run_name', r['model'])}`", f"`{r['model']}` ({r['n_params']:,})",
+            trained, f"{r['loss_minimised']}",
+            r["stopped_by"], r["epochs"], f"{r['train_seconds']:.1f}", _g(r["test_mae_gray"]),
+            _g(r["test_max_gray"]), percent(100 * r["test_exact8"]),
+            _g(max(f["max_gray"] for f in fam)) if fam else "-",
+            percent(min(f["exact8_pct"] for f in fam)) if fam else "-",
+        ])  # fmt: skip
+    header = ["run", "model (params)", "trained by", "loss", "stopped by", "epochs", "train s", "test mean",
+              "test max", "test exact 8-bit %", "synthetic max", "synthetic exact 8-bit % (min)"]  # fmt: skip
+    return lines + _table(header, rows) + [""]
+
+
+def architectures_section(results_dir: Path) -> list[str]:
+    path = results_dir / "architectures.csv"
+    if not path.is_file():
+        return []
+    with path.open() as f:
+        rows = list(csv.DictReader(f))
+    body = [
+        [f"`{r['model']}`", r["trainer"], f"{int(r['params']):,}", _g(r["mflops"]), r["stopped_by"],
+         f"{float(r['seconds']):.1f}", _g(r["test_mae_gray"]), _g(r["test_max_gray"]), percent(float(r["exact8_pct"]))]
+        for r in rows
+    ]  # fmt: skip
+    header = ["design", "trained by", "params", "MFLOPs/img", "stopped by", "train s", "test mean", "test max",
+              "exact 8-bit %"]  # fmt: skip
+    return ["## Designs (`02_architectures`)", "", *_table(header, body), ""]
+
+
+def benchmark_section(results_dir: Path) -> list[str]:
+    path = results_dir / "benchmark_summary.json"
+    if not path.is_file():
+        return []
+    summary = json.loads(path.read_text())
+    env = summary["environment"]
+    lines = [
+        "## Benchmark (`03_benchmark`)",
+        "",
+        f"Measured on {env['cpu']} ({env['torch_threads']} threads), GPU: {env['gpu'] or 'none'}, torch "
+        f"{env['torch_version']}, {env['date'][:10]}; {summary['config']['n_images']:,} images from "
+        f"{summary['data_source']}; medians of {summary['config']['repeats']} timed runs.",
+        "",
+    ]
+    for device, d in summary["devices"].items():
+        rows = [
+            [r["method"], f"`{r['model']}`", r["batch_size"], f"{r['median_s']:.4g}",
+             _g(r["speedup_vs_loop"]) + "x" if r.get("speedup_vs_loop") else "-",
+             _g(r["speedup_vs_batched"]) + "x" if r.get("speedup_vs_batched") else "-"]
+            for r in sorted(d["best_by_method"].values(), key=lambda r: r["median_s"])
+        ]  # fmt: skip
+        header = [f"{device}: best of each method", "model", "batch", "seconds", "vs loop", "vs batched"]
+        lines += [*_table(header, rows), ""]
+    return lines
+
+
+def write(results_dir: str | Path = paths.RESULTS, out: str | Path = paths.REPORTS / "SUMMARY.md") -> Path:
+    results_dir = Path(results_dir)
+    sections = training_section(results_dir) + architectures_section(results_dir) + benchmark_section(results_dir)
+    if not sections:
+        raise FileNotFoundError(f"no results under {results_dir}; run `make report` first")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("# Summary of the last `make report`\n\n" + "\n".join(sections))
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m lib.summary", description=__doc__.split("\n\n")[0])
+    p.add_argument("--results", default=str(paths.RESULTS), help="folder of the run's results")
+    p.add_argument("--out", default=str(paths.REPORTS / "SUMMARY.md"))
+    a = p.parse_args(argv)
+    print(f"wrote {write(a.results, a.out)}")
+
+
+if __name__ == "__main__":
+    main()
