@@ -61,9 +61,16 @@ def _missing_error(data_dir: Path, why: str) -> FileNotFoundError:
 
 
 def load_split(
-    data_dir: str | Path, split: str = "train", download: bool = True, cache_dir: str | Path | None = paths.CACHE
+    data_dir: str | Path,
+    split: str = "train",
+    download: bool | None = None,
+    cache_dir: str | Path | None = paths.CACHE,
 ) -> Split:
     """Load one split, detecting the layout; download torchvision's copy when nothing is there.
+
+    ``download=None`` downloads only into the project's default folder ``data/``: a mistyped path
+    elsewhere fails with a clear error instead of starting a 170 MB download into a folder named after
+    the typo. ``download=True`` downloads into any folder, ``False`` never.
 
     Image folders are decoded once and cached under ``cache_dir`` (never inside ``data_dir``, which
     may be read-only), keyed on the files' paths, sizes and modification times.
@@ -73,8 +80,11 @@ def load_split(
     data_dir = paths.resolve(data_dir)
     layout = detect(data_dir)
     if layout is None:
+        if download is None:
+            download = data_dir == paths.DATA
         if not download:
-            raise _missing_error(data_dir, "found neither layout and downloading is off")
+            why = "it does not exist" if not data_dir.exists() else "found neither layout"
+            raise _missing_error(data_dir, f"{why}; downloads go only into the default {paths.DATA} unless asked")
         _download(data_dir)
         layout = "torchvision"
     if layout == "torchvision":
@@ -123,11 +133,19 @@ def _cache_key(split_dir: Path, files: list[tuple[Path, int]]) -> str:
 
 
 def decode_image(path: Path) -> np.ndarray:
-    """One 32x32 image file as a (32, 32, 3) uint8 array; gray or RGBA files become RGB."""
-    with Image.open(path) as img:
-        if img.size != (32, 32):
-            raise ValueError(f"{path} is {img.size[0]}x{img.size[1]}, expected a 32x32 image")
-        return np.asarray(img.convert("RGB"))
+    """One 32x32 image file as a (32, 32, 3) uint8 array; gray or RGBA files become RGB.
+
+    A file that is not a readable image (corrupt, truncated, another format) raises ``ValueError``
+    naming it, at the moment it is met, not after the rest of the folder has been decoded."""
+    try:
+        with Image.open(path) as img:
+            size = img.size
+            rgb = np.asarray(img.convert("RGB"))
+    except (OSError, SyntaxError, ValueError) as err:  # PIL's errors for unreadable files
+        raise ValueError(f"{path} is not a readable image file ({err}); remove or replace it") from err
+    if size != (32, 32):
+        raise ValueError(f"{path} is {size[0]}x{size[1]}, expected a 32x32 image")
+    return rgb
 
 
 def _load_folder(split_dir: Path, cache_dir: str | Path | None) -> Split:

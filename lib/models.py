@@ -1,5 +1,8 @@
 """Models that map float images (N, 3, 32, 32) in [0, 1] to (N, 1, 28, 28), by name.
 
+Every model checks its input: a batch of float images (N, 3, 32, 32). A single image (3, 32, 32) or
+uint8 pixels are refused with a message saying what to pass (``x[None]``, ``lib.data.to_float``).
+
 ``dense`` is the mission's minimal design; ``separable`` keeps only the structure the pipeline has
 (grayscale is a 3-vector, resize and flips act on rows and columns separately).
 """
@@ -11,6 +14,7 @@ import torch
 from torch import nn
 
 from lib.operator import probe, separable_map
+from lib.pipeline import check_images
 
 OUTPUTS = ("none", "clamp", "sigmoid")
 REGISTRY: dict[str, type[nn.Module]] = {}
@@ -77,6 +81,7 @@ class Dense(nn.Module):
         self.output = OutputConstraint(output)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_images(x)
         g = self.gray(x)  # (N, 1, 32, 32)
         y = self.linear(self.flatten(g))  # (N, 784)
         return self.output(self.unflatten(y))  # (N, 1, 28, 28)
@@ -95,9 +100,76 @@ class Separable(nn.Module):
         self.output = OutputConstraint(output)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_images(x)
         # the 1x1 convolution's weights and bias, applied inside the separable map
         y = separable_map(x, self.gray.weight[0, :, 0, 0], self.rows, self.cols, self.gray.bias)
         return self.output(y)  # (N, 1, 28, 28)
+
+
+@register("conv3")
+class Conv3(nn.Module):
+    """Two valid 3x3 convolutions, 3 -> 1 -> 1 channels: 32 -> 30 -> 28, learning the downsampling
+    locally. A 5x5 receptive field cannot reach the far corner a 180-degree flip needs."""
+
+    def __init__(self, output: str = "none"):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 1, kernel_size=3)
+        self.conv2 = nn.Conv2d(1, 1, kernel_size=3)
+        self.output = OutputConstraint(output)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_images(x)
+        return self.output(self.conv2(self.conv1(x)))  # (N, 1, 30, 30) -> (N, 1, 28, 28)
+
+
+@register("conv5")
+class Conv5(nn.Module):
+    """One valid 5x5 convolution, 3 -> 1 channels: 32 -> 28."""
+
+    def __init__(self, output: str = "none"):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 1, kernel_size=5)
+        self.output = OutputConstraint(output)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_images(x)
+        return self.output(self.conv(x))  # (N, 1, 28, 28)
+
+
+@register("fc_large")
+class FCLarge(nn.Module):
+    """One fully connected layer from the whole 3x32x32 input to the 28x28 output (2.4M parameters)."""
+
+    def __init__(self, output: str = "none"):
+        super().__init__()
+        self.linear = nn.Linear(3 * 32 * 32, 28 * 28)
+        self.output = OutputConstraint(output)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_images(x)
+        return self.output(self.linear(x.flatten(1)).view(-1, 1, 28, 28))  # (N, 1, 28, 28)
+
+
+@register("exact")
+class Exact(nn.Module):
+    """The pipeline's own linear operator (probed from the pipeline, see lib.operator): no training.
+
+    Stored as buffers, so it saves, loads and moves between devices like any model."""
+
+    def __init__(self, output: str = "none"):
+        super().__init__()
+        op = probe()
+        self.register_buffer("gray", op.gray.float())  # (3,)
+        self.register_buffer("rows", op.rows.float())  # (28, 32)
+        self.register_buffer("cols", op.cols.float())  # (28, 32)
+        self.output = OutputConstraint(output)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_images(x)
+        return self.output(separable_map(x, self.gray, self.rows, self.cols))  # (N, 1, 28, 28)
+
+
+# The registry and files: build by name, count, save and load.
 
 
 def build(name: str, output: str = "none", **config) -> nn.Module:
@@ -131,7 +203,10 @@ def load(path: str | Path, name: str | None = None) -> nn.Module:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no saved model at {path}; train one first (notebooks/01_train.ipynb)")
-    blob = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # pickle, zip and weights_only errors all mean the same thing here
+        raise ValueError(f"{path} is not a model file written by lib.models.save ({type(err).__name__})") from err
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
         raise ValueError(f"{path} is not a model file written by lib.models.save")
     saved = blob["name"]
@@ -145,62 +220,3 @@ def load(path: str | Path, name: str | None = None) -> nn.Module:
     except RuntimeError as err:
         raise ValueError(f"weights in {path} do not fit architecture {saved!r}: {err}") from err
     return model.eval()
-
-
-@register("conv3")
-class Conv3(nn.Module):
-    """Two valid 3x3 convolutions, 3 -> 1 -> 1 channels: 32 -> 30 -> 28, learning the downsampling
-    locally. A 5x5 receptive field cannot reach the far corner a 180-degree flip needs."""
-
-    def __init__(self, output: str = "none"):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 1, kernel_size=3)
-        self.conv2 = nn.Conv2d(1, 1, kernel_size=3)
-        self.output = OutputConstraint(output)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.output(self.conv2(self.conv1(x)))  # (N, 1, 30, 30) -> (N, 1, 28, 28)
-
-
-@register("conv5")
-class Conv5(nn.Module):
-    """One valid 5x5 convolution, 3 -> 1 channels: 32 -> 28."""
-
-    def __init__(self, output: str = "none"):
-        super().__init__()
-        self.conv = nn.Conv2d(3, 1, kernel_size=5)
-        self.output = OutputConstraint(output)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.output(self.conv(x))  # (N, 1, 28, 28)
-
-
-@register("fc_large")
-class FCLarge(nn.Module):
-    """One fully connected layer from the whole 3x32x32 input to the 28x28 output (2.4M parameters)."""
-
-    def __init__(self, output: str = "none"):
-        super().__init__()
-        self.linear = nn.Linear(3 * 32 * 32, 28 * 28)
-        self.output = OutputConstraint(output)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.output(self.linear(x.flatten(1)).view(-1, 1, 28, 28))  # (N, 1, 28, 28)
-
-
-@register("exact")
-class Exact(nn.Module):
-    """The pipeline's own linear operator (probed from the pipeline, see lib.operator): no training.
-
-    Stored as buffers, so it saves, loads and moves between devices like any model."""
-
-    def __init__(self, output: str = "none"):
-        super().__init__()
-        op = probe()
-        self.register_buffer("gray", op.gray.float())  # (3,)
-        self.register_buffer("rows", op.rows.float())  # (28, 32)
-        self.register_buffer("cols", op.cols.float())  # (28, 32)
-        self.output = OutputConstraint(output)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.output(separable_map(x, self.gray, self.rows, self.cols))  # (N, 1, 28, 28)

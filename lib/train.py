@@ -49,11 +49,24 @@ class TrainConfig:
             raise ValueError(f"unknown schedule {self.schedule!r}; choose one of {SCHEDULES}")
         if self.batch_size < 1 or self.lr <= 0:
             raise ValueError(f"need batch_size >= 1 and lr > 0, got {self.batch_size} and {self.lr}")
+        check_device(self.device)
         if self.optimizer in EXACT_SOLVERS and self.loss != "sse":
             raise ValueError(
                 f"optimizer {self.optimizer!r} minimises the plain summed squared error; set loss='sse' "
                 f"(got {self.loss!r}), so that the recorded loss is the one minimised"
             )
+
+
+def check_device(device: str) -> None:
+    """Refuse a device this machine does not have, before any data is loaded."""
+    try:
+        kind = torch.device(device).type
+    except RuntimeError as err:
+        raise ValueError(f"unknown device {device!r}; use 'cpu' or 'cuda'") from err
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} asked for, but this machine has no usable GPU; use device='cpu'")
+    if kind not in ("cpu", "cuda"):
+        raise ValueError(f"device {device!r} is not supported; use 'cpu' or 'cuda'")
 
 
 @dataclass

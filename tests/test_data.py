@@ -51,6 +51,26 @@ def test_wrong_size_names_the_file(tmp_path):
         data.load_split(root, "train", cache_dir=None)
 
 
+def test_corrupt_and_truncated_files_are_named(tmp_path):
+    root = write_image_folder(tmp_path, {"train": 1, "test": 1})
+    good = (root / "train" / "cat" / "0000.png").read_bytes()
+    (root / "train" / "cat" / "half.png").write_bytes(good[: len(good) // 2])
+    with pytest.raises(ValueError, match=r"half\.png is not a readable image file"):
+        data.load_split(root, "train", cache_dir=None)
+    (root / "train" / "cat" / "half.png").write_bytes(b"not an image at all")
+    with pytest.raises(ValueError, match=r"half\.png is not a readable image file"):
+        data.load_split(root, "train", cache_dir=None)
+
+
+def test_cache_write_failure_warns_and_still_returns_the_images(tmp_path):
+    root = write_image_folder(tmp_path / "d", {"train": 1, "test": 1})
+    blocker = tmp_path / "cache"
+    blocker.write_text("a file where the cache folder should be")
+    with pytest.warns(UserWarning, match="could not cache decoded images"):
+        split = data.load_split(root, "test", cache_dir=blocker / "sub")
+    assert split.images.shape == (2, 3, 32, 32)
+
+
 def test_missing_data_names_both_options(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match="cifar-10-batches-py.*train/<class>"):
         data.load_split(tmp_path, "train", download=False)
@@ -62,7 +82,19 @@ def test_missing_data_names_both_options(tmp_path, monkeypatch):
 
     monkeypatch.setattr(torchvision.datasets, "CIFAR10", offline)
     with pytest.raises(FileNotFoundError, match="download failed: network unreachable.*train/<class>"):
-        data.load_split(tmp_path / "empty", "test")
+        data.load_split(tmp_path / "empty", "test", download=True)
+
+
+def test_a_mistyped_folder_is_never_downloaded_into(tmp_path, monkeypatch):
+    import torchvision.datasets
+
+    def must_not_download(*args, **kwargs):
+        raise AssertionError("a download was started")
+
+    monkeypatch.setattr(torchvision.datasets, "CIFAR10", must_not_download)
+    with pytest.raises(FileNotFoundError, match="does not exist; downloads go only into the default"):
+        data.load_split(tmp_path / "cifra10", "train")
+    assert not (tmp_path / "cifra10").exists()
     with pytest.raises(ValueError, match="unknown split"):
         data.load_split(tmp_path, "validation")
 

@@ -58,3 +58,25 @@ def test_load_errors(tmp_path):
     torch.save(blob, tmp_path / "mislabelled.pt")
     with pytest.raises(ValueError, match="do not fit"):
         models.load(tmp_path / "mislabelled.pt")
+
+
+@pytest.mark.parametrize("name", sorted(models.REGISTRY))
+def test_every_model_says_what_input_it_takes(name):
+    model = models.build(name)
+    with pytest.raises(ValueError, match=r"pass x\[None\]"):
+        model(torch.rand(3, 32, 32))
+    with pytest.raises(ValueError, match=r"\(N, 3, 32, 32\), got \(2, 3, 64, 64\)"):
+        model(torch.rand(2, 3, 64, 64))
+    with pytest.raises(TypeError, match="lib.data.to_float"):
+        model(torch.zeros(2, 3, 32, 32, dtype=torch.uint8))
+
+
+def test_load_refuses_files_that_are_not_models(tmp_path):
+    junk = tmp_path / "notes.pt"
+    junk.write_text("not a torch file")
+    with pytest.raises(ValueError, match="not a model file written by lib.models.save"):
+        models.load(junk)
+    other = tmp_path / "tensor.pt"
+    torch.save(torch.zeros(3), other)
+    with pytest.raises(ValueError, match="not a model file written by lib.models.save"):
+        models.load(other)

@@ -102,3 +102,11 @@ def test_best_weights_are_restored_when_a_guard_stops():
     vx, vy = _data(16, 1)
     restored = (model(vx) - vy).abs().mean().item() * 255
     assert restored == pytest.approx(errs[0], rel=1e-4)
+
+
+def test_devices_are_checked_before_any_work(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="no usable GPU; use device='cpu'"):
+        TrainConfig(device="cuda")
+    with pytest.raises(ValueError, match="unknown device"):
+        TrainConfig(device="gpu0")
