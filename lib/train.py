@@ -126,23 +126,27 @@ def _minibatch_epoch(model, opt, loss_fn, x, y, cfg, gen, bar) -> float:
 
 
 def _full_batch_epoch(model, opt, loss_fn, x, y, cfg, bar) -> float:
-    # The sum-reduced loss over the whole set, accumulated chunk by chunk; mean losses are
-    # weighted by chunk size so that every chunk counts as the images it holds.
+    # The loss over the whole set, accumulated chunk by chunk as the closure's objective: summed losses
+    # add up, mean losses are weighted by chunk size so that every chunk counts as the images it holds.
+    def objective(i: int) -> torch.Tensor:
+        xb, yb = x[i : i + cfg.batch_size].to(cfg.device), y[i : i + cfg.batch_size].to(cfg.device)
+        loss = loss_fn(model(xb), yb)
+        return loss if cfg.loss in SUMMED else loss * len(xb) / len(x)
+
     def closure() -> torch.Tensor:
         opt.zero_grad(set_to_none=True)
         total = torch.zeros((), dtype=torch.float64)
         for i in range(0, len(x), cfg.batch_size):
-            xb, yb = x[i : i + cfg.batch_size].to(cfg.device), y[i : i + cfg.batch_size].to(cfg.device)
-            loss = loss_fn(model(xb), yb)
-            if cfg.loss not in SUMMED:
-                loss = loss * len(xb) / len(x)
+            loss = objective(i)
             loss.backward()
             total += loss.detach().double().cpu()
-        bar.update(len(x))
         return total.float()
 
-    loss = opt.step(closure)
-    return loss.item() / len(x) if cfg.loss in SUMMED else loss.item()
+    opt.step(closure)
+    bar.update(len(x))  # one epoch: every image seen, however many evaluations the line search made
+    with torch.no_grad():  # the loss after this epoch's iterations, not the one before them
+        total = sum(objective(i).item() for i in range(0, len(x), cfg.batch_size))
+    return total / len(x) if cfg.loss in SUMMED else total
 
 
 def _moments_epoch(model, opt, stats, bar) -> float:

@@ -30,10 +30,12 @@ def tiny_folder(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def smoke_data_dir(tiny_folder, tmp_path_factory) -> Path:
-    """Real images when CIFAR_DATA points at them (CI does), otherwise the generated tiny folder,
-    whose decoded cache then goes to a temporary folder instead of the project's data/cache."""
+    """Real images when CIFAR_DATA names them (CI does; a CIFAR_DATA without data is an error), otherwise
+    the generated tiny folder, whose decoded cache then goes to a temporary folder, not data/cache."""
     real = os.environ.get("CIFAR_DATA", "")
-    if real and detect(real) is not None:
+    if real:  # asked for real images: never fall back to generated ones without saying so
+        if detect(real) is None:
+            raise pytest.UsageError(f"CIFAR_DATA={real} holds no CIFAR-10 (neither layout of lib.data); fix the path")
         return Path(real)
     os.environ["CIFAR_CACHE"] = str(tmp_path_factory.mktemp("cache"))  # read by the notebook kernels
     return tiny_folder

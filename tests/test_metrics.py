@@ -59,3 +59,10 @@ def test_outside_share_and_fidelity_rows():
     assert [r["images"] for r in rows] == ["a", "b"] and rows[0]["n"] == 6
     assert rows[0]["max_gray"] == 0 and rows[0]["exact8_pct"] == 100
     assert rows[1]["max_gray"] == pytest.approx(2, rel=1e-4) and rows[1]["exact8_pct"] == 0
+
+
+def test_8bit_means_rounding_to_the_nearest_level():
+    # the report's exact-8-bit compares values rounded to the nearest gray level (what an error of under
+    # half a level keeps), not truncated ones: flooring would turn 0.7 into 0 and 254.6 into 254
+    levels = metrics.to_8bit(torch.tensor([0.7, 1.4, 254.6, 300.0, -3.0]) / 255)
+    assert levels.tolist() == [1, 1, 255, 255, 0]
