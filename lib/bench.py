@@ -20,9 +20,9 @@ from pathlib import Path
 
 import torch
 from torch.utils.data import DataLoader, TensorDataset
-from tqdm.auto import tqdm
 
 from lib import data, models, paths, pipeline, results
+from lib.progress import bar as tqdm
 from lib.timing import measure
 
 MODEL_METHODS = ("dataloader", "fast_path", "end_to_end")
@@ -46,6 +46,20 @@ class BenchConfig:
     chunk_sizes: list[int] = field(default_factory=lambda: [256, 1024, 4096, 10_000])  # fast-path slices
     devices: list[str] = field(default_factory=lambda: ["cpu", "cuda"])  # cuda rows only where available
     slow_s: float = 3.0  # a DataLoader configuration whose warm-up takes longer gets 3 timed runs
+
+    def __post_init__(self) -> None:
+        sizes = {"batch_sizes": self.batch_sizes, "chunk_sizes": self.chunk_sizes}
+        if self.n_images < 1 or self.repeats < 1 or self.warmup < 0:
+            raise ValueError(f"need n_images >= 1, repeats >= 1, warmup >= 0; got {self.n_images}, {self.repeats}, "
+                             f"{self.warmup}")  # fmt: skip
+        for name, values in sizes.items():
+            if not values or min(values) < 1:
+                raise ValueError(f"{name} must be a non-empty list of sizes >= 1, got {values}")
+        if not self.num_workers or min(self.num_workers) < 0:
+            raise ValueError(f"num_workers must be a non-empty list of counts >= 0, got {self.num_workers}")
+        unknown = set(self.devices) - {"cpu", "cuda"}
+        if not self.devices or unknown:
+            raise ValueError(f"devices must be among 'cpu' and 'cuda', got {self.devices}")
 
 
 def load_images(data_dir: str | Path | None, n: int) -> tuple[torch.Tensor, str]:
@@ -76,8 +90,8 @@ def load_models(models_dir: str | Path, names: list[str] | None = None) -> dict[
 
 
 def _chunked(model, x: torch.Tensor, chunk: int) -> None:
-    for i in range(0, len(x), chunk):
-        model(x[i : i + chunk])
+    for _ in models.in_chunks(model, x, chunk):
+        pass
 
 
 def _jobs(cfg: BenchConfig, x_u8: torch.Tensor, nets: dict, device: str):
@@ -154,6 +168,10 @@ def _add_speedups(rows: list[dict]) -> None:
         r["speedup_vs_batched"] = batched / r["median_s"] if batched else None
 
 
+def _fastest(rows) -> dict | None:
+    return min(rows, key=lambda r: r["median_s"], default=None)
+
+
 def summarize(rows: list[dict], env: dict, source: str, cfg: BenchConfig) -> dict:
     """For each device: the best row of each method, and the best learned model against both baselines."""
     out = {"environment": env, "data_source": source, "config": asdict(cfg), "devices": {}}
@@ -162,12 +180,17 @@ def summarize(rows: list[dict], env: dict, source: str, cfg: BenchConfig) -> dic
         best = {m: min((r for r in mine if r["method"] == m), key=lambda r: r["median_s"])
                 for m in dict.fromkeys(r["method"] for r in mine)}  # fmt: skip
         # the best *learned* model: the exact operator is the oracle, not something the network learned
-        model_rows = [r for r in mine if r["method"] in ("dataloader", "fast_path") and r["model"] not in ORACLES]
-        top = min(model_rows, key=lambda r: r["median_s"]) if model_rows else None
+        model_rows = [r for r in mine if r["method"] in ("dataloader", "fast_path")]
+        learned = [r for r in model_rows if r["model"] not in ORACLES]
+        top = _fastest(learned)
         floor = best["read_input"]["median_s"]
         out["devices"][device] = {
             "best_by_method": best,
             "best_model": top,
+            "best_dataloader": _fastest(
+                r for r in model_rows if r["method"] == "dataloader" and r["model"] not in ORACLES
+            ),
+            "oracle": _fastest(r for r in model_rows if r["model"] in ORACLES),
             "speedup_vs_loop": top and top["speedup_vs_loop"],
             "speedup_vs_batched": top and top["speedup_vs_batched"],
             "times_floor": top and top["median_s"] / floor,

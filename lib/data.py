@@ -13,10 +13,10 @@ import numpy as np
 import torch
 from PIL import Image
 from torchvision.transforms import v2
-from tqdm.auto import tqdm
 
 from lib import paths
 from lib.pipeline import make_targets
+from lib.progress import bar as tqdm
 
 SPLITS = ("train", "test")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm"}

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from lib.solvers import raw_moments
+from lib.moments import raw_moments
 
 FITTABLE = ("dense", "separable", "fc_large")
 EIG_CUTOFF = 1e-12  # relative eigenvalue below which a direction counts as unseen (singular fallback)

@@ -5,6 +5,8 @@ import math
 
 import torch
 
+from lib.models import in_chunks
+
 GRAY_LEVELS = 255
 
 
@@ -86,9 +88,7 @@ def predict(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 2048) -> 
     param = next(itertools.chain(model.parameters(), model.buffers()), x)  # where the model lives, its dtype
     was_training = model.training
     model.eval()
-    out = torch.cat(
-        [model(x[i : i + batch_size].to(param.device, param.dtype)).float().cpu() for i in range(0, len(x), batch_size)]
-    )
+    out = torch.cat([y.float().cpu() for y in in_chunks(model, x, batch_size, param.device, param.dtype)])
     model.train(was_training)
     return out
 

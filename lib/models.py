@@ -7,14 +7,14 @@ uint8 pixels are refused with a message saying what to pass (``x[None]``, ``lib.
 (grayscale is a 3-vector, resize and flips act on rows and columns separately).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from lib.operator import probe, separable_map
 from lib.pipeline import check_images
+from lib.probe import probe, separable_map
 
 OUTPUTS = ("none", "clamp", "sigmoid")
 REGISTRY: dict[str, type[nn.Module]] = {}
@@ -152,7 +152,7 @@ class FCLarge(nn.Module):
 
 @register("exact")
 class Exact(nn.Module):
-    """The pipeline's own linear operator (probed from the pipeline, see lib.operator): no training.
+    """The pipeline's own linear operator (probed from the pipeline, see lib.probe): no training.
 
     Stored as buffers, so it saves, loads and moves between devices like any model."""
 
@@ -220,3 +220,21 @@ def load(path: str | Path, name: str | None = None) -> nn.Module:
     except RuntimeError as err:
         raise ValueError(f"weights in {path} do not fit architecture {saved!r}: {err}") from err
     return model.eval()
+
+
+def in_chunks(
+    model: nn.Module, x: torch.Tensor, chunk: int, device: torch.device | None = None, dtype: torch.dtype | None = None
+) -> Iterator[torch.Tensor]:
+    """The model's output on consecutive slices of ``x`` of ``chunk`` images, each slice moved to
+    ``device`` and ``dtype`` when given: the one loop behind prediction, timing and the benchmark."""
+    if chunk < 1:
+        raise ValueError(f"chunk must be >= 1, got {chunk}")
+    for i in range(0, len(x), chunk):
+        yield model(x[i : i + chunk].to(device=device, dtype=dtype))
+
+
+def gray_weights(model: nn.Module) -> torch.Tensor:
+    """A model's grayscale mix (its 1x1 convolution), scaled to sum to one: the convolution and the
+    layers after it share a scale, so only the proportions are comparable with the pipeline's."""
+    w = model.gray.weight.detach().flatten().double()
+    return w / w.sum()

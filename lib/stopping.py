@@ -97,3 +97,43 @@ class EarlyStopper:
         elif self.epochs >= self.max_epochs:
             self.stopped_by = "max_epochs"
         return self.stopped_by is not None
+
+
+def rule_firings(history: list[dict], tolerance_gray: float = TOLERANCE_GRAY) -> dict[str, dict]:
+    """When each stopping rule would first have fired in a run, and what was wrong then: the share of
+    validation pixels at another 8-bit gray level than the pipeline's. The tolerance rule also needs the
+    held-out images, where the run recorded them."""
+
+    def worst(h: dict) -> float:
+        return max(h["val_max_gray"], h.get("held_out_max_gray", 0.0))
+
+    tests = {
+        "mean": lambda h: h["val_mae_gray"] < HALF_GRAY * GRAY_LEVELS,
+        "strict": lambda h: h["val_max_gray"] < HALF_GRAY * GRAY_LEVELS,
+        f"tolerance ({tolerance_gray:g} gray levels)": lambda h: worst(h) < tolerance_gray,
+    }
+    out = {}
+    for rule, met in tests.items():
+        hit = next((h for h in history if met(h)), None)
+        out[rule] = {
+            "epoch": hit and hit["epoch"],
+            "seconds": hit and hit["seconds"],
+            "wrong_level_pct": hit and 100 * (1 - hit["val_exact8"]),
+            "val_max_gray": hit and hit["val_max_gray"],
+            "val_mae_gray": hit and hit["val_mae_gray"],
+        }
+    return out
+
+
+def firing_text(firings: dict[str, dict]) -> str:
+    """One sentence on when each rule fired and how many pixels were still wrong then."""
+    parts = []
+    for rule, f in firings.items():
+        if f["epoch"] is None:
+            parts.append(f"the {rule} rule never fired within the run")
+        else:
+            parts.append(
+                f"the {rule} rule fired at epoch {f['epoch']} with {f['wrong_level_pct']:.2f}% of validation pixels "
+                f"at a wrong 8-bit gray level and the worst pixel {f['val_max_gray']:.3g} gray levels off"
+            )
+    return "; ".join(parts) + "."

@@ -7,12 +7,13 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from lib import metrics
 from lib.fit import fit_model
 from lib.losses import SUMMED, get_loss
-from lib.solvers import moments, require_separable, separable_sse
+from lib.models import build
+from lib.moments import moments, require_separable, separable_sse
+from lib.progress import bar as tqdm
 from lib.stopping import TOLERANCE_GRAY, EarlyStopper
 
 OPTIMIZERS = ("adam", "sgd", "lbfgs", "moments", "closed_form")
@@ -250,3 +251,13 @@ def train(
     if result.stopped_by not in ("mean_rule", "strict_rule") and best_state is not None:
         model.load_state_dict(best_state)
     return result
+
+
+def build_and_train(
+    name: str, x: torch.Tensor, y: torch.Tensor, vx: torch.Tensor, vy: torch.Tensor, cfg: TrainConfig,
+    output: str = "none", progress: bool = False, held_out: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> tuple[torch.nn.Module, TrainResult]:  # fmt: skip
+    """Build a model with the run's seed and train it."""
+    seed_everything(cfg.seed)
+    model = build(name, output=output)
+    return model, train(model, x, y, vx, vy, cfg, progress=progress, held_out=held_out)

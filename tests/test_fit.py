@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from lib import fit, models, synthetic
-from lib.operator import probe
 from lib.pipeline import make_targets
+from lib.probe import probe
 
 
 @pytest.fixture(scope="module")

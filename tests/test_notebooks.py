@@ -9,7 +9,7 @@ import papermill
 import pytest
 import torch
 
-from lib import models
+from lib import bench, models
 from lib.paths import ROOT
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -120,3 +120,27 @@ def test_architectures_notebook(tmp_path, smoke_data_dir):
     assert float(rows["dense (closed form)"]["test_max_gray"]) < float(rows["dense"]["test_max_gray"]) / 100
     assert int(rows["separable"]["params"]) == 1796 and int(rows["exact"]["params"]) == 0
     assert models.n_params(models.load(out / "models" / "exact.pt", name="exact")) == 0
+
+
+def test_benchmark_notebook_shows_recorded_gpu_results(tmp_path, smoke_data_dir):
+    # a recorded GPU run, written by the benchmark's own writer from hand-made rows
+    recorded = tmp_path / "gpu"
+    rows = [
+        {"device": "cuda", "method": m, "model": model, "batch_size": 32, "num_workers": 0, "pin_memory": False,
+         "n_images": 32, "repeats": 5, "median_s": t, "q1_s": t, "q3_s": t, "images_per_s": 32 / t}
+        for m, model, t in (("read_input", "-", 1e-5), ("pipeline_batched", "pipeline", 2e-3),
+                            ("fast_path", "separable", 1e-4), ("dataloader", "separable", 5e-3))
+    ]  # fmt: skip
+    bench._add_speedups(rows)
+    env = {"gpu": "Fixture GPU 80GB", "date": "2026-01-02T03:04:05", "torch_version": "2.11"}
+    bench.write(rows, bench.summarize(rows, env, "noise", bench.BenchConfig()), recorded)
+    models_dir = tmp_path / "models"
+    models.save(models.build("separable"), models_dir / "separable.pt")
+    params = {"devices": ["cpu"], "models": ["separable"], "recorded_gpu_dir": str(recorded)}
+    _run("03_benchmark", tmp_path, data_dir=str(smoke_data_dir), models_dir=str(models_dir), **params)
+    nb = nbformat.read(tmp_path / "03_benchmark.ipynb", as_version=4)
+    shown = "".join(
+        o.get("text", "") + str(o.get("data", {})) for c in nb.cells if c.cell_type == "code" for o in c.outputs
+    )
+    assert "recorded on Fixture GPU 80GB on 2026-01-02" in shown
+    assert "the fastest learned model is `separable` on the fast path (batch 32), 0.1 ms" in shown  # its cuda row

@@ -1,7 +1,7 @@
 import torch
 
 from lib import pipeline
-from lib.operator import probe
+from lib.probe import probe
 
 
 def test_probed_operator_is_the_pipeline():

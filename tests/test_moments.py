@@ -2,8 +2,8 @@ import pytest
 import torch
 
 from lib import models
+from lib.moments import moments, separable_sse
 from lib.pipeline import make_targets
-from lib.solvers import moments, separable_sse
 
 
 def test_moment_loss_equals_the_direct_sum():

@@ -1,0 +1,34 @@
+"""What a model costs: floating-point operations per image and CPU seconds over an image set."""
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from lib.models import in_chunks
+from lib.timing import measure
+
+
+def mflops(model: torch.nn.Module) -> float:
+    """Floating-point operations of one forward pass on one image, in millions (counted by torch)."""
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        model(torch.rand(1, 3, 32, 32))
+    return counter.get_total_flops() / 1e6
+
+
+def cpu_seconds(model: torch.nn.Module, x: torch.Tensor, repeats: int = 3, chunk: int = 4096) -> float:
+    """Median CPU seconds for the model over all of ``x`` on the fast path (in-memory slices), timed
+    frozen as lib.bench times models; the model's parameters are left as they were."""
+    model = model.cpu().eval()
+    flags = [p.requires_grad for p in model.parameters()]
+    model.requires_grad_(False)
+
+    def work():
+        for _ in in_chunks(model, x, chunk):
+            pass
+
+    try:
+        with torch.inference_mode():
+            return measure(work, repeats=repeats, warmup=1).median
+    finally:
+        for p, flag in zip(model.parameters(), flags, strict=True):
+            p.requires_grad_(flag)
