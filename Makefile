@@ -7,10 +7,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA   ?= data
 DATA_ABS := $(abspath $(DATA))
-PAPERMILL := $(BIN)/papermill --kernel python3 --log-output --request-save-on-cell-execute
+# PROGRESS=log: progress bars go to papermill's log, never into the executed notebooks or the HTML
+PAPERMILL := PROGRESS=log $(BIN)/papermill --kernel python3 --log-output --request-save-on-cell-execute
 NBCONVERT := $(BIN)/jupyter nbconvert --to html --embed-images
 
-.PHONY: help venv report train architectures benchmark test lint clean
+.PHONY: help venv report train architectures benchmark html test lint lab clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -47,12 +48,22 @@ benchmark: $(STAMP)  ## time the saved models against the pipeline (needs report
 	@mkdir -p build reports
 	$(PAPERMILL) notebooks/03_benchmark.ipynb build/03_benchmark.ipynb -p data_dir $(DATA_ABS)
 
-report: train architectures benchmark  ## all notebooks in order, then self-contained HTML in reports/
+# The notebooks run one after another even under `make -j`: the benchmark times the models that
+# training and the design study save.
+report: $(STAMP)  ## all notebooks in order, then self-contained HTML and SUMMARY.md in reports/
+	$(MAKE) train
+	$(MAKE) architectures
+	$(MAKE) benchmark
+	$(MAKE) html
+
+html: $(STAMP)  ## HTML of the executed notebooks in build/, and reports/SUMMARY.md
 	$(NBCONVERT) --output-dir reports build/01_train_dense_seed.ipynb build/01_train_dense.ipynb \
-		build/01_train_separable.ipynb \
-		build/02_architectures.ipynb build/03_benchmark.ipynb
+		build/01_train_separable.ipynb build/02_architectures.ipynb build/03_benchmark.ipynb
 	$(BIN)/python -m lib.summary
 	@echo "report: $(abspath reports)/*.html and reports/SUMMARY.md"
+
+lab: $(STAMP)  ## open the notebooks in JupyterLab, on the project's environment (kernel python3 = .venv)
+	$(BIN)/jupyter lab notebooks/
 
 test: $(STAMP) lint  ## unit tests and the notebook smoke test (DATA=<dir> to smoke-test on real images)
 	CIFAR_DATA="$(if $(filter command line environment,$(origin DATA)),$(DATA_ABS))" $(BIN)/python -m pytest
