@@ -28,7 +28,12 @@ def max_abs(pred: torch.Tensor, target: torch.Tensor) -> float:
 
 
 def to_8bit(x: torch.Tensor) -> torch.Tensor:
-    """What an 8-bit image would store: round to the nearest gray level, clip to [0, 255]."""
+    """What an 8-bit image would store: round to the nearest gray level, clip to [0, 255].
+
+    Rounding, not torchvision's float-to-uint8 conversion (``v2.ToDtype(torch.uint8, scale=True)``
+    scales by just under 256 and truncates, so 0.7/255 becomes 0): with rounding, the stored value is
+    the level nearest the float, and an error of e gray levels can change it only for pixels within e of
+    a rounding boundary, which is what the stopping rules and ``boundary_share`` speak of."""
     return (x * GRAY_LEVELS).round().clamp(0, GRAY_LEVELS)
 
 
