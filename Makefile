@@ -9,7 +9,10 @@ DATA   ?= data
 DATA_ABS := $(abspath $(DATA))
 # PROGRESS=log: progress bars go to papermill's log, never into the executed notebooks or the HTML
 PAPERMILL := PROGRESS=log $(BIN)/papermill --kernel python3 --log-output --request-save-on-cell-execute
-NBCONVERT := $(BIN)/jupyter nbconvert --to html --embed-images
+# The HTML shows the parameters, prose, tables and figures; code cells tagged hide-input (all but the
+# parameters) keep their output and drop their source, which stays in notebooks/ and build/.
+NBCONVERT := $(BIN)/jupyter nbconvert --to html --embed-images \
+	--TagRemovePreprocessor.enabled=True --TagRemovePreprocessor.remove_input_tags hide-input
 
 .PHONY: help venv report train architectures benchmark html test lint lab clean
 

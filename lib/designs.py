@@ -13,6 +13,7 @@ import torch
 from lib import metrics, models, synthetic
 from lib.cost import cpu_seconds, mflops
 from lib.data import Data
+from lib.fit import fit_model
 from lib.pipeline import make_targets
 from lib.train import TrainConfig, TrainResult, build_and_train
 
@@ -22,7 +23,8 @@ DESIGNS = (
     ("conv3", "none"), ("conv5", "none"), ("fc_large", "none"),
 )  # fmt: skip
 SMALL = ("separable", "conv3", "conv5")  # few parameters: they get the larger learning rate
-CLOSED_FORM = ("fc_large", "dense", "separable")
+CONTAIN_PIPELINE = ("fc_large", "dense", "separable")  # linear designs that can represent the pipeline exactly
+CLOSED_FORM = (*CONTAIN_PIPELINE, "conv5")  # designs with a closed-form optimum (lib.fit)
 
 
 @dataclass
@@ -159,7 +161,8 @@ def generalisation(nets: dict[str, torch.nn.Module], sets: dict) -> tuple[pd.Dat
 
 
 def conv_control(budget: Budget, design_table: pd.DataFrame) -> pd.DataFrame:
-    """``conv3`` and ``conv5`` trained on the pipeline without its flips, against their rows with flips."""
+    """``conv3`` and ``conv5`` trained on the pipeline without its flips, against their rows with flips,
+    and the best any single 5x5 convolution can do (its closed-form optimum) with and without them."""
     ds = budget.ds
     noflip_y, noflip_vy, noflip_ty = (make_targets(x, flips=False) for x in (ds.train_x, ds.val_x, ds.test_x))
     rows = []
@@ -167,10 +170,28 @@ def conv_control(budget: Budget, design_table: pd.DataFrame) -> pd.DataFrame:
         net, _ = build_and_train(name, ds.train_x, noflip_y, ds.val_x, noflip_vy, budget.adam(name))
         pred = metrics.predict(net, ds.test_x)
         rows.append({
-            "model": name,
+            "model": f"{name} (Adam)",
             "with flips: mean |err| (gray)": design_table.loc[name, "test_mae_gray"],
             "with flips: max |err| (gray)": design_table.loc[name, "test_max_gray"],
             "without flips: mean |err| (gray)": 255 * metrics.mae(pred, noflip_ty),
             "without flips: max |err| (gray)": 255 * metrics.max_abs(pred, noflip_ty),
         })  # fmt: skip
+    best = {}
+    for flips, (y, ty) in {"with flips": (ds.train_y, ds.test_y), "without flips": (noflip_y, noflip_ty)}.items():
+        net = models.build("conv5")
+        fit_model(net, ds.train_x, y)
+        pred = metrics.predict(net, ds.test_x)
+        best |= {f"{flips}: mean |err| (gray)": 255 * metrics.mae(pred, ty),
+                 f"{flips}: max |err| (gray)": 255 * metrics.max_abs(pred, ty)}  # fmt: skip
+    rows.append({"model": "conv5 (closed form: the best 5x5 kernel)", **best})
     return pd.DataFrame(rows).set_index("model")
+
+
+def channel_spectrum(x: torch.Tensor) -> pd.DataFrame:
+    """Eigenvalues and eigenvectors (R, G, B weights) of the pixel colour covariance of images ``x``: how
+    much a change of the gray mix along each direction changes what a model sees."""
+    pixels = x.permute(1, 0, 2, 3).reshape(3, -1).double()  # (3, N*H*W)
+    vals, vecs = torch.linalg.eigh(torch.cov(pixels))
+    rows = [{"direction": name, "variance": vals[k].item(), "R": vecs[0, k].item(), "G": vecs[1, k].item(),
+             "B": vecs[2, k].item()} for name, k in (("largest", 2), ("middle", 1), ("smallest", 0))]  # fmt: skip
+    return pd.DataFrame(rows).set_index("direction")

@@ -16,16 +16,21 @@ closed form. The route is the same for all three:
 All three need a training set that excites every input direction; photographs alone leave the high
 spatial frequencies nearly unconstrained, which is why the notebooks add synthetic images (lib.synthetic).
 When the normal matrix is singular (fewer images than pixels) the minimum-norm solution is used instead.
+
+``conv5`` is linear too, with one shared 3x5x5 kernel: its optimum is the least-squares fit of every
+output pixel on the 75 input values under the kernel (``conv_lstsq``), the best any single convolution
+can do, which says what the design can represent rather than how fast Adam gets there.
 """
 
 from dataclasses import dataclass, field
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from lib.moments import raw_moments
 
-FITTABLE = ("dense", "separable", "fc_large")
+FITTABLE = ("dense", "separable", "fc_large", "conv5")
 EIG_CUTOFF = 1e-12  # relative eigenvalue below which a direction counts as unseen (singular fallback)
 
 
@@ -56,6 +61,22 @@ def linear_lstsq(x: torch.Tensor, y: torch.Tensor) -> LinearFit:
         weight = ((cross @ vecs[:, keep]) / vals[keep]) @ vecs[:, keep].T
         solver = "eigh (minimum norm)"
     return LinearFit(weight, my - weight @ mx, solver, {"n_images": m.n})
+
+
+@torch.no_grad()
+def conv_lstsq(x: torch.Tensor, y: torch.Tensor, kernel: int, chunk: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
+    """The least-squares kernel (1, C, k, k) and bias of one valid convolution from x to y (one channel)."""
+    c = x.shape[1]
+    d = c * kernel * kernel + 1  # the kernel's weights and the bias
+    normal, rhs = torch.zeros(d, d, dtype=torch.float64), torch.zeros(d, dtype=torch.float64)
+    for i in range(0, len(x), chunk):
+        patches = F.unfold(x[i : i + chunk].double(), kernel)  # (n, C*k*k, positions)
+        a = torch.cat([patches.transpose(1, 2).reshape(-1, d - 1), torch.ones(patches.shape[0] * patches.shape[2], 1,
+                      dtype=torch.float64)], dim=1)  # fmt: skip
+        normal += a.T @ a
+        rhs += a.T @ y[i : i + chunk].double().flatten()
+    sol = torch.linalg.lstsq(normal, rhs[:, None], driver="gelsd").solution[:, 0]
+    return sol[:-1].view(1, c, kernel, kernel), sol[-1:]
 
 
 def _rank1(matrix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, float]:
@@ -104,6 +125,11 @@ def fit_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict:
     say how close the full linear optimum is to the model's structure (0: exactly representable).
     """
     name = _check(model)
+    if name == "conv5":
+        weight, bias = conv_lstsq(x, y, model.conv.kernel_size[0])
+        model.conv.weight.copy_(weight)
+        model.conv.bias.copy_(bias)
+        return {"solver": "normal equations of the 5x5 patches", "n_images": len(x)}
     fit = linear_lstsq(x, y)
     info = {"solver": fit.solver, **fit.diagnostics}
     if name == "fc_large":

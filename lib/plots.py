@@ -56,7 +56,8 @@ def plot_history(history: list[dict], title: str = "", tolerance_gray: float | N
     ax_err.set(xlabel="epoch", ylabel="validation error (gray levels)", title="validation error")
     ax_err.legend(fontsize=8)
     ax_loss.semilogy(epochs, [h["loss"] for h in history], marker="o", ms=3)
-    ax_loss.set(xlabel="epoch", ylabel="loss per image (summed over pixels)", title="training loss")
+    ax_loss.set(xlabel="epoch", ylabel="loss per image, summed over pixels\n([0, 1] units squared)",
+                title="training loss")  # fmt: skip
     for ax in (ax_err, ax_loss):
         ax.grid(True, which="both", alpha=0.3)
     if title:

@@ -137,3 +137,15 @@ def firing_text(firings: dict[str, dict]) -> str:
                 f"at a wrong 8-bit gray level and the worst pixel {f['val_max_gray']:.3g} gray levels off"
             )
     return "; ".join(parts) + "."
+
+
+def window_firing(history: list[dict], key: str, limit: float, window: int) -> int | None:
+    """The first epoch at which the mean of ``key`` over the last ``window`` epochs is below ``limit``:
+    a rule that one lucky epoch cannot trigger. None when it never holds within the history."""
+    if window < 1:
+        raise ValueError(f"window must be >= 1, got {window}")
+    values = [h[key] for h in history]
+    for end in range(window, len(values) + 1):
+        if sum(values[end - window : end]) / window < limit:
+            return history[end - 1]["epoch"]
+    return None

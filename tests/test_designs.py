@@ -24,10 +24,11 @@ def test_every_design_gets_a_row_and_the_same_budget(budget):
 def test_exact_routes_reach_the_pipeline_when_noise_determines_the_fit(budget):
     table = designs.exact_routes(budget, n_noise=3200, n_held_out=4, tolerance_gray=0.01, moments_epochs=1,
                                  lbfgs_iters=3)  # fmt: skip
-    for name in designs.CLOSED_FORM:
+    for name in designs.CONTAIN_PIPELINE:
         assert table.loc[f"{name} (closed form)", "test_max_gray"] < 0.01
         assert table.loc[f"{name} (closed form)", "stopped_by"] == "tolerance_rule"
     assert table.loc["separable (moments)", "test_max_gray"] > 1  # three iterations are nowhere near
+    assert table.loc["conv5 (closed form)", "test_mae_gray"] > 1  # no single kernel can flip
 
 
 def test_out_of_range_and_conv_control_tables(budget):
@@ -37,5 +38,15 @@ def test_out_of_range_and_conv_control_tables(budget):
     assert oor.loc[2.0, "test_mae_gray"] == pytest.approx(arch.loc["dense", "test_mae_gray"])  # the same run
     assert oor.loc[1.0, "test_mae_gray"] != pytest.approx(arch.loc["dense", "test_mae_gray"])  # another loss
     conv = designs.conv_control(budget, arch)
-    assert conv.loc["conv5", "with flips: mean |err| (gray)"] == arch.loc["conv5", "test_mae_gray"]
-    assert conv.loc["conv5", "without flips: mean |err| (gray)"] != conv.loc["conv5", "with flips: mean |err| (gray)"]
+    assert conv.loc["conv5 (Adam)", "with flips: mean |err| (gray)"] == arch.loc["conv5", "test_mae_gray"]
+    best = conv.loc["conv5 (closed form: the best 5x5 kernel)"]
+    assert best["without flips: mean |err| (gray)"] < best["with flips: mean |err| (gray)"]  # flips need reach
+
+
+def test_channel_spectrum_finds_the_shared_direction():
+    gray = torch.rand(50, 1, 8, 8)
+    x = gray.expand(50, 3, 8, 8) + 0.01 * torch.rand(50, 3, 8, 8)  # channels nearly equal
+    spec = designs.channel_spectrum(x)
+    top = spec.loc["largest"]
+    assert top["variance"] > 100 * spec.loc["smallest", "variance"]
+    assert abs(abs(top["R"]) - 3**-0.5) < 0.01  # the luminance-like direction (1, 1, 1) / sqrt(3)

@@ -68,6 +68,17 @@ def test_factorisations_recover_their_factors():
 def test_refuses_what_it_cannot_fit(noise_set):
     x, y = noise_set
     with pytest.raises(TypeError, match="no closed-form fit"):
-        fit.fit_model(models.build("conv5"), x[:10], y[:10])
+        fit.fit_model(models.build("conv3"), x[:10], y[:10])
     with pytest.raises(ValueError, match="sigmoid"):
         fit.fit_model(models.build("dense", output="sigmoid"), x[:10], y[:10])
+
+
+def test_conv_lstsq_recovers_a_known_kernel():
+    g = torch.Generator().manual_seed(2)
+    x = torch.rand(40, 3, 32, 32, generator=g)
+    kernel, bias = torch.randn(1, 3, 5, 5, generator=g), torch.tensor([0.3])
+    y = torch.nn.functional.conv2d(x, kernel, bias)  # (40, 1, 28, 28)
+    model = models.build("conv5")
+    info = fit.fit_model(model, x, y)
+    assert info["n_images"] == 40
+    assert torch.allclose(model.conv.weight, kernel, atol=1e-4) and torch.allclose(model.conv.bias, bias, atol=1e-4)

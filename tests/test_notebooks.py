@@ -33,6 +33,10 @@ def test_committed_without_outputs_and_with_one_parameters_cell(path):
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(not c.outputs and c.execution_count is None for c in code), f"{path.name} has outputs"
     assert sum("parameters" in c.metadata.get("tags", []) for c in nb.cells) == 1
+    # the HTML report shows outputs, not code: every other code cell hides its source there
+    assert all(
+        "hide-input" in c.metadata.get("tags", []) for c in code if "parameters" not in c.metadata.get("tags", [])
+    )
 
 
 def test_every_notebook_has_a_ci_configuration():
@@ -112,7 +116,8 @@ def test_architectures_notebook(tmp_path, smoke_data_dir):
         rows = {r["model"]: r for r in csv.DictReader(f)}
     expected = {"dense", "dense+sigmoid", "dense+clamp", "separable", "separable+sigmoid", "separable+clamp",
                 "conv3", "conv5", "fc_large", "separable (moments)", "separable (moments + noise)",
-                "fc_large (closed form)", "dense (closed form)", "separable (closed form)", "exact"}  # fmt: skip
+                "fc_large (closed form)", "dense (closed form)", "separable (closed form)", "conv5 (closed form)",
+                "exact"}  # fmt: skip
     assert set(rows) == expected
     assert float(rows["exact"]["test_max_gray"]) < 1e-6 * 255 and float(rows["exact"]["exact8_pct"]) > 99.9
     for name in ("fc_large", "dense", "separable"):  # determined by the noise images: exact on CIFAR-10 too
