@@ -6,30 +6,48 @@ Runs without Jupyter: ``python -m lib.bench --out DIR`` writes ``benchmark.csv``
 - ``read_input``: one pass reading the float input (a sum): the floor no transform can beat.
 - ``pipeline_loop``: the v2 pipeline image by image in a Python loop (CPU): the original baseline.
 - ``pipeline_batched``: the same pipeline on the whole (N, 3, 32, 32) tensor at once.
+- ``pipeline_uint8``: the same pipeline on the uint8 images (torchvision's vectorised uint8 resize),
+  converted to float at the end: it rounds to 8 bits between steps, so it differs from the float pipeline.
+- ``pillow_loop`` (CPU): Pillow image by image, resize((28, 28), BILINEAR) (Pillow's reducing resize,
+  which torchvision's antialias imitates), convert("L"), rotate(180): 8-bit throughout.
 - ``dataloader``: each model through ``DataLoader(TensorDataset(x))``, over batch size, workers and
   pin_memory (pinning only matters when copying to a GPU, so CPU rows use pin_memory=False).
 - ``fast_path``: each model on slices of a tensor already on the device, over chunk size.
+- ``fast_path_uint8``: the same from uint8 images, each slice converted to float just before the model.
+- ``compiled`` (optional): the fast path through ``torch.compile``; compilation is timed apart, and where
+  no compiler works the rows are left out and the reason recorded in the summary.
+
+Every row also carries its fidelity: the largest error (gray levels) of its output against the float
+pipeline on the same images, and the share of pixels on the pipeline's 8-bit value. The summary adds the
+roofline: the machine's measured matrix-multiply peak, each model's FLOPs, and how far the fastest
+learned model is from max(read floor, compute floor).
 - ``end_to_end`` (GPU): uint8 images in pinned host memory, copied, converted and transformed on the GPU.
 """
 
 import argparse
 import csv
 import itertools
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
+from PIL import Image
 from torch.utils.data import DataLoader, TensorDataset
 
-from lib import data, models, paths, pipeline, results
+from lib import data, metrics, models, paths, pipeline, results
+from lib.cost import mflops
 from lib.progress import bar as tqdm
-from lib.timing import measure
+from lib.timing import measure, synchronize
 
-MODEL_METHODS = ("dataloader", "fast_path", "end_to_end")
+MODEL_METHODS = ("dataloader", "fast_path", "fast_path_uint8", "compiled", "end_to_end")
+USER_BASELINES = ("pipeline_batched", "pipeline_uint8", "pillow_loop")  # what a user would pick instead of a model
 ORACLES = ("exact",)  # models that are not learned: timed, but not counted as the best learned model
 COLUMNS = (
     "device", "method", "model", "batch_size", "num_workers", "pin_memory", "n_images",
     "repeats", "median_s", "q1_s", "q3_s", "images_per_s", "speedup_vs_loop", "speedup_vs_batched",
+    "max_gray", "exact8_pct",
 )  # fmt: skip
 
 
@@ -46,6 +64,7 @@ class BenchConfig:
     chunk_sizes: list[int] = field(default_factory=lambda: [256, 1024, 4096, 10_000])  # fast-path slices
     devices: list[str] = field(default_factory=lambda: ["cpu", "cuda"])  # cuda rows only where available
     slow_s: float = 3.0  # a DataLoader configuration whose warm-up takes longer gets 3 timed runs
+    compile: bool = True  # also time the fast path through torch.compile (left out where it fails)
 
     def __post_init__(self) -> None:
         sizes = {"batch_sizes": self.batch_sizes, "chunk_sizes": self.chunk_sizes}
@@ -89,13 +108,78 @@ def load_models(models_dir: str | Path, names: list[str] | None = None) -> dict[
     return {f.stem: models.load(f).requires_grad_(False) for f in files}
 
 
+def fresh_models(names: tuple[str, ...] = ("dense", "separable", "exact")) -> dict[str, torch.nn.Module]:
+    """Newly built models of each architecture, labelled "(untrained)" where they are: timing does not
+    depend on the weights, so a machine without trained files can still time every architecture."""
+    nets = {name: models.build(name).eval().requires_grad_(False) for name in names}
+    return {name if name in ORACLES else f"{name} (untrained)": net for name, net in nets.items()}
+
+
 def _chunked(model, x: torch.Tensor, chunk: int) -> None:
     for _ in models.in_chunks(model, x, chunk):
         pass
 
 
-def _jobs(cfg: BenchConfig, x_u8: torch.Tensor, nets: dict, device: str):
-    """(row fields, work) for every configuration on one device; work() runs it once."""
+def _chunked_uint8(model, x_u8: torch.Tensor, chunk: int) -> None:
+    for i in range(0, len(x_u8), chunk):
+        model(data.to_float(x_u8[i : i + chunk]))
+
+
+def pillow_loop(hwc: np.ndarray) -> np.ndarray:
+    """The pipeline's steps in Pillow, image by image, on (N, 32, 32, 3) uint8: (N, 28, 28) uint8."""
+    out = np.empty((len(hwc), 28, 28), dtype=np.uint8)
+    for i, img in enumerate(hwc):
+        out[i] = np.asarray(Image.fromarray(img).resize((28, 28), Image.BILINEAR).convert("L").rotate(180))
+    return out
+
+
+def pipeline_uint8(x_u8: torch.Tensor, reference) -> torch.Tensor:
+    """The v2 pipeline on uint8 images, then the float conversion that makes its output comparable."""
+    return data.to_float(reference(x_u8))
+
+
+def fidelity(x_u8: torch.Tensor, nets: dict[str, torch.nn.Module]) -> dict[str, dict]:
+    """{method or model: largest error (gray levels) and exact-8-bit share (%)} against the float pipeline
+    on the same images, for every baseline and every model (models run on the CPU: a GPU's rounding may
+    differ in the last float bits, far below a gray level)."""
+    x = data.to_float(x_u8)
+    reference = pipeline.make_targets(x)
+    outputs = {
+        "pipeline_loop": pipeline.apply_loop(x),
+        "pipeline_batched": reference,
+        "pipeline_uint8": pipeline_uint8(x_u8, pipeline.make_pipeline()),
+        "pillow_loop": torch.from_numpy(pillow_loop(x_u8.permute(0, 2, 3, 1).contiguous().numpy()))[:, None] / 255,
+        **{name: metrics.predict(net, x) for name, net in nets.items()},
+    }
+    return {k: {"max_gray": 255 * metrics.max_abs(out, reference), "exact8_pct": 100 * metrics.exact8(out, reference)}
+            for k, out in outputs.items()}  # fmt: skip
+
+
+def matmul_peak_gflops(device: str, n: int = 2048, repeats: int = 5) -> float:
+    """The machine's single-precision matrix-multiply rate, n x n by n x n, median of ``repeats``."""
+    a, b = torch.rand(n, n, device=device), torch.rand(n, n, device=device)
+    t = measure(lambda: a @ b, repeats=repeats, warmup=2, device=device)
+    return 2 * n**3 / t.median / 1e9
+
+
+def _compile(net: torch.nn.Module, x: torch.Tensor, chunks: list[int], device: str):
+    """torch.compile of ``net``, specialised to every slice shape the fast path meets at these chunk
+    sizes (full chunks and the last, shorter one): (compiled model, seconds to compile them all), or
+    (None, why it failed)."""
+    try:
+        start = time.perf_counter()
+        compiled = torch.compile(net, dynamic=False)
+        for chunk in chunks:
+            _chunked(compiled, x, chunk)
+        synchronize(device)
+        return compiled, time.perf_counter() - start
+    except Exception as err:  # no compiler, unsupported backend, ...: the eager rows stand
+        return None, f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"[:200]
+
+
+def _jobs(cfg: BenchConfig, x_u8: torch.Tensor, nets: dict, device: str, compiled: dict):
+    """(row fields, work) for every configuration on one device; work() runs it once. ``compiled``
+    receives, per model, the seconds torch.compile took or why it failed."""
     x_cpu = data.to_float(x_u8)
     x_dev = x_cpu.to(device)
     reference = pipeline.make_pipeline()
@@ -103,6 +187,11 @@ def _jobs(cfg: BenchConfig, x_u8: torch.Tensor, nets: dict, device: str):
     if device == "cpu":
         yield {"method": "pipeline_loop", "model": "pipeline"}, lambda: pipeline.apply_loop(x_cpu, reference)
     yield {"method": "pipeline_batched", "model": "pipeline"}, lambda: reference(x_dev)
+    u8_dev = x_u8.to(device)
+    yield {"method": "pipeline_uint8", "model": "pipeline"}, lambda: pipeline_uint8(u8_dev, reference)
+    if device == "cpu":
+        hwc = x_u8.permute(0, 2, 3, 1).contiguous().numpy()  # as images come from disk: height, width, channel
+        yield {"method": "pillow_loop", "model": "pillow"}, lambda: pillow_loop(hwc)
     for name, net in nets.items():
         net = net.to(device)
         pins = cfg.pin_memory if device == "cuda" else [False]
@@ -125,6 +214,17 @@ def _jobs(cfg: BenchConfig, x_u8: torch.Tensor, nets: dict, device: str):
                 {"method": "fast_path", "model": name, "batch_size": chunk},
                 lambda n=net, c=chunk: _chunked(n, x_dev, c),
             )
+            yield (
+                {"method": "fast_path_uint8", "model": name, "batch_size": chunk},
+                lambda n=net, c=chunk: _chunked_uint8(n, u8_dev, c),
+            )
+        if cfg.compile:
+            fast, compiled[name] = _compile(net, x_dev, cfg.chunk_sizes, device)
+            for chunk in cfg.chunk_sizes if fast is not None else []:
+                yield (
+                    {"method": "compiled", "model": name, "batch_size": chunk},
+                    lambda n=fast, c=chunk: _chunked(n, x_dev, c),
+                )
         if device == "cuda":
             pinned = x_u8.pin_memory()
             for chunk in cfg.chunk_sizes:
@@ -135,21 +235,38 @@ def _jobs(cfg: BenchConfig, x_u8: torch.Tensor, nets: dict, device: str):
                 yield {"method": "end_to_end", "model": name, "batch_size": chunk, "pin_memory": True}, end_to_end
 
 
-def run(cfg: BenchConfig, x_u8: torch.Tensor, nets: dict[str, torch.nn.Module], progress: bool = True) -> list[dict]:
-    """Time every configuration; rows carry medians, quartiles, throughput and speedups."""
+def run(
+    cfg: BenchConfig,
+    x_u8: torch.Tensor,
+    nets: dict[str, torch.nn.Module],
+    progress: bool = True,
+    notes: dict | None = None,
+) -> list[dict]:
+    """Time every configuration; rows carry medians, quartiles, throughput, speedups and fidelity.
+
+    ``notes``, when given, receives what the summary's roofline needs, measured in the same run: each
+    model's MFLOPs per image, each device's matrix-multiply peak (GFLOPS), and per device and model the
+    seconds ``torch.compile`` took or why it failed."""  # fmt: skip
     devices = [d for d in cfg.devices if d == "cpu" or (d == "cuda" and torch.cuda.is_available())]
+    notes = {} if notes is None else notes
+    notes.update(mflops_per_image={name: mflops(net.cpu()) for name, net in nets.items()}, matmul_peak_gflops={},
+                 compile={})  # fmt: skip
     rows = []
     with torch.inference_mode():
+        scores = fidelity(x_u8, {name: net.cpu() for name, net in nets.items()})
         for device in devices:
-            jobs = list(_jobs(cfg, x_u8, nets, device))
+            notes["matmul_peak_gflops"][device] = matmul_peak_gflops(device)
+            compiled = notes["compile"].setdefault(device, {})
+            jobs = list(_jobs(cfg, x_u8, nets, device, compiled))
             for fields, work in tqdm(jobs, desc=f"benchmark on {device}", unit="row", disable=not progress):
                 slow_s = cfg.slow_s if fields["method"] == "dataloader" else None  # baselines: always all repeats
                 t = measure(work, repeats=cfg.repeats, warmup=cfg.warmup, device=device, slow_s=slow_s)
                 q1, q3 = t.iqr
+                score = scores.get(fields["method"], scores.get(fields["model"], {}))
                 rows.append({
                     "device": device, "batch_size": len(x_u8), "num_workers": 0, "pin_memory": False,
                     **fields, "n_images": len(x_u8), "repeats": len(t.times), "median_s": t.median,
-                    "q1_s": q1, "q3_s": q3, "images_per_s": len(x_u8) / t.median,
+                    "q1_s": q1, "q3_s": q3, "images_per_s": len(x_u8) / t.median, **score,
                 })  # fmt: skip
     _add_speedups(rows)
     return rows
@@ -172,29 +289,48 @@ def _fastest(rows) -> dict | None:
     return min(rows, key=lambda r: r["median_s"], default=None)
 
 
-def summarize(rows: list[dict], env: dict, source: str, cfg: BenchConfig) -> dict:
-    """For each device: the best row of each method, and the best learned model against both baselines."""
+LEARNED_METHODS = ("dataloader", "fast_path", "fast_path_uint8", "compiled")  # a model on images in memory
+
+
+def summarize(rows: list[dict], env: dict, source: str, cfg: BenchConfig, notes: dict | None = None) -> dict:
+    """For each device: the best row of each method; the best learned model against the batched pipeline
+    and against the fastest route a user would take instead; and, with ``notes`` from :func:`run`, the
+    roofline: compute floor = the best model's FLOPs at the measured matrix-multiply peak, and
+    ``times_roofline`` = its time / max(read floor, compute floor)."""
+    notes = notes or {}
     out = {"environment": env, "data_source": source, "config": asdict(cfg), "devices": {}}
     for device in dict.fromkeys(r["device"] for r in rows):
         mine = [r for r in rows if r["device"] == device]
         best = {m: min((r for r in mine if r["method"] == m), key=lambda r: r["median_s"])
                 for m in dict.fromkeys(r["method"] for r in mine)}  # fmt: skip
         # the best *learned* model: the exact operator is the oracle, not something the network learned
-        model_rows = [r for r in mine if r["method"] in ("dataloader", "fast_path")]
+        model_rows = [r for r in mine if r["method"] in LEARNED_METHODS]
         learned = [r for r in model_rows if r["model"] not in ORACLES]
         top = _fastest(learned)
+        user_best = _fastest(best[m] for m in USER_BASELINES if m in best)
         floor = best["read_input"]["median_s"]
+        peak = notes.get("matmul_peak_gflops", {}).get(device)
+        mflops_top = top and notes.get("mflops_per_image", {}).get(top["model"])
+        compute_floor = mflops_top * 1e6 * top["n_images"] / (peak * 1e9) if mflops_top and peak else None
+        roofline = max(floor, compute_floor) if compute_floor is not None else None
         out["devices"][device] = {
             "best_by_method": best,
             "best_model": top,
-            "best_dataloader": _fastest(
-                r for r in model_rows if r["method"] == "dataloader" and r["model"] not in ORACLES
-            ),
+            "best_eager": _fastest(r for r in learned if r["method"] != "compiled"),
+            "best_dataloader": _fastest(r for r in learned if r["method"] == "dataloader"),
             "oracle": _fastest(r for r in model_rows if r["model"] in ORACLES),
+            "user_best": user_best,
             "speedup_vs_loop": top and top["speedup_vs_loop"],
             "speedup_vs_batched": top and top["speedup_vs_batched"],
+            "speedup_vs_user_best": top and user_best and user_best["median_s"] / top["median_s"],
             "times_floor": top and top["median_s"] / floor,
             "floor_s": floor,
+            "matmul_peak_gflops": peak,
+            "mflops_per_image": mflops_top,
+            "compute_floor_s": compute_floor,
+            "roofline_s": roofline,
+            "times_roofline": top and roofline and top["median_s"] / roofline,
+            "compile": notes.get("compile", {}).get(device, {}),
             "end_to_end_s": best["end_to_end"]["median_s"] if "end_to_end" in best else None,
         }
     return out
@@ -225,12 +361,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--num-workers", type=int, nargs="+", default=default.num_workers)
     p.add_argument("--chunk-sizes", type=int, nargs="+", default=default.chunk_sizes)
     p.add_argument("--devices", nargs="+", default=default.devices, choices=["cpu", "cuda"])
+    p.add_argument("--no-compile", action="store_true", help="skip the torch.compile rows")
     a = p.parse_args(argv)
     cfg = BenchConfig(a.n_images, a.repeats, default.warmup, a.batch_sizes, a.num_workers, default.pin_memory,
-                      a.chunk_sizes, a.devices)  # fmt: skip
+                      a.chunk_sizes, a.devices, compile=not a.no_compile)  # fmt: skip
     x_u8, source = load_images(a.data_dir, cfg.n_images)
-    rows = run(cfg, x_u8, load_models(a.models_dir, a.models))
-    csv_path, json_path = write(rows, summarize(rows, results.environment(), source, cfg), a.out)
+    saved = a.models is not None or any(Path(paths.resolve(a.models_dir)).glob("*.pt"))
+    nets = load_models(a.models_dir, a.models) if saved else fresh_models()
+    print(f"{len(x_u8):,} images from {source}; models: {', '.join(nets)}", flush=True)
+    notes = {}
+    rows = run(cfg, x_u8, nets, notes=notes)
+    csv_path, json_path = write(rows, summarize(rows, results.environment(), source, cfg, notes), a.out)
     print(f"wrote {csv_path} and {json_path}")
 
 

@@ -66,7 +66,10 @@ def plot_history(history: list[dict], title: str = "", tolerance_gray: float | N
     return fig
 
 
-BASELINE_STYLE = {"pipeline_loop": ":", "pipeline_batched": "--", "read_input": "-."}
+BASELINE_STYLE = {
+    "pipeline_loop": ":", "pipeline_batched": "--", "pipeline_uint8": (0, (5, 2, 1, 2)), "pillow_loop": (0, (1, 4)),
+    "read_input": "-.",
+}  # fmt: skip
 
 
 def plot_benchmark(rows: list[dict], title: str = ""):
@@ -96,6 +99,29 @@ def plot_benchmark(rows: list[dict], title: str = ""):
         ax.legend(fontsize=7)
     if title:
         fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_roofline(points: dict[str, tuple[float, float]], peak_gflops: float, floor_s: float, n_images: int,
+                  title: str = ""):  # fmt: skip
+    """The roofline in time: seconds for ``n_images`` against MFLOPs per image, one point per model
+    ({label: (mflops_per_image, seconds)}); the compute floor (FLOPs at the measured matrix-multiply peak)
+    is the diagonal, the read floor the horizontal, and their maximum the best any model could do."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    lo = min(m for m, _ in points.values()) / 3
+    hi = max(m for m, _ in points.values()) * 3
+    grid = [lo * (hi / lo) ** (i / 50) for i in range(51)]
+    compute = [m * 1e6 * n_images / (peak_gflops * 1e9) for m in grid]
+    ax.plot(grid, compute, "k-", lw=1, label=f"compute floor ({peak_gflops:.0f} GFLOPS matmul peak)")
+    ax.axhline(floor_s, color="k", ls="-.", lw=1, label=f"read floor ({floor_s * 1e3:.2g} ms)")
+    ax.plot(grid, [max(c, floor_s) for c in compute], color="tab:green", lw=4, alpha=0.25, label="roofline")
+    for label, (m, t) in points.items():
+        ax.plot([m], [t], "o", label=f"{label}: {t * 1e3:.3g} ms")
+    ax.set(xscale="log", yscale="log", xlabel="MFLOPs per image",
+           ylabel=f"seconds for {n_images:,} images (median)", title=title)  # fmt: skip
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 

@@ -30,8 +30,12 @@ METHOD_NAMES = {
     "read_input": "reading the input once (the floor)",
     "pipeline_loop": "pipeline, image by image (the baseline)",
     "pipeline_batched": "pipeline, whole batch",
+    "pipeline_uint8": "pipeline on uint8, whole batch",
+    "pillow_loop": "Pillow, image by image",
     "dataloader": "DataLoader",
     "fast_path": "fast path (in-memory slices)",
+    "fast_path_uint8": "fast path from uint8",
+    "compiled": "fast path, torch.compile",
     "end_to_end": "end to end from uint8",
 }
 
@@ -122,11 +126,22 @@ def benchmark_section(results_dir: Path) -> list[str]:
             [METHOD_NAMES.get(r["method"], r["method"]),
              f"`{r['model']}`" if r["model"] not in ("-", "pipeline") else "-",
              r["batch_size"] if r["method"] not in ("read_input", "pipeline_loop") else "-",
-             f"{float(r['median_s']):.4g}", _speedup(r["speedup_vs_loop"]), _speedup(r["speedup_vs_batched"])]
+             f"{float(r['median_s']):.4g}", _speedup(r["speedup_vs_loop"]), _speedup(r["speedup_vs_batched"]),
+             f"{float(r['max_gray']):.2g}" if r.get("max_gray") else "-"]
             for r in sorted(best.values(), key=lambda r: float(r["median_s"]))
         ]  # fmt: skip
-        header = [f"{device}: fastest of each method and model", "model", "batch", "seconds", "vs loop", "vs batched"]
+        header = [f"{device}: fastest of each method and model", "model", "batch", "seconds", "vs loop", "vs batched",
+                  "max error (gray)"]  # fmt: skip
         lines += [*_table(header, rows), ""]
+        s = summary["devices"][device]
+        if s.get("times_roofline") is not None:
+            lines += [
+                f"Best learned model `{s['best_model']['model']}` ({s['best_model']['method']}): "
+                f"{s['speedup_vs_user_best']:.1f}x the fastest user route ({s['user_best']['method']}), "
+                f"{s['times_roofline']:.2f}x the roofline (read floor {s['floor_s'] * 1e3:.3g} ms, compute floor "
+                f"{s['compute_floor_s'] * 1e3:.3g} ms at a measured {s['matmul_peak_gflops']:.0f} GFLOPS).",
+                "",
+            ]
     return lines
 
 

@@ -19,3 +19,10 @@ def test_moment_training_needs_a_separable_model():
     x = torch.rand(4, 3, 32, 32)
     with pytest.raises(TypeError, match="separable"):
         separable_sse(models.build("dense"), moments(x, make_targets(x)))
+
+
+def test_moments_move_to_the_model_device():
+    x = torch.rand(4, 3, 32, 32)
+    stats = moments(x, make_targets(x)).to("meta")  # any device but the CPU shows the move
+    assert {t.device.type for t in (stats.xx, stats.xsum, stats.yx, stats.ysum)} == {"meta"}
+    assert stats.n == 4 and stats.xx.dtype == torch.float64

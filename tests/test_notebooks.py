@@ -22,7 +22,7 @@ CI_PARAMS = {
     },
     "03_benchmark": {
         "n_images": 32, "repeats": 2, "batch_sizes": [1, 32], "num_workers": [0, 2], "chunk_sizes": [32],
-        "devices": ["cpu", "cuda"], "models": ["dense", "separable"],
+        "devices": ["cpu", "cuda"], "models": ["dense", "separable"], "compile": False,
     },
 }  # fmt: skip
 
@@ -93,20 +93,24 @@ def test_benchmark_notebook(tmp_path, smoke_data_dir):
     with (out / "results" / "benchmark.csv").open() as f:
         rows = list(csv.DictReader(f))
     methods = {(r["device"], r["method"]) for r in rows}
-    assert {
-        ("cpu", m) for m in ("read_input", "pipeline_loop", "pipeline_batched", "dataloader", "fast_path")
-    } <= methods
+    routes = ("read_input", "pipeline_loop", "pipeline_batched", "pipeline_uint8", "pillow_loop", "dataloader",
+              "fast_path", "fast_path_uint8")  # fmt: skip
+    assert {("cpu", m) for m in routes} <= methods
     assert all(int(r["n_images"]) == 32 and float(r["q1_s"]) <= float(r["median_s"]) <= float(r["q3_s"]) for r in rows)
     dl = [r for r in rows if r["method"] == "dataloader"]
     pins = 1 + 2 * torch.cuda.is_available()  # CPU rows are never pinned; GPU rows with and without
     assert len(dl) == 2 * 2 * 2 * pins  # models x batch sizes x workers
     summary = json.loads((out / "results" / "benchmark_summary.json").read_text())
     cpu = summary["devices"]["cpu"]
-    learned = [r for r in rows if r["device"] == "cpu" and r["method"] in ("dataloader", "fast_path")]
+    learned = [r for r in rows if r["device"] == "cpu" and r["method"] in bench.LEARNED_METHODS]
     fastest = min(learned, key=lambda r: float(r["median_s"]))
     loop = next(float(r["median_s"]) for r in rows if r["method"] == "pipeline_loop")
     assert cpu["best_model"]["median_s"] == pytest.approx(float(fastest["median_s"]))
     assert cpu["speedup_vs_loop"] == pytest.approx(loop / float(fastest["median_s"]))
+    user = min((r for r in rows if r["method"] in bench.USER_BASELINES), key=lambda r: float(r["median_s"]))
+    assert cpu["speedup_vs_user_best"] == pytest.approx(float(user["median_s"]) / float(fastest["median_s"]))
+    assert cpu["times_roofline"] == pytest.approx(float(fastest["median_s"]) / cpu["roofline_s"])
+    assert float(next(r for r in rows if r["method"] == "pillow_loop")["max_gray"]) > 0.5  # not the float pipeline
     assert summary["environment"]["torch_version"]
 
 

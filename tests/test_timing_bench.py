@@ -1,9 +1,10 @@
+import shutil
 import time
 
 import pytest
 import torch
 
-from lib import bench, models
+from lib import bench, models, timing
 from lib.timing import Timing, measure
 
 
@@ -37,16 +38,96 @@ def test_speedups_and_summary():
     assert s["best_model"]["method"] == "fast_path" and s["times_floor"] == pytest.approx(5)
 
 
-def test_run_times_every_configuration(tmp_path):
-    cfg = bench.BenchConfig(n_images=8, repeats=1, batch_sizes=[4], num_workers=[0], chunk_sizes=[8], devices=["cpu"])
+def test_summary_roofline_and_user_baselines():
+    rows = [
+        {"device": "cpu", "method": m, "model": model, "median_s": t, "batch_size": 8, "n_images": 1000}
+        for m, model, t in (("read_input", "-", 0.001), ("pipeline_loop", "pipeline", 1.0),
+                            ("pipeline_batched", "pipeline", 0.2), ("pipeline_uint8", "pipeline", 0.1),
+                            ("pillow_loop", "pillow", 0.3), ("fast_path", "m", 0.03), ("compiled", "m", 0.02),
+                            ("fast_path", "exact", 0.01))
+    ]  # fmt: skip
+    bench._add_speedups(rows)
+    notes = {"mflops_per_image": {"m": 2.0, "exact": 2.0}, "matmul_peak_gflops": {"cpu": 200.0}, "compile": {}}
+    s = bench.summarize(rows, {}, "test", bench.BenchConfig(), notes)["devices"]["cpu"]
+    assert (
+        s["best_model"]["method"] == "compiled" and s["best_eager"]["method"] == "fast_path"
+    )  # the oracle is not learned
+    assert s["user_best"]["method"] == "pipeline_uint8" and s["speedup_vs_user_best"] == pytest.approx(5)
+    assert s["compute_floor_s"] == pytest.approx(2e6 * 1000 / 200e9)  # 0.01 s: compute-bound, above the read floor
+    assert s["roofline_s"] == pytest.approx(0.01) and s["times_roofline"] == pytest.approx(2)
+    without = bench.summarize(rows, {}, "test", bench.BenchConfig())["devices"]["cpu"]  # no notes: no roofline
+    assert without["times_roofline"] is None and without["times_floor"] == pytest.approx(20)
+
+
+def test_run_times_every_route_with_its_fidelity(tmp_path):
+    cfg = bench.BenchConfig(n_images=8, repeats=1, batch_sizes=[4], num_workers=[0], chunk_sizes=[8], devices=["cpu"],
+                            compile=False)  # fmt: skip
     x, source = bench.load_images(None, 8)
     assert x.dtype == torch.uint8 and source == "synthetic uniform noise"
-    rows = bench.run(cfg, x, {"separable": models.build("separable").eval()}, progress=False)
-    assert [r["method"] for r in rows] == ["read_input", "pipeline_loop", "pipeline_batched", "dataloader", "fast_path"]
-    csv_path, json_path = bench.write(rows, bench.summarize(rows, {}, source, cfg), tmp_path)
+    nets = {"separable": models.build("separable").eval(), "exact": models.build("exact")}
+    notes = {}
+    rows = bench.run(cfg, x, nets, progress=False, notes=notes)
+    methods = ["read_input", "pipeline_loop", "pipeline_batched", "pipeline_uint8", "pillow_loop"]
+    methods += ["dataloader", "fast_path", "fast_path_uint8"] * 2
+    assert [r["method"] for r in rows] == methods
+    by = {(r["method"], r["model"]): r for r in rows}
+    assert by[("fast_path", "exact")]["max_gray"] < 0.01 and by[("fast_path", "separable")]["max_gray"] > 10
+    assert by[("pipeline_loop", "pipeline")]["max_gray"] == 0  # the same float arithmetic, image by image
+    assert 0.5 < by[("pillow_loop", "pillow")]["max_gray"] < 3  # 8-bit throughout: close, not the same
+    assert notes["mflops_per_image"]["exact"] == pytest.approx(notes["mflops_per_image"]["separable"], rel=0.1)
+    assert notes["matmul_peak_gflops"]["cpu"] > 1 and notes["compile"] == {"cpu": {}}
+    csv_path, json_path = bench.write(rows, bench.summarize(rows, {}, source, cfg, notes), tmp_path)
     assert csv_path.read_text().startswith("device,method,model,batch_size")
     with pytest.raises(FileNotFoundError, match="no saved models"):
         bench.load_models(tmp_path)
+
+
+def _compile_cfg():
+    return bench.BenchConfig(n_images=8, repeats=1, batch_sizes=[8], num_workers=[0], chunk_sizes=[3, 8],
+                             devices=["cpu"])  # fmt: skip
+
+
+def test_compile_failure_leaves_the_eager_rows(monkeypatch):
+    def no_compiler(*args, **kwargs):
+        raise RuntimeError("no C++ compiler found\nmore detail")
+
+    monkeypatch.setattr(torch, "compile", no_compiler)
+    notes = {}
+    rows = bench.run(_compile_cfg(), bench.load_images(None, 8)[0], {"separable": models.build("separable")},
+                     progress=False, notes=notes)  # fmt: skip
+    assert "compiled" not in {r["method"] for r in rows} and "fast_path" in {r["method"] for r in rows}
+    assert notes["compile"]["cpu"]["separable"] == "RuntimeError: no C++ compiler found"
+
+
+@pytest.mark.skipif(shutil.which("c++") is None, reason="torch.compile on CPU needs a C++ compiler")
+def test_compiled_rows_compute_what_the_eager_model_does():
+    net = models.build("separable").eval().requires_grad_(False)
+    x = torch.rand(8, 3, 32, 32)
+    compiled, seconds = bench._compile(net, x, [3, 8], "cpu")
+    assert isinstance(seconds, float) and seconds > 0
+    torch.testing.assert_close(compiled(x[:3]), net(x[:3]), rtol=1e-5, atol=1e-6)  # a shape compiled above
+    notes = {}
+    rows = bench.run(_compile_cfg(), bench.load_images(None, 8)[0], {"separable": net}, progress=False, notes=notes)
+    assert [r["batch_size"] for r in rows if r["method"] == "compiled"] == [3, 8]
+    assert isinstance(notes["compile"]["cpu"]["separable"], float)
+
+
+def test_fresh_models_are_labelled_untrained(tmp_path):
+    nets = bench.fresh_models()
+    assert set(nets) == {"dense (untrained)", "separable (untrained)", "exact"}
+    assert not any(p.requires_grad for net in nets.values() for p in net.parameters())
+
+
+def test_synchronize_waits_for_cuda_only(monkeypatch):
+    calls = []
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda device=None: calls.append(device))
+    timing.synchronize("cpu")
+    assert calls == []
+    timing.synchronize("cuda")
+    timing.synchronize(torch.device("cuda", 0))
+    assert len(calls) == 2
+    measure(lambda: None, repeats=2, warmup=1, device="cuda")  # after the warm-up and after every timed run
+    assert len(calls) == 2 + 3
 
 
 def test_slow_work_gets_fewer_repeats():
