@@ -14,7 +14,7 @@ PAPERMILL := PROGRESS=log $(BIN)/papermill --kernel python3 --log-output --reque
 NBCONVERT := $(BIN)/jupyter nbconvert --to html --embed-images \
 	--TagRemovePreprocessor.enabled=True --TagRemovePreprocessor.remove_input_tags hide-input
 
-.PHONY: help venv report train architectures benchmark html test lint lab clean
+.PHONY: help venv report train architectures benchmark bench-gpu html test lint lab clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -50,6 +50,15 @@ architectures: $(STAMP)  ## the architecture, loss and stopping study (saves the
 benchmark: $(STAMP)  ## time the saved models against the pipeline (needs reports/models from train)
 	@mkdir -p build reports
 	$(PAPERMILL) notebooks/03_benchmark.ipynb build/03_benchmark.ipynb -p data_dir $(DATA_ABS)
+
+# On a GPU machine, with that machine's own python3 and torch (no .venv, no data, no trained files: noise
+# images and freshly built models, labelled so): the GPU benchmark and the unit tests, into results/gpu/.
+GPU_OUT ?= results/gpu
+bench-gpu:  ## GPU benchmark + unit tests with the system python3 (PYTHONPATH=.), into results/gpu/
+	@mkdir -p $(GPU_OUT)
+	PYTHONPATH=. $(PYTHON) -m lib.bench --out $(GPU_OUT) --data-dir /nonexistent --models-dir /nonexistent
+	PYTHONPATH=. $(PYTHON) -m pytest -q -p no:cacheprovider tests --ignore=tests/test_notebooks.py \
+		> $(GPU_OUT)/tests.txt 2>&1; status=$$?; cat $(GPU_OUT)/tests.txt; exit $$status
 
 # The notebooks run one after another even under `make -j`: the benchmark times the models that
 # training and the design study save.
