@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lib.moments import raw_moments
+from lib.spec import IN_SHAPE
 
 FITTABLE = ("dense", "separable", "fc_large", "conv5")
 EIG_CUTOFF = 1e-12  # relative eigenvalue below which a direction counts as unseen (singular fallback)
@@ -87,14 +88,18 @@ def _rank1(matrix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, float]:
     return u[:, 0] * root, vh[0] * root, ratio
 
 
-def factor_channels(fit: LinearFit, channels: int = 3) -> tuple[torch.Tensor, torch.Tensor, float]:
-    """W (out, channels * pixels) ~ w ⊗ M: the gray mix w (channels,) and the spatial map M (out, pixels)."""
-    out, d = fit.weight.shape
-    blocks = fit.weight.view(out, channels, d // channels).permute(1, 0, 2).reshape(channels, -1)
-    w, spatial, ratio = _rank1(blocks)
-    sign = 1.0 if w.sum() >= 0 else -1.0  # the factorisation fixes w only up to sign and scale
-    scale = w.abs().sum()
-    return w * sign / scale, (spatial * sign * scale).view(out, d // channels), ratio
+def factor_channels(fit: LinearFit, channels: int = 3, out_channels: int = 1):
+    """W (C * out, channels * pixels) ~ mix ⊗ M: the channel mix (C, channels), its rows scaled to sum 1 in
+    absolute value for C = 1 (the gray weights), and the spatial map M (out, pixels) shared by every
+    output channel; with sigma_2 / sigma_1 of the rearranged W. For C = 1 the mix is returned as (channels,)."""
+    rows, d = fit.weight.shape
+    out, pixels = rows // out_channels, d // channels
+    blocks = fit.weight.view(out_channels, out, channels, pixels).permute(0, 2, 1, 3)
+    w, spatial, ratio = _rank1(blocks.reshape(out_channels * channels, out * pixels))
+    sign = 1.0 if w.sum() >= 0 else -1.0  # the factorisation fixes the mix only up to sign and scale
+    scale = w.abs().sum() / out_channels
+    mix = (w * sign / scale).view(out_channels, channels)
+    return mix[0] if out_channels == 1 else mix, (spatial * sign * scale).view(out, pixels), ratio
 
 
 def nearest_kronecker(spatial: torch.Tensor, out_hw: tuple[int, int], in_hw: tuple[int, int]):
@@ -130,25 +135,34 @@ def fit_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict:
         model.conv.weight.copy_(weight)
         model.conv.bias.copy_(bias)
         return {"solver": "normal equations of the 5x5 patches", "n_images": len(x)}
-    fit = linear_lstsq(x, y)
+    return set_from_fit(model, linear_lstsq(x, y), tuple(y.shape[1:]))
+
+
+@torch.no_grad()
+def set_from_fit(model: nn.Module, fit: LinearFit, out_shape: tuple[int, int, int]) -> dict:
+    """Set a dense, separable or fc_large model to the nearest map of its structure to ``fit``: one least
+    squares serves every model of a pipeline. Returns the diagnostics, as :func:`fit_model`."""
+    name = _check(model)
     info = {"solver": fit.solver, **fit.diagnostics}
     if name == "fc_large":
         model.linear.weight.copy_(fit.weight)
         model.linear.bias.copy_(fit.bias)
         return info
-    w, spatial, info["channel_rank1_ratio"] = factor_channels(fit)
+    c, p, q = out_shape
+    in_channels, h, w_in = IN_SHAPE
+    w, spatial, info["channel_rank1_ratio"] = factor_channels(fit, in_channels, c)
     model.gray.weight.copy_(w.view_as(model.gray.weight))
     model.gray.bias.zero_()
+    intercept = fit.bias.view(c, p * q)  # per output channel; the models share one constant over channels
     if name == "dense":
         model.linear.weight.copy_(spatial)
-        model.linear.bias.copy_(fit.bias)
+        model.linear.bias.copy_(intercept.mean(0))
         return info
-    out_hw, in_hw = tuple(y.shape[-2:]), tuple(x.shape[-2:])
-    a, b, info["kronecker_rank1_ratio"] = nearest_kronecker(spatial, out_hw, in_hw)
+    a, b, info["kronecker_rank1_ratio"] = nearest_kronecker(spatial, (p, q), (h, w_in))
     model.rows.copy_(a)
     model.cols.copy_(b)
-    # separable's only constant is b (A 1)(B 1)^T: the least-squares b for the fitted intercept
+    # separable's only constant is b (A 1)(B 1)^T per channel: the least-squares b for the fitted intercept
     ones = torch.outer(a.sum(1), b.sum(1)).flatten()
     norm = (ones @ ones).item()
-    model.gray.bias.fill_((fit.bias @ ones).item() / norm if norm > 0 else 0.0)
+    model.gray.bias.copy_(intercept @ ones / norm if norm > 0 else torch.zeros(c))
     return info

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from lib.pipeline import check_images
+from lib.pipeline import OUT_SHAPE, check_images
 from lib.probe import probe, separable_map
 
 OUTPUTS = ("none", "clamp", "sigmoid")
@@ -70,40 +70,49 @@ class Conv1x1(nn.Conv2d):
 
 @register("dense")
 class Dense(nn.Module):
-    """The mission's minimal model: 1x1 conv 3->1, flatten, Linear(1024, 784), unflatten."""
+    """The mission's minimal model: 1x1 conv 3->1, flatten, Linear(1024, 784), unflatten.
 
-    def __init__(self, output: str = "none"):
+    ``out_shape`` (channels, height, width) builds it for another pipeline's output: the 1x1 convolution
+    then mixes 3 channels into ``channels`` and one Linear(1024, height * width) maps each of them."""
+
+    def __init__(self, output: str = "none", out_shape: tuple[int, int, int] = OUT_SHAPE):
         super().__init__()
-        self.gray = Conv1x1(3, 1)
-        self.flatten = nn.Flatten()
-        self.linear = nn.Linear(32 * 32, 28 * 28)
-        self.unflatten = nn.Unflatten(1, (1, 28, 28))
+        c, h, w = self.out_shape = tuple(out_shape)
+        self.gray = Conv1x1(3, c)
+        self.flatten = nn.Flatten(2)
+        self.linear = nn.Linear(32 * 32, h * w)
+        self.unflatten = nn.Unflatten(2, (h, w))
         self.output = OutputConstraint(output)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_images(x)
-        g = self.gray(x)  # (N, 1, 32, 32)
-        y = self.linear(self.flatten(g))  # (N, 784)
-        return self.output(self.unflatten(y))  # (N, 1, 28, 28)
+        g = self.gray(x)  # (N, C, 32, 32)
+        y = self.linear(self.flatten(g))  # (N, C, H * W)
+        return self.output(self.unflatten(y))  # (N, C, H, W)
 
 
 @register("separable")
 class Separable(nn.Module):
-    """1x1 conv 3->1, then Y = A G B^T with learned A, B of shape (28, 32): about 1.8k parameters."""
+    """1x1 conv 3->1, then Y = A G B^T with learned A, B of shape (28, 32): about 1.8k parameters.
 
-    def __init__(self, output: str = "none"):
+    ``out_shape`` (channels, height, width) builds it for another pipeline's output: the convolution mixes
+    3 channels into ``channels``, A is (height, 32) and B (width, 32), shared by the channels."""
+
+    def __init__(self, output: str = "none", out_shape: tuple[int, int, int] = OUT_SHAPE):
         super().__init__()
-        self.gray = Conv1x1(3, 1)
+        c, h, w = self.out_shape = tuple(out_shape)
+        self.gray = Conv1x1(3, c)
         bound = 32**-0.5  # nn.Linear's default initialisation range for 32 inputs
-        self.rows = nn.Parameter(torch.empty(28, 32).uniform_(-bound, bound))  # A
-        self.cols = nn.Parameter(torch.empty(28, 32).uniform_(-bound, bound))  # B
+        self.rows = nn.Parameter(torch.empty(h, 32).uniform_(-bound, bound))  # A
+        self.cols = nn.Parameter(torch.empty(w, 32).uniform_(-bound, bound))  # B
         self.output = OutputConstraint(output)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_images(x)
         # the 1x1 convolution's weights and bias, applied inside the separable map
-        y = separable_map(x, self.gray.weight[0, :, 0, 0], self.rows, self.cols, self.gray.bias)
-        return self.output(y)  # (N, 1, 28, 28)
+        mix = self.gray.weight[:, :, 0, 0]  # (C, 3)
+        y = separable_map(x, mix[0] if len(mix) == 1 else mix, self.rows, self.cols, self.gray.bias)
+        return self.output(y)  # (N, C, H, W)
 
 
 @register("conv3")
@@ -214,7 +223,8 @@ def load(path: str | Path, name: str | None = None) -> nn.Module:
         raise ValueError(f"{path} holds a {saved!r} model, not {name!r}")
     if saved not in REGISTRY:
         raise ValueError(f"{path} holds unknown architecture {saved!r}; known: {sorted(REGISTRY)}")
-    model = build(saved, **blob["config"])
+    config = {k: tuple(v) if isinstance(v, list) else v for k, v in blob["config"].items()}
+    model = build(saved, **config)
     try:
         model.load_state_dict(blob["state_dict"])
     except RuntimeError as err:

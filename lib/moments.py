@@ -61,12 +61,12 @@ def raw_moments(x: torch.Tensor, y: torch.Tensor) -> RawMoments:
     """One float64 pass over the data, chunk by chunk."""
     if len(x) != len(y):
         raise ValueError("images and targets differ in number")
-    d = 3 * 32 * 32
-    xx, yx = torch.zeros(d, d, dtype=torch.float64), torch.zeros(784, d, dtype=torch.float64)
-    xsum, ysum, yy = torch.zeros(d, dtype=torch.float64), torch.zeros(784, dtype=torch.float64), 0.0
+    d, e = x[0].numel(), y[0].numel()  # 3 * 32 * 32 pixels in, 784 out for the mission's pipeline
+    xx, yx = torch.zeros(d, d, dtype=torch.float64), torch.zeros(e, d, dtype=torch.float64)
+    xsum, ysum, yy = torch.zeros(d, dtype=torch.float64), torch.zeros(e, dtype=torch.float64), 0.0
     for i in range(0, len(x), CHUNK):
         xc = x[i : i + CHUNK].double().flatten(1)  # (n, 3072)
-        yc = y[i : i + CHUNK].double().flatten(1)  # (n, 784)
+        yc = y[i : i + CHUNK].double().flatten(1)  # (n, e)
         xx += xc.T @ xc
         yx += yc.T @ xc
         xsum += xc.sum(0)

@@ -1,0 +1,133 @@
+import pytest
+import torch
+
+from lib import classify, fit, generality, models, pipeline, spec
+from lib.probe import probe
+
+LINEAR = {  # text: output shape
+    "resize(28,28) | grayscale | hflip | vflip": (1, 28, 28),
+    "resize(16, 20) | hflip": (3, 16, 20),
+    "resize(12)": (3, 12, 12),
+    "center_crop(24, 20) | vflip": (3, 24, 20),
+    "pad(2) | grayscale": (1, 36, 36),
+    "rot90 | grayscale": (1, 32, 32),
+    "rot90(2)": (3, 32, 32),
+    "blur(5, 1.0) | grayscale": (1, 32, 32),
+}
+NONLINEAR = ("brightness(1.5)", "gamma(2.2)", "solarize(0.5)")
+
+
+@pytest.mark.parametrize("text", LINEAR)
+def test_every_linear_step_parses_to_its_output_shape(text):
+    s = spec.parse(text)
+    assert s.out_shape == LINEAR[text] and s.declared_linear
+    assert s(torch.rand(2, 3, 32, 32)).shape == (2, *LINEAR[text])
+
+
+@pytest.mark.parametrize("text", NONLINEAR)
+def test_point_wise_steps_are_declared_non_linear(text):
+    s = spec.parse(f"{text} | grayscale")
+    assert not s.declared_linear and s.out_shape == (1, 32, 32)
+
+
+def test_the_default_is_the_mission_pipeline():
+    x = torch.rand(8, 3, 32, 32)
+    assert torch.equal(spec.parse(spec.MISSION)(x), pipeline.make_targets(x))
+
+
+def test_steps_do_what_their_names_say():
+    x = torch.rand(2, 3, 32, 32)
+    assert torch.equal(spec.parse("rot90")(x), torch.rot90(x, 1, dims=(-2, -1)))
+    assert torch.equal(spec.parse("hflip | vflip")(x), x.flip(-1).flip(-2))
+    assert torch.equal(spec.parse("pad(2)")(x)[..., 2:-2, 2:-2], x)
+    assert torch.equal(spec.parse("center_crop(24, 20)")(x), x[..., 4:28, 6:26])
+    assert torch.allclose(spec.parse("gamma(2)")(x), x**2)
+    assert torch.equal(spec.parse("brightness(1.5)")(x), (1.5 * x).clamp(0, 1))
+    assert torch.equal(spec.parse("solarize(0.5)")(x), torch.where(x >= 0.5, 1 - x, x))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "non-empty string"),
+        ("resize(28", "cannot read step"),
+        ("resize(28,28) | sharpen", "unknown step 'sharpen'"),
+        ("resize(a, 2)", "'a' is not a number"),
+        ("resize(1, 2, 3)", "takes 1 or 2 arguments, got 3"),
+        ("resize(0, 4)", "whole numbers >= 1"),
+        ("grayscale(2)", "takes 0 arguments"),
+        ("pad(-1)", "whole number >= 0"),
+        ("blur(4, 1.0)", "odd kernel size"),
+        ("rot90(1.5)", "whole number of quarter turns"),
+        ("gamma(0)", "gamma must be > 0"),
+        ("solarize(2)", "threshold must lie in [0, 1]"),
+        ("center_crop(40) | resize(0)", "whole numbers >= 1"),
+    ],
+)
+def test_bad_pipelines_get_clear_errors(text, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
+        spec.parse(text)
+
+
+def test_classification_of_known_pipelines():
+    mission = classify.classify(spec.parse(spec.MISSION), n=8)
+    assert mission.linear and mission.separable and mission.operator_gray < 1e-3
+    assert mission.matrix.shape == (784, 3072)
+    # the probed matrix is the operator read off by the row and column probes
+    assert torch.allclose(mission.matrix, probe().matrix(), atol=1e-6)
+    turned = classify.classify(spec.parse("rot90 | grayscale"), n=8)  # a transpose: linear, not A G B^T
+    assert turned.linear and not turned.separable and turned.kronecker_ratio > 0.1
+    curved = classify.classify(spec.parse("gamma(2.2) | grayscale"), n=8)
+    assert not curved.linear and curved.superposition_gray > 1 and curved.matrix is None
+
+
+@pytest.mark.parametrize("out_shape", [(1, 16, 20), (3, 24, 24)])
+@pytest.mark.parametrize("name", ["dense", "separable"])
+def test_models_build_for_any_output_shape_and_save(tmp_path, name, out_shape):
+    model = models.build(name, out_shape=out_shape)
+    assert model(torch.rand(2, 3, 32, 32)).shape == (2, *out_shape)
+    loaded = models.load(models.save(model, tmp_path / "m.pt"), name=name)
+    x = torch.rand(2, 3, 32, 32)
+    assert torch.equal(loaded(x), model(x))
+
+
+def test_default_models_keep_the_mission_size():
+    assert models.n_params(models.build("dense")) == 803_604 and models.n_params(models.build("separable")) == 1796
+
+
+def test_closed_form_fits_an_rgb_pipeline_exactly():
+    s = spec.parse("resize(16, 20) | hflip")
+    x = torch.rand(3200, 3, 32, 32, generator=torch.Generator().manual_seed(0))  # more images than pixels
+    y = s(x)
+    linear = fit.linear_lstsq(x.flatten(1), y.flatten(1))
+    test = torch.rand(16, 3, 32, 32)
+    for name in ("dense", "separable"):
+        model = models.build(name, out_shape=s.out_shape)
+        info = fit.set_from_fit(model, linear, s.out_shape)
+        assert info["channel_rank1_ratio"] < 1e-4  # the identity channel mix is one mix times one map
+        with torch.no_grad():
+            assert (model(test) - s(test)).abs().max() * 255 < 0.01
+
+
+def test_curve_then_separable_learns_a_point_wise_curve():
+    s = spec.parse("brightness(1.5) | grayscale | resize(16, 16)")  # a kink at 2/3, a knot of 13 knots
+    x = torch.rand(3200, 3, 32, 32, generator=torch.Generator().manual_seed(0))  # more images than pixels
+    y = s(x)
+    model = generality.fit_curve_then_separable(x, y, s.out_shape, knots=13, rounds=2, curve_images=200)
+    linear = models.build("separable", out_shape=s.out_shape)
+    fit.fit_model(linear, x, y)
+    test = torch.rand(32, 3, 32, 32)
+    with torch.no_grad():
+        curve_err, linear_err = ((m(test) - s(test)).abs().max().item() * 255 for m in (model, linear))
+    assert curve_err < 0.5 < linear_err
+
+
+def test_smallest_within_skips_the_operator_and_says_none():
+    rows = [
+        {"pipeline": "a", "model": "dense", "params": 10, "test_max_gray": 0.001},
+        {"pipeline": "a", "model": "separable", "params": 5, "test_max_gray": 0.2},
+        {"pipeline": "a", "model": "exact", "params": 0, "test_max_gray": 0.0},
+        {"pipeline": "b", "model": "dense", "params": 10, "test_max_gray": 7.0},
+    ]
+    answers = generality.smallest_within(rows)
+    assert answers["a"]["model"] == "separable" and answers["b"] is None
