@@ -14,7 +14,7 @@ PAPERMILL := PROGRESS=log $(BIN)/papermill --kernel python3 --log-output --reque
 NBCONVERT := $(BIN)/jupyter nbconvert --to html --embed-images \
 	--TagRemovePreprocessor.enabled=True --TagRemovePreprocessor.remove_input_tags hide-input
 
-.PHONY: help venv report train architectures benchmark bench-gpu html test lint lab clean
+.PHONY: help venv report train architectures benchmark pipelines bench-gpu html test lint lab clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -51,6 +51,10 @@ benchmark: $(STAMP)  ## time the saved models against the pipeline (needs report
 	@mkdir -p build reports
 	$(PAPERMILL) notebooks/03_benchmark.ipynb build/03_benchmark.ipynb -p data_dir $(DATA_ABS)
 
+pipelines: $(STAMP)  ## which pipelines a tiny network can learn (probe, closed-form fits, speed)
+	@mkdir -p build reports
+	$(PAPERMILL) notebooks/04_pipelines.ipynb build/04_pipelines.ipynb -p data_dir $(DATA_ABS)
+
 # On a GPU machine, with that machine's own python3 and torch (no .venv, no data, no trained files: noise
 # images and freshly built models, labelled so): the GPU benchmark and the unit tests, into results/gpu/.
 GPU_OUT ?= results/gpu
@@ -66,11 +70,12 @@ report: $(STAMP)  ## all notebooks in order, then self-contained HTML and SUMMAR
 	$(MAKE) train
 	$(MAKE) architectures
 	$(MAKE) benchmark
+	$(MAKE) pipelines
 	$(MAKE) html
 
 html: $(STAMP)  ## HTML of the executed notebooks in build/, and reports/SUMMARY.md
 	$(NBCONVERT) --output-dir reports build/01_train_dense_seed.ipynb build/01_train_dense.ipynb \
-		build/01_train_separable.ipynb build/02_architectures.ipynb build/03_benchmark.ipynb
+		build/01_train_separable.ipynb build/02_architectures.ipynb build/03_benchmark.ipynb build/04_pipelines.ipynb
 	$(BIN)/python -m lib.summary
 	@echo "report: $(abspath reports)/*.html and reports/SUMMARY.md"
 

@@ -170,3 +170,34 @@ def plot_gray_weights(weights: dict[str, torch.Tensor], title: str = "grayscale 
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def _show(img: torch.Tensor) -> tuple:
+    """(array, imshow options) for a (C, H, W) image in [0, 1]: gray for one channel, RGB for three."""
+    if img.shape[0] == 1:
+        return img[0].clamp(0, 1).numpy(), {"cmap": "gray", "vmin": 0, "vmax": 1}
+    return img.permute(1, 2, 0).clamp(0, 1).numpy(), {}
+
+
+def plot_pipeline_examples(examples: list[tuple[str, str, torch.Tensor, torch.Tensor, torch.Tensor]], title: str = ""):
+    """One row per (pipeline, model, input, pipeline output, model output): the input, both outputs at
+    their own shape, and |difference| normalised per row, its maximum in gray levels."""
+    fig, axes = plt.subplots(len(examples), 4, figsize=(8.8, 2.3 * len(examples)), squeeze=False)
+    for row, (pipeline, model, x, y, pred) in zip(axes, examples, strict=True):
+        diff = (pred - y).abs().amax(0)
+        scale = diff.max().item()
+        panels = [
+            (*_show(x), "input (RGB 32x32)"),
+            (*_show(y), f"{pipeline}\n{'x'.join(map(str, y.shape))}"),
+            (*_show(pred), model),
+            ((diff / scale if scale > 0 else diff).numpy(), {"cmap": "magma", "vmin": 0, "vmax": 1},
+             f"|diff| / max\nmax = {scale * GRAY_LEVELS:.3g} gray levels"),
+        ]  # fmt: skip
+        for ax, (img, kw, label) in zip(row, panels, strict=True):
+            ax.imshow(img, **kw)
+            ax.set_title(label, fontsize=7)
+            ax.axis("off")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

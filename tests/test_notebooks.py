@@ -24,6 +24,11 @@ CI_PARAMS = {
         "n_images": 32, "repeats": 2, "batch_sizes": [1, 32], "num_workers": [0, 2], "chunk_sizes": [32],
         "devices": ["cpu", "cuda"], "models": ["dense", "separable"], "compile": False,
     },
+    "04_pipelines": {
+        "pipelines": ["resize(28,28) | grayscale | hflip | vflip", "resize(16,20) | hflip",
+                      "gamma(2.2) | grayscale | resize(16,16)"],
+        "n_train": 100, "n_noise": EXACT_NOISE, "n_test": 100, "n_time": 64, "knots": 13, "rounds": 1,
+    },
 }  # fmt: skip
 
 
@@ -153,3 +158,17 @@ def test_benchmark_notebook_shows_recorded_gpu_results(tmp_path, smoke_data_dir)
     )
     assert "recorded on Fixture GPU 80GB on 2026-01-02" in shown
     assert "the fastest learned model is `separable` on the fast path (batch 32), 0.1 ms" in shown  # its cuda row
+
+
+def test_pipelines_notebook(tmp_path, smoke_data_dir):
+    out = _run("04_pipelines", tmp_path, data_dir=str(smoke_data_dir))
+    with (out / "results" / "pipelines.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    by = {(r["pipeline"], r["model"]): r for r in rows}
+    mission, rgb, curved = CI_PARAMS["04_pipelines"]["pipelines"]
+    assert {m for p, m in by if p == mission} == {"dense", "separable", "exact"}
+    assert by[(rgb, "separable")]["out_shape"] == "3x16x20" and by[(rgb, "separable")]["linear"] == "True"
+    for name in ("dense", "separable"):  # determined by the noise images: exact on CIFAR-10 too
+        assert float(by[(mission, name)]["test_max_gray"]) < 0.01 and float(by[(rgb, name)]["test_max_gray"]) < 0.01
+    assert by[(curved, "dense")]["linear"] == "False" and float(by[(curved, "dense")]["superposition_gray"]) > 1
+    assert {m for p, m in by if p == curved} == {"dense", "dense + clamp", "curve + separable"}

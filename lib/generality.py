@@ -1,0 +1,187 @@
+"""Which pipelines a tiny network can learn: the study behind ``04_pipelines``.
+
+For each pipeline (a ``lib.spec`` string) the probe decides linearity and separability (``lib.classify``),
+then the models are fitted in closed form on training images plus noise images and scored on test images:
+
+- linear pipelines: ``dense`` and ``separable`` built for the pipeline's output shape, each the nearest map
+  of its structure to one least-squares fit, and the probed operator itself (``exact``, no parameters);
+- non-linear pipelines: the best linear map (``dense``), the same with its output clamped to [0, 1]
+  (``dense + clamp``), and a learned point-wise curve on the input followed by ``separable``
+  (``curve + separable``), fitted by alternating least squares: with the linear map fixed the curve's knot
+  values solve a small least-squares problem, with the curve fixed the linear map does.
+"""
+
+import time
+
+import torch
+from torch import nn
+
+from lib import fit, metrics, models
+from lib.classify import classify
+from lib.cost import cpu_seconds
+from lib.progress import bar as tqdm
+from lib.spec import IN_SHAPE, Spec, parse
+from lib.timing import measure
+
+LINEAR_MODELS = ("dense", "separable", "exact")
+NONLINEAR_MODELS = ("dense", "dense + clamp", "curve + separable")
+BOUNDARY_GRAY = 0.001  # targets this close to an 8-bit rounding boundary flip with any float error
+
+
+class Matrix(nn.Module):
+    """A probed linear operator as one matrix product: (N, 3, 32, 32) -> out_shape."""
+
+    def __init__(self, matrix: torch.Tensor, out_shape: tuple[int, int, int]):
+        super().__init__()
+        self.register_buffer("weight", matrix.float().T.contiguous())  # (3072, C * H * W)
+        self.out_shape = out_shape
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x.flatten(1) @ self.weight).view(-1, *self.out_shape)
+
+
+class Curve(nn.Module):
+    """A point-wise curve on [0, 1]: linear between ``knots`` equally spaced knots, identity at the start."""
+
+    def __init__(self, knots: int = 49):
+        super().__init__()
+        self.values = nn.Parameter(torch.linspace(0, 1, knots))
+
+    def basis(self, x: torch.Tensor) -> torch.Tensor:
+        """The hat functions at x: (..., knots), summing to 1; the curve is basis(x) @ values."""
+        k = len(self.values)
+        pos = x.clamp(0, 1)[..., None] * (k - 1)
+        return (1 - (pos - torch.arange(k, dtype=x.dtype, device=x.device)).abs()).clamp(min=0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        k = len(self.values)
+        pos = x.clamp(0, 1) * (k - 1)
+        i = pos.floor().clamp(max=k - 2).long()
+        frac = pos - i
+        return self.values[i] * (1 - frac) + self.values[i + 1] * frac
+
+
+class CurveThen(nn.Sequential):
+    """A point-wise curve on the input, then a linear model."""
+
+    def __init__(self, curve: Curve, linear: nn.Module):
+        super().__init__(curve, linear)
+
+
+def _sse(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk: int = 4096) -> float:
+    return sum(
+        ((model(x[i : i + chunk]) - y[i : i + chunk]).double() ** 2).sum().item() for i in range(0, len(x), chunk)
+    )
+
+
+@torch.no_grad()
+def fit_curve_then_separable(
+    x, y, out_shape, knots: int = 49, rounds: int = 3, curve_images: int = 2048, chunk: int = 128, seed: int = 0
+) -> CurveThen:  # fmt: skip
+    """Alternating least squares for ``curve + separable`` on (x, y): start from the identity curve and
+    the closed-form separable map; then, ``rounds`` times, solve the curve's knot values with the map fixed
+    (y is linear in them: sum_k v_k L0(h_k(x)), with L0 the map without its constant; ``curve_images``
+    random training images suffice for its few unknowns) and refit the map in closed form. Returns the
+    round with the smallest training error (the start included)."""
+    curve, linear = Curve(knots), models.build("separable", out_shape=out_shape)
+    fit.fit_model(linear, x, y)
+    best = (
+        _sse(CurveThen(curve, linear), x, y),
+        {k: v.clone() for k, v in CurveThen(curve, linear).state_dict().items()},
+    )
+    pick = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:curve_images]
+    xs, ys = x[pick], y[pick]
+    for _ in range(rounds):
+        linear.gray.bias.zero_()  # the hat functions sum to 1: a constant shift of the curve replaces it
+        normal = torch.zeros(knots, knots, dtype=torch.float64)
+        rhs = torch.zeros(knots, dtype=torch.float64)
+        for i in range(0, len(xs), chunk):
+            h = curve.basis(xs[i : i + chunk]).permute(0, 4, 1, 2, 3)  # (n, knots, 3, 32, 32)
+            feats = linear(h.reshape(-1, *IN_SHAPE)).view(len(h), knots, -1).double()  # (n, knots, C*H*W)
+            normal += torch.einsum("nkp,nlp->kl", feats, feats)
+            rhs += torch.einsum("nkp,np->k", feats, ys[i : i + chunk].flatten(1).double())
+        curve.values.copy_(torch.linalg.lstsq(normal, rhs[:, None], driver="gelsd").solution[:, 0].float())
+        fit.fit_model(linear, torch.cat([curve(x[i : i + 4096]) for i in range(0, len(x), 4096)]), y)
+        model = CurveThen(curve, linear)
+        sse = _sse(model, x, y)
+        if sse < best[0]:
+            best = (sse, {k: v.clone() for k, v in model.state_dict().items()})
+    model = CurveThen(curve, linear)
+    model.load_state_dict(best[1])
+    return model.eval()
+
+
+def targets(spec: Spec, x: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
+    with torch.no_grad():
+        return torch.cat([spec(x[i : i + chunk]) for i in range(0, len(x), chunk)])
+
+
+def _fit_models(spec, probe, x, y, knots, rounds) -> dict[str, tuple[nn.Module, float]]:
+    """{model name: (fitted model, seconds to fit)} for one pipeline."""
+    fitted = {}
+    start = time.perf_counter()
+    linear_fit = fit.linear_lstsq(x.flatten(1), y.flatten(1))
+    shared_s = time.perf_counter() - start  # one least squares serves dense and separable
+    names = ("dense", "separable") if probe.linear else ("dense",)
+    for name in names:
+        start = time.perf_counter()
+        model = models.build(name, out_shape=spec.out_shape)
+        fit.set_from_fit(model, linear_fit, spec.out_shape)
+        fitted[name] = (model.eval(), shared_s + time.perf_counter() - start)
+    if probe.linear:
+        fitted["exact"] = (Matrix(probe.matrix, spec.out_shape), 0.0)
+        return fitted
+    clamped = models.build("dense", output="clamp", out_shape=spec.out_shape)
+    clamped.load_state_dict(fitted["dense"][0].state_dict())
+    fitted["dense + clamp"] = (clamped.eval(), fitted["dense"][1])
+    start = time.perf_counter()
+    fitted["curve + separable"] = (fit_curve_then_separable(x, y, spec.out_shape, knots, rounds),
+                                   time.perf_counter() - start)  # fmt: skip
+    return fitted
+
+
+def study(
+    pipelines: list[str], train_x: torch.Tensor, test_x: torch.Tensor, n_time: int = 2000, knots: int = 49,
+    rounds: int = 3, repeats: int = 3, progress: bool = True,
+) -> tuple[list[dict], dict]:  # fmt: skip
+    """One row per pipeline and model: the probe's decision and residuals, the model's parameters, its
+    error on ``test_x`` and its speed against the pipeline image by image and batched on ``n_time`` test
+    images. Also {pipeline: {model: fitted model}} for figures."""
+    rows, fitted_all = [], {}
+    timed = test_x[:n_time]
+    for text in tqdm(pipelines, desc="pipelines", unit="pipeline", disable=not progress):
+        spec = parse(text)
+        probe = classify(spec)
+        y, ty = targets(spec, train_x), targets(spec, test_x)
+        fitted = _fit_models(spec, probe, train_x, y, knots, rounds)
+        fitted_all[spec.text] = {name: m for name, (m, _) in fitted.items()}
+        loop_s = measure(lambda s=spec: [s(img) for img in timed], repeats=repeats).median
+        batched_s = measure(lambda s=spec: s(timed), repeats=repeats).median
+        for name, (model, fit_s) in fitted.items():
+            with torch.no_grad():
+                pred = torch.cat([model(test_x[i : i + 4096]) for i in range(0, len(test_x), 4096)])
+            model_s = cpu_seconds(model, timed, repeats=repeats, chunk=1024)
+            rows.append({
+                "pipeline": spec.text, "out_shape": "x".join(map(str, spec.out_shape)), **probe.row(),
+                "model": name, "params": sum(p.numel() for p in model.parameters()),
+                "fit_s": fit_s, "test_max_gray": metrics.max_abs(pred, ty) * metrics.GRAY_LEVELS,
+                "test_mae_gray": metrics.mae(pred, ty) * metrics.GRAY_LEVELS,
+                "exact8_pct": 100 * metrics.exact8(pred, ty),
+                "boundary_pct": 100 * metrics.boundary_share(ty, BOUNDARY_GRAY),
+                "model_ms": 1e3 * model_s, "loop_ms": 1e3 * loop_s, "batched_ms": 1e3 * batched_s,
+                "speedup_vs_loop": loop_s / model_s, "speedup_vs_batched": batched_s / model_s,
+            })  # fmt: skip
+    return rows, fitted_all
+
+
+def smallest_within(rows: list[dict], gray: float = 0.5) -> dict[str, dict | None]:
+    """Per pipeline, the row of the model with the fewest parameters whose worst test pixel is within
+    ``gray`` levels, or None when no model is. The probed operator is not a learned model and is left out."""
+    out: dict[str, dict | None] = {}
+    for r in (r for r in rows if r["model"] != "exact"):
+        best = out.get(r["pipeline"])
+        if r["test_max_gray"] < gray and (best is None or r["params"] < best["params"]):
+            out[r["pipeline"]] = r
+        else:
+            out.setdefault(r["pipeline"], None)
+    return out
