@@ -7,8 +7,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA   ?= data
 DATA_ABS := $(abspath $(DATA))
-# PROGRESS=log: progress bars go to papermill's log, never into the executed notebooks or the HTML
-PAPERMILL := PROGRESS=log $(BIN)/papermill --kernel python3 --log-output --request-save-on-cell-execute
+# PROGRESS=<file>: progress bars go to build/progress.log, never into the executed notebooks or the HTML
+PAPERMILL := PROGRESS=build/progress.log $(BIN)/papermill --kernel python3 --log-output --request-save-on-cell-execute
 # The HTML shows the parameters, prose, tables and figures; code cells tagged hide-input (all but the
 # parameters) keep their output and drop their source, which stays in notebooks/ and build/.
 NBCONVERT := $(BIN)/jupyter nbconvert --to html --embed-images \

@@ -16,16 +16,18 @@ def test_environment_names_the_machine():
     assert env["cpu"] and env["torch_version"] and env["date"][:2] == "20"
 
 
-def test_progress_goes_to_the_log_under_papermill(monkeypatch):
-    import sys
-
+def test_progress_goes_to_its_file_and_nowhere_else(monkeypatch, tmp_path, capfd):
     from tqdm.std import tqdm as text_tqdm
 
     from lib import progress
 
     monkeypatch.delenv("PROGRESS", raising=False)
-    assert not progress.to_log()
-    monkeypatch.setenv("PROGRESS", "log")
-    with progress.bar(total=2, disable=False) as b:
+    assert progress.log_path() is None
+    log = tmp_path / "progress.log"
+    monkeypatch.setenv("PROGRESS", str(log))
+    with progress.bar(total=2, desc="decoding test", disable=False, mininterval=1) as b:
         assert type(b) is text_tqdm and b.mininterval == progress.LOG_INTERVAL_S
-        assert b.fp._wrapped is sys.__stderr__  # the process's own stderr, not the cell's captured one
+        b.update(2)
+    assert "decoding test" in log.read_text()
+    out, err = capfd.readouterr()  # nothing on the process's own streams, which a kernel forwards to the cell
+    assert "decoding" not in out + err
