@@ -27,6 +27,7 @@ learned model is from max(read floor, compute floor).
 import argparse
 import csv
 import itertools
+import logging
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -166,6 +167,9 @@ def _compile(net: torch.nn.Module, x: torch.Tensor, chunks: list[int], device: s
     """torch.compile of ``net``, specialised to every slice shape the fast path meets at these chunk
     sizes (full chunks and the last, shorter one): (compiled model, seconds to compile them all), or
     (None, why it failed)."""
+    quiet = logging.getLogger("torch.utils.cpp_extension")  # warns about CUDA_HOME on a CPU-only machine
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
     try:
         start = time.perf_counter()
         compiled = torch.compile(net, dynamic=False)
@@ -175,6 +179,8 @@ def _compile(net: torch.nn.Module, x: torch.Tensor, chunks: list[int], device: s
         return compiled, time.perf_counter() - start
     except Exception as err:  # no compiler, unsupported backend, ...: the eager rows stand
         return None, f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"[:200]
+    finally:
+        quiet.setLevel(level)
 
 
 def _jobs(cfg: BenchConfig, x_u8: torch.Tensor, nets: dict, device: str, compiled: dict):
@@ -290,6 +296,10 @@ def _fastest(rows) -> dict | None:
 
 
 LEARNED_METHODS = ("dataloader", "fast_path", "fast_path_uint8", "compiled")  # a model on images in memory
+METHOD_LABELS = {
+    "dataloader": "DataLoader", "fast_path": "fast path", "fast_path_uint8": "fast path from uint8",
+    "compiled": "fast path under torch.compile", "end_to_end": "end to end from uint8 host memory",
+}  # fmt: skip
 
 
 def summarize(rows: list[dict], env: dict, source: str, cfg: BenchConfig, notes: dict | None = None) -> dict:

@@ -145,9 +145,31 @@ def benchmark_section(results_dir: Path) -> list[str]:
     return lines
 
 
+def pipelines_section(results_dir: Path) -> list[str]:
+    path = results_dir / "pipelines.csv"
+    if not path.is_file():
+        return []
+    with path.open() as f:
+        rows = list(csv.DictReader(f))
+    # a bare | inside a cell would end it: the pipeline's own separators are escaped
+    body = [
+        [f"`{r['pipeline']}`".replace("|", "\\|"), r["out_shape"], "yes" if r["linear"] == "True" else "no",
+         {"True": "yes", "False": "no"}.get(r["separable"], "-"), f"`{r['model']}`", f"{int(r['params']):,}",
+         _g(r["test_max_gray"]), percent(float(r["exact8_pct"])), _speedup(r["speedup_vs_loop"]),
+         _speedup(r["speedup_vs_batched"])]
+        for r in rows
+    ]  # fmt: skip
+    header = ["pipeline", "output", "linear", "separable", "model", "params", "test max", "exact 8-bit %",
+              "vs loop", "vs batched"]  # fmt: skip
+    return ["## Pipelines (`04_pipelines`)", "", *_table(header, body), ""]
+
+
 def write(results_dir: str | Path = paths.RESULTS, out: str | Path = paths.REPORTS / "SUMMARY.md") -> Path:
     results_dir = Path(results_dir)
-    sections = training_section(results_dir) + architectures_section(results_dir) + benchmark_section(results_dir)
+    sections = (
+        training_section(results_dir) + architectures_section(results_dir) + benchmark_section(results_dir)
+        + pipelines_section(results_dir)
+    )  # fmt: skip
     if not sections:
         raise FileNotFoundError(f"no results under {results_dir}; run `make report` first")
     out = Path(out)

@@ -29,3 +29,18 @@ def test_summary_reads_the_numbers_of_the_run(tmp_path):
 def test_summary_needs_results(tmp_path):
     with pytest.raises(FileNotFoundError, match="no results"):
         summary.write(tmp_path, tmp_path / "SUMMARY.md")
+
+
+def test_summary_lists_every_pipeline_and_model(tmp_path):
+    header = (
+        "pipeline,out_shape,linear,separable,model,params,test_max_gray,exact8_pct,speedup_vs_loop,speedup_vs_batched"
+    )
+    (tmp_path / "pipelines.csv").write_text(
+        header + "\n" + '"rot90 | grayscale",1x32x32,True,False,dense,1049604,6.1e-05,99.9998,7.5,0.17\n'
+        '"gamma(2.2)",3x32x32,False,,curve + separable,1845,0.023,99.69785,3.8,0.33\n'
+    )
+    text = summary.write(tmp_path, tmp_path / "SUMMARY.md").read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    assert rows[0].split(" | ")[1:8] == ["1x32x32", "yes", "no", "`dense`", "1,049,604", "6.1e-05", "99.9998"]
+    assert rows[1].split(" | ")[2:4] == ["no", "-"] and "99.70" in rows[1]
+    assert rows[0].startswith(r"| `rot90 \| grayscale` |")  # the pipe inside a cell is escaped
