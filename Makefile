@@ -7,6 +7,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA   ?= data
 DATA_ABS := $(abspath $(DATA))
+# PIPELINE="resize(16,20) | hflip" trains and times the models for another pipeline (lib/spec.py syntax)
+PIPELINE ?=
+PIPE := $(if $(PIPELINE),-p pipeline "$(PIPELINE)")
 # PROGRESS=<file>: progress bars go to build/progress.log, never into the executed notebooks or the HTML
 PAPERMILL := PROGRESS=build/progress.log $(BIN)/papermill --kernel python3 --log-output --request-save-on-cell-execute
 # The HTML shows the parameters, prose, tables and figures; code cells tagged hide-input (all but the
@@ -36,12 +39,12 @@ EXACT_FIT := -p optimizer closed_form -p loss sse -p stopping tolerance -p toler
 train: $(STAMP)  ## run the training notebook three times into build/: dense_seed, dense, separable
 	@mkdir -p build reports
 	$(PAPERMILL) notebooks/01_train.ipynb build/01_train_dense_seed.ipynb \
-		-p data_dir $(DATA_ABS) -p model dense -p run_name dense_seed -p stopping mean \
+		-p data_dir $(DATA_ABS) $(PIPE) -p model dense -p run_name dense_seed -p stopping mean \
 		-p optimizer adam -p lr 1e-3 -p batch_size 64 -p max_epochs 100 -p patience 10
 	$(PAPERMILL) notebooks/01_train.ipynb build/01_train_dense.ipynb \
-		-p data_dir $(DATA_ABS) -p model dense -p run_name dense $(EXACT_FIT)
+		-p data_dir $(DATA_ABS) $(PIPE) -p model dense -p run_name dense $(EXACT_FIT)
 	$(PAPERMILL) notebooks/01_train.ipynb build/01_train_separable.ipynb \
-		-p data_dir $(DATA_ABS) -p model separable -p run_name separable $(EXACT_FIT)
+		-p data_dir $(DATA_ABS) $(PIPE) -p model separable -p run_name separable $(EXACT_FIT)
 
 architectures: $(STAMP)  ## the architecture, loss and stopping study (saves the exact operator for the benchmark)
 	@mkdir -p build reports
@@ -49,7 +52,7 @@ architectures: $(STAMP)  ## the architecture, loss and stopping study (saves the
 
 benchmark: $(STAMP)  ## time the saved models against the pipeline (needs reports/models from train)
 	@mkdir -p build reports
-	$(PAPERMILL) notebooks/03_benchmark.ipynb build/03_benchmark.ipynb -p data_dir $(DATA_ABS)
+	$(PAPERMILL) notebooks/03_benchmark.ipynb build/03_benchmark.ipynb -p data_dir $(DATA_ABS) $(PIPE)
 
 pipelines: $(STAMP)  ## which pipelines a tiny network can learn (probe, closed-form fits, speed)
 	@mkdir -p build reports

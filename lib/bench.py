@@ -37,7 +37,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, TensorDataset
 
-from lib import data, metrics, models, paths, pipeline, results
+from lib import data, metrics, models, paths, pipeline, results, spec
 from lib.cost import mflops
 from lib.progress import bar as tqdm
 from lib.timing import measure, synchronize
@@ -66,8 +66,10 @@ class BenchConfig:
     devices: list[str] = field(default_factory=lambda: ["cpu", "cuda"])  # cuda rows only where available
     slow_s: float = 3.0  # a DataLoader configuration whose warm-up takes longer gets 3 timed runs
     compile: bool = True  # also time the fast path through torch.compile (left out where it fails)
+    pipeline: str = spec.MISSION  # the pipeline the models reproduce (lib.spec); Pillow rows only for the mission's
 
     def __post_init__(self) -> None:
+        spec.parse(self.pipeline)  # a clear error for a bad pipeline before any work
         sizes = {"batch_sizes": self.batch_sizes, "chunk_sizes": self.chunk_sizes}
         if self.n_images < 1 or self.repeats < 1 or self.warmup < 0:
             raise ValueError(f"need n_images >= 1, repeats >= 1, warmup >= 0; got {self.n_images}, {self.repeats}, "
@@ -80,6 +82,19 @@ class BenchConfig:
         unknown = set(self.devices) - {"cpu", "cuda"}
         if not self.devices or unknown:
             raise ValueError(f"devices must be among 'cpu' and 'cuda', got {self.devices}")
+
+    @property
+    def transform(self) -> spec.Spec:
+        return spec.parse(self.pipeline)
+
+    @property
+    def is_mission(self) -> bool:
+        """Whether the pipeline is the mission's (the Pillow baseline reproduces only that one)."""
+        return self.transform.steps == _mission_steps()
+
+
+def _mission_steps() -> tuple:
+    return spec.parse(spec.MISSION).steps
 
 
 def load_images(data_dir: str | Path | None, n: int) -> tuple[torch.Tensor, str]:
@@ -109,10 +124,18 @@ def load_models(models_dir: str | Path, names: list[str] | None = None) -> dict[
     return {f.stem: models.load(f).requires_grad_(False) for f in files}
 
 
-def fresh_models(names: tuple[str, ...] = ("dense", "separable", "exact")) -> dict[str, torch.nn.Module]:
+def fresh_models(
+    names: tuple[str, ...] = ("dense", "separable", "exact"), out_shape: tuple[int, int, int] = pipeline.OUT_SHAPE
+) -> dict[str, torch.nn.Module]:
     """Newly built models of each architecture, labelled "(untrained)" where they are: timing does not
-    depend on the weights, so a machine without trained files can still time every architecture."""
-    nets = {name: models.build(name).eval().requires_grad_(False) for name in names}
+    depend on the weights, so a machine without trained files can still time every architecture. For
+    another output shape than the mission's, only dense and separable (the exact operator is the mission's)."""
+    if out_shape != pipeline.OUT_SHAPE:
+        names = tuple(n for n in names if n not in ORACLES)
+    config = {} if out_shape == pipeline.OUT_SHAPE else {"out_shape": out_shape}
+    nets = {
+        name: models.build(name, **({} if name in ORACLES else config)).eval().requires_grad_(False) for name in names
+    }
     return {name if name in ORACLES else f"{name} (untrained)": net for name, net in nets.items()}
 
 
@@ -139,19 +162,22 @@ def pipeline_uint8(x_u8: torch.Tensor, reference) -> torch.Tensor:
     return data.to_float(reference(x_u8))
 
 
-def fidelity(x_u8: torch.Tensor, nets: dict[str, torch.nn.Module]) -> dict[str, dict]:
+def fidelity(x_u8: torch.Tensor, nets: dict[str, torch.nn.Module], cfg: BenchConfig | None = None) -> dict[str, dict]:
     """{method or model: largest error (gray levels) and exact-8-bit share (%)} against the float pipeline
     on the same images, for every baseline and every model (models run on the CPU: a GPU's rounding may
     differ in the last float bits, far below a gray level)."""
+    cfg = cfg or BenchConfig()
     x = data.to_float(x_u8)
-    reference = pipeline.make_targets(x)
+    reference = pipeline.make_targets(x, transform=cfg.transform)
     outputs = {
-        "pipeline_loop": pipeline.apply_loop(x),
+        "pipeline_loop": pipeline.apply_loop(x, cfg.transform),
         "pipeline_batched": reference,
-        "pipeline_uint8": pipeline_uint8(x_u8, pipeline.make_pipeline()),
-        "pillow_loop": torch.from_numpy(pillow_loop(x_u8.permute(0, 2, 3, 1).contiguous().numpy()))[:, None] / 255,
+        "pipeline_uint8": pipeline_uint8(x_u8, cfg.transform),
         **{name: metrics.predict(net, x) for name, net in nets.items()},
     }
+    if cfg.is_mission:
+        hwc = x_u8.permute(0, 2, 3, 1).contiguous().numpy()
+        outputs["pillow_loop"] = torch.from_numpy(pillow_loop(hwc))[:, None] / 255
     return {k: {"max_gray": 255 * metrics.max_abs(out, reference), "exact8_pct": 100 * metrics.exact8(out, reference)}
             for k, out in outputs.items()}  # fmt: skip
 
@@ -188,14 +214,14 @@ def _jobs(cfg: BenchConfig, x_u8: torch.Tensor, nets: dict, device: str, compile
     receives, per model, the seconds torch.compile took or why it failed."""
     x_cpu = data.to_float(x_u8)
     x_dev = x_cpu.to(device)
-    reference = pipeline.make_pipeline()
+    reference = cfg.transform
     yield {"method": "read_input", "model": "-"}, lambda: x_dev.sum()
     if device == "cpu":
         yield {"method": "pipeline_loop", "model": "pipeline"}, lambda: pipeline.apply_loop(x_cpu, reference)
     yield {"method": "pipeline_batched", "model": "pipeline"}, lambda: reference(x_dev)
     u8_dev = x_u8.to(device)
     yield {"method": "pipeline_uint8", "model": "pipeline"}, lambda: pipeline_uint8(u8_dev, reference)
-    if device == "cpu":
+    if device == "cpu" and cfg.is_mission:  # Pillow's steps are the mission's pipeline
         hwc = x_u8.permute(0, 2, 3, 1).contiguous().numpy()  # as images come from disk: height, width, channel
         yield {"method": "pillow_loop", "model": "pillow"}, lambda: pillow_loop(hwc)
     for name, net in nets.items():
@@ -259,7 +285,7 @@ def run(
                  compile={})  # fmt: skip
     rows = []
     with torch.inference_mode():
-        scores = fidelity(x_u8, {name: net.cpu() for name, net in nets.items()})
+        scores = fidelity(x_u8, {name: net.cpu() for name, net in nets.items()}, cfg)
         for device in devices:
             notes["matmul_peak_gflops"][device] = matmul_peak_gflops(device)
             compiled = notes["compile"].setdefault(device, {})
@@ -372,12 +398,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--chunk-sizes", type=int, nargs="+", default=default.chunk_sizes)
     p.add_argument("--devices", nargs="+", default=default.devices, choices=["cpu", "cuda"])
     p.add_argument("--no-compile", action="store_true", help="skip the torch.compile rows")
+    p.add_argument("--pipeline", default=spec.MISSION, help="the pipeline the models reproduce (lib.spec syntax)")
     a = p.parse_args(argv)
     cfg = BenchConfig(a.n_images, a.repeats, default.warmup, a.batch_sizes, a.num_workers, default.pin_memory,
-                      a.chunk_sizes, a.devices, compile=not a.no_compile)  # fmt: skip
+                      a.chunk_sizes, a.devices, compile=not a.no_compile, pipeline=a.pipeline)  # fmt: skip
     x_u8, source = load_images(a.data_dir, cfg.n_images)
     saved = a.models is not None or any(Path(paths.resolve(a.models_dir)).glob("*.pt"))
-    nets = load_models(a.models_dir, a.models) if saved else fresh_models()
+    nets = load_models(a.models_dir, a.models) if saved else fresh_models(out_shape=cfg.transform.out_shape)
     print(f"{len(x_u8):,} images from {source}; models: {', '.join(nets)}", flush=True)
     notes = {}
     rows = run(cfg, x_u8, nets, notes=notes)

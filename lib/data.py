@@ -205,9 +205,12 @@ class Data:
     sizes: dict[str, int] = field(default_factory=dict)
 
 
-def prepare(data_dir: str | Path, n_train: int = 0, val_fraction: float = 0.1, seed: int = 0, n_test: int = 0) -> Data:
+def prepare(
+    data_dir: str | Path, n_train: int = 0, val_fraction: float = 0.1, seed: int = 0, n_test: int = 0, transform=None
+) -> Data:
     """Everything a notebook needs: the seeded train/validation division of the train split, the
-    test split, and the pipeline's targets for each. ``n_train``/``n_test`` = 0 keeps all images."""
+    test split, and the pipeline's targets for each. ``n_train``/``n_test`` = 0 keeps all images.
+    ``transform``: another pipeline than the mission's (see ``lib.pipeline.make_targets``)."""
     if n_train < 0 or n_test < 0:
         raise ValueError("n_train and n_test must be >= 0 (0 = all images)")
     train, test = load_split(data_dir, "train"), load_split(data_dir, "test")
@@ -219,7 +222,7 @@ def prepare(data_dir: str | Path, n_train: int = 0, val_fraction: float = 0.1, s
         keep = torch.randperm(len(test.images), generator=torch.Generator().manual_seed(seed))[:n_test].sort().values
     test_images, test_labels = test.images[keep], test.labels[keep]
     x = {"train": to_float(train.images[tr_idx]), "val": to_float(train.images[val_idx]), "test": to_float(test_images)}
-    y = {k: make_targets(v) for k, v in x.items()}
+    y = {k: make_targets(v, transform=transform) for k, v in x.items()}
     return Data(
         x["train"],
         y["train"],

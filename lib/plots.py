@@ -18,20 +18,20 @@ def plot_examples(x: torch.Tensor, y: torch.Tensor, pred: torch.Tensor, indices:
     """One row per image: input (RGB), ground truth, prediction, |difference| normalised per image."""
     fig, axes = plt.subplots(len(indices), 4, figsize=(8.4, 2.2 * len(indices)), squeeze=False)
     for row, i in zip(axes, indices, strict=True):
-        diff = (pred[i, 0] - y[i, 0]).abs()
+        diff = (pred[i] - y[i]).abs().amax(0)  # the largest over output channels
         scale = diff.max().item()
         panels = [
-            (x[i].permute(1, 2, 0).clamp(0, 1), "input (RGB 32x32)", {}),
-            (y[i, 0], "pipeline (28x28)", {"cmap": "gray", "vmin": 0, "vmax": 1}),
-            (pred[i, 0].clamp(0, 1), "model", {"cmap": "gray", "vmin": 0, "vmax": 1}),
+            (*_show(x[i]), "input (RGB 32x32)"),
+            (*_show(y[i]), f"pipeline ({'x'.join(map(str, y.shape[-2:]))})"),
+            (*_show(pred[i]), "model"),
             (
-                diff / scale if scale > 0 else diff,
-                f"|diff| / max\nmax = {scale * GRAY_LEVELS:.3g} gray levels",
+                (diff / scale if scale > 0 else diff).numpy(),
                 {"cmap": "magma", "vmin": 0, "vmax": 1},
+                f"|diff| / max\nmax = {scale * GRAY_LEVELS:.3g} gray levels",
             ),
         ]
-        for ax, (img, label, kw) in zip(row, panels, strict=True):
-            ax.imshow(img.numpy(), **kw)
+        for ax, (img, kw, label) in zip(row, panels, strict=True):
+            ax.imshow(img, **kw)
             ax.set_title(f"#{i}: {label}" if label.startswith("input") else label, fontsize=8)
             ax.axis("off")
     if title:

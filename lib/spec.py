@@ -56,7 +56,8 @@ def _blur(args, step):
     kernel, sigma = args
     if kernel != int(kernel) or kernel < 1 or int(kernel) % 2 == 0 or sigma <= 0:
         raise ValueError(f"{step}: needs an odd kernel size >= 1 and a sigma > 0, got {kernel:g}, {sigma:g}")
-    return v2.GaussianBlur(int(kernel), sigma=(sigma, sigma))
+    k = int(kernel)
+    return v2.Lambda(lambda x: TF.gaussian_blur(x, [k, k], [sigma, sigma]))
 
 
 def _positive(name: str, make: Callable[[float], Callable]):
@@ -77,13 +78,15 @@ def _solarize(args, step):
 
 
 # name: (numbers of arguments accepted, builder, linear?)
+# Every step is deterministic and draws no random numbers (v2's Random* and GaussianBlur classes do, even at
+# p=1 or a fixed sigma): computing targets must not move a seeded run's random state.
 STEPS: dict[str, tuple[tuple[int, ...], Callable, bool]] = {
     "resize": ((1, 2), _resize, True),
     "center_crop": ((1, 2), _center_crop, True),
     "pad": ((1,), _pad, True),
     "grayscale": ((0,), lambda args, step: v2.Grayscale(), True),
-    "hflip": ((0,), lambda args, step: v2.RandomHorizontalFlip(p=1.0), True),
-    "vflip": ((0,), lambda args, step: v2.RandomVerticalFlip(p=1.0), True),
+    "hflip": ((0,), lambda args, step: TF.hflip, True),
+    "vflip": ((0,), lambda args, step: TF.vflip, True),
     "rot90": ((0, 1), _rot90, True),
     "blur": ((2,), _blur, True),
     "brightness": ((1,), _positive("factor", lambda f: v2.Lambda(lambda x: TF.adjust_brightness(x, f))), False),

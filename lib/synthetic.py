@@ -76,10 +76,11 @@ def mixture(families: list[str] | tuple[str, ...], n: int, seed: int = 0) -> tor
     return torch.cat(parts)
 
 
-def labelled_sets(n_per_family: int, seed: int, families: tuple[str, ...] = FAMILIES) -> dict:
-    """{family: (images, pipeline targets)} with ``n_per_family`` images each: held-out test material."""
+def labelled_sets(n_per_family: int, seed: int, families: tuple[str, ...] = FAMILIES, transform=None) -> dict:
+    """{family: (images, pipeline targets)} with ``n_per_family`` images each: held-out test material.
+    ``transform``: another pipeline than the mission's (see ``lib.pipeline.make_targets``)."""
     out = {}
     for k, family in enumerate(families):
         x = images(family, n_per_family, seed=seed + 7919 * k)
-        out[family] = (x, make_targets(x))
+        out[family] = (x, make_targets(x, transform=transform))
     return out

@@ -13,6 +13,7 @@ from lib.fit import fit_model
 from lib.losses import SUMMED, get_loss
 from lib.models import build
 from lib.moments import moments, require_separable, separable_sse
+from lib.pipeline import OUT_SHAPE
 from lib.progress import bar as tqdm
 from lib.stopping import TOLERANCE_GRAY, EarlyStopper
 
@@ -202,6 +203,11 @@ def train(
     stats = None
     if cfg.optimizer == "moments":  # one pass over the data, then float64 iterations on the statistics
         require_separable(model)
+        if tuple(train_y.shape[1:]) != OUT_SHAPE:
+            raise ValueError(
+                f"optimizer 'moments' lays its statistics out for the mission's {OUT_SHAPE} output, not "
+                f"{tuple(train_y.shape[1:])}; use optimizer='closed_form' for another pipeline"
+            )
         stats = moments(train_x, train_y).to(cfg.device)  # the statistics live where the model does
         model.double()
     model.to(cfg.device).train()

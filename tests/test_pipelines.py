@@ -35,6 +35,17 @@ def test_the_default_is_the_mission_pipeline():
     assert torch.equal(spec.parse(spec.MISSION)(x), pipeline.make_targets(x))
 
 
+def test_pipelines_draw_no_random_numbers():
+    every = "blur(3, 1.0) | resize(28,28) | center_crop(24) | pad(2) | rot90 | hflip | vflip | gamma(2) | grayscale"
+    s = spec.parse(every)
+    torch.manual_seed(0)
+    s(torch.rand(2, 3, 32, 32))
+    after = torch.rand(1)
+    torch.manual_seed(0)
+    torch.rand(2, 3, 32, 32)
+    assert torch.equal(torch.rand(1), after)  # a seeded run's initialisation and batch order stay the same
+
+
 def test_steps_do_what_their_names_say():
     x = torch.rand(2, 3, 32, 32)
     assert torch.equal(spec.parse("rot90")(x), torch.rot90(x, 1, dims=(-2, -1)))

@@ -134,3 +134,13 @@ def test_slow_work_gets_fewer_repeats():
     t = measure(lambda: time.sleep(0.02), repeats=5, warmup=1, slow_s=0.01)
     assert len(t.times) == 3
     assert len(measure(lambda: None, repeats=5, warmup=1, slow_s=0.01).times) == 5
+
+
+def test_another_pipeline_is_checked_first_and_gets_models_of_its_shape():
+    with pytest.raises(ValueError, match="unknown step 'sharpen'"):
+        bench.BenchConfig(pipeline="resize(28,28) | sharpen")
+    cfg = bench.BenchConfig(pipeline="resize(16,20) | hflip")
+    assert not cfg.is_mission and bench.BenchConfig().is_mission
+    nets = bench.fresh_models(out_shape=cfg.transform.out_shape)
+    assert set(nets) == {"dense (untrained)", "separable (untrained)"}  # the exact operator is the mission's
+    assert nets["separable (untrained)"](torch.rand(2, 3, 32, 32)).shape == (2, 3, 16, 20)

@@ -110,3 +110,11 @@ def test_devices_are_checked_before_any_work(monkeypatch):
         TrainConfig(device="cuda")
     with pytest.raises(ValueError, match="unknown device"):
         TrainConfig(device="gpu0")
+
+
+def test_moments_refuses_another_output_shape():
+    x = torch.rand(8, 3, 32, 32)
+    y = torch.rand(8, 3, 16, 20)
+    model = models.build("separable", out_shape=(3, 16, 20))
+    with pytest.raises(ValueError, match="use optimizer='closed_form' for another pipeline"):
+        train(model, x, y, x, y, TrainConfig(optimizer="moments", loss="sse"), progress=False)
