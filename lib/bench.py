@@ -130,12 +130,10 @@ def fresh_models(
     """Newly built models of each architecture, labelled "(untrained)" where they are: timing does not
     depend on the weights, so a machine without trained files can still time every architecture. For
     another output shape than the mission's, only dense and separable (the exact operator is the mission's)."""
-    if out_shape != pipeline.OUT_SHAPE:
-        names = tuple(n for n in names if n not in ORACLES)
-    config = {} if out_shape == pipeline.OUT_SHAPE else {"out_shape": out_shape}
-    nets = {
-        name: models.build(name, **({} if name in ORACLES else config)).eval().requires_grad_(False) for name in names
-    }
+    mission = out_shape == pipeline.OUT_SHAPE
+    config = {} if mission else {"out_shape": out_shape}
+    kept = names if mission else tuple(n for n in names if n not in ORACLES)
+    nets = {name: models.build(name, **config).eval().requires_grad_(False) for name in kept}
     return {name if name in ORACLES else f"{name} (untrained)": net for name, net in nets.items()}
 
 

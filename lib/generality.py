@@ -19,12 +19,11 @@ from torch import nn
 from lib import fit, metrics, models
 from lib.classify import classify
 from lib.cost import cpu_seconds
+from lib.pipeline import make_targets
 from lib.progress import bar as tqdm
-from lib.spec import IN_SHAPE, Spec, parse
+from lib.spec import IN_SHAPE, parse
 from lib.timing import measure
 
-LINEAR_MODELS = ("dense", "separable", "exact")
-NONLINEAR_MODELS = ("dense", "dense + clamp", "curve + separable")
 BOUNDARY_GRAY = 0.001  # targets this close to an 8-bit rounding boundary flip with any float error
 
 
@@ -69,9 +68,9 @@ class CurveThen(nn.Sequential):
 
 
 def _sse(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk: int = 4096) -> float:
-    return sum(
-        ((model(x[i : i + chunk]) - y[i : i + chunk]).double() ** 2).sum().item() for i in range(0, len(x), chunk)
-    )
+    starts = range(0, len(x), chunk)
+    outs = models.in_chunks(model, x, chunk)
+    return sum(((out - y[i : i + chunk]).double() ** 2).sum().item() for i, out in zip(starts, outs, strict=True))
 
 
 @torch.no_grad()
@@ -101,7 +100,7 @@ def fit_curve_then_separable(
             normal += torch.einsum("nkp,nlp->kl", feats, feats)
             rhs += torch.einsum("nkp,np->k", feats, ys[i : i + chunk].flatten(1).double())
         curve.values.copy_(torch.linalg.lstsq(normal, rhs[:, None], driver="gelsd").solution[:, 0].float())
-        fit.fit_model(linear, torch.cat([curve(x[i : i + 4096]) for i in range(0, len(x), 4096)]), y)
+        fit.fit_model(linear, torch.cat(list(models.in_chunks(curve, x, 4096))), y)
         model = CurveThen(curve, linear)
         sse = _sse(model, x, y)
         if sse < best[0]:
@@ -109,11 +108,6 @@ def fit_curve_then_separable(
     model = CurveThen(curve, linear)
     model.load_state_dict(best[1])
     return model.eval()
-
-
-def targets(spec: Spec, x: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
-    with torch.no_grad():
-        return torch.cat([spec(x[i : i + chunk]) for i in range(0, len(x), chunk)])
 
 
 def _fit_models(spec, probe, x, y, knots, rounds) -> dict[str, tuple[nn.Module, float]]:
@@ -152,14 +146,13 @@ def study(
     for text in tqdm(pipelines, desc="pipelines", unit="pipeline", disable=not progress):
         spec = parse(text)
         probe = classify(spec)
-        y, ty = targets(spec, train_x), targets(spec, test_x)
+        y, ty = make_targets(train_x, transform=spec), make_targets(test_x, transform=spec)
         fitted = _fit_models(spec, probe, train_x, y, knots, rounds)
         fitted_all[spec.text] = {name: m for name, (m, _) in fitted.items()}
         loop_s = measure(lambda s=spec: [s(img) for img in timed], repeats=repeats).median
         batched_s = measure(lambda s=spec: s(timed), repeats=repeats).median
         for name, (model, fit_s) in fitted.items():
-            with torch.no_grad():
-                pred = torch.cat([model(test_x[i : i + 4096]) for i in range(0, len(test_x), 4096)])
+            pred = metrics.predict(model, test_x)
             model_s = cpu_seconds(model, timed, repeats=repeats, chunk=1024)
             rows.append({
                 "pipeline": spec.text, "out_shape": "x".join(map(str, spec.out_shape)), **probe.row(),

@@ -18,22 +18,8 @@ def plot_examples(x: torch.Tensor, y: torch.Tensor, pred: torch.Tensor, indices:
     """One row per image: input (RGB), ground truth, prediction, |difference| normalised per image."""
     fig, axes = plt.subplots(len(indices), 4, figsize=(8.4, 2.2 * len(indices)), squeeze=False)
     for row, i in zip(axes, indices, strict=True):
-        diff = (pred[i] - y[i]).abs().amax(0)  # the largest over output channels
-        scale = diff.max().item()
-        panels = [
-            (*_show(x[i]), "input (RGB 32x32)"),
-            (*_show(y[i]), f"pipeline ({'x'.join(map(str, y.shape[-2:]))})"),
-            (*_show(pred[i]), "model"),
-            (
-                (diff / scale if scale > 0 else diff).numpy(),
-                {"cmap": "magma", "vmin": 0, "vmax": 1},
-                f"|diff| / max\nmax = {scale * GRAY_LEVELS:.3g} gray levels",
-            ),
-        ]
-        for ax, (img, kw, label) in zip(row, panels, strict=True):
-            ax.imshow(img, **kw)
-            ax.set_title(f"#{i}: {label}" if label.startswith("input") else label, fontsize=8)
-            ax.axis("off")
+        labels = (f"#{i}: input (RGB 32x32)", f"pipeline ({'x'.join(map(str, y.shape[-2:]))})", "model")
+        _example_row(row, x[i], y[i], pred[i], labels, fontsize=8)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -172,6 +158,23 @@ def plot_gray_weights(weights: dict[str, torch.Tensor], title: str = "grayscale 
     return fig
 
 
+def _example_row(axes, x: torch.Tensor, y: torch.Tensor, pred: torch.Tensor, labels: tuple[str, str, str],
+                 fontsize: int) -> None:  # fmt: skip
+    """One row of four panels: input, pipeline output, model output (each titled by ``labels``), and
+    |difference| (largest over output channels) normalised to its maximum, given in gray levels."""
+    diff = (pred - y).abs().amax(0)
+    scale = diff.max().item()
+    panels = [
+        *((*_show(img), label) for img, label in zip((x, y, pred), labels, strict=True)),
+        ((diff / scale if scale > 0 else diff).numpy(), {"cmap": "magma", "vmin": 0, "vmax": 1},
+         f"|diff| / max\nmax = {scale * GRAY_LEVELS:.3g} gray levels"),
+    ]  # fmt: skip
+    for ax, (img, kw, label) in zip(axes, panels, strict=True):
+        ax.imshow(img, **kw)
+        ax.set_title(label, fontsize=fontsize)
+        ax.axis("off")
+
+
 def _show(img: torch.Tensor) -> tuple:
     """(array, imshow options) for a (C, H, W) image in [0, 1]: gray for one channel, RGB for three."""
     if img.shape[0] == 1:
@@ -184,19 +187,8 @@ def plot_pipeline_examples(examples: list[tuple[str, str, torch.Tensor, torch.Te
     their own shape, and |difference| normalised per row, its maximum in gray levels."""
     fig, axes = plt.subplots(len(examples), 4, figsize=(8.8, 2.3 * len(examples)), squeeze=False)
     for row, (pipeline, model, x, y, pred) in zip(axes, examples, strict=True):
-        diff = (pred - y).abs().amax(0)
-        scale = diff.max().item()
-        panels = [
-            (*_show(x), "input (RGB 32x32)"),
-            (*_show(y), f"{pipeline}\n{'x'.join(map(str, y.shape))}"),
-            (*_show(pred), model),
-            ((diff / scale if scale > 0 else diff).numpy(), {"cmap": "magma", "vmin": 0, "vmax": 1},
-             f"|diff| / max\nmax = {scale * GRAY_LEVELS:.3g} gray levels"),
-        ]  # fmt: skip
-        for ax, (img, kw, label) in zip(row, panels, strict=True):
-            ax.imshow(img, **kw)
-            ax.set_title(label, fontsize=7)
-            ax.axis("off")
+        labels = ("input (RGB 32x32)", f"{pipeline}\n{'x'.join(map(str, y.shape))}", model)
+        _example_row(row, x, y, pred, labels, fontsize=7)
     if title:
         fig.suptitle(title)
     fig.tight_layout()

@@ -37,7 +37,6 @@ def bar(*args, **kwargs):
     """A tqdm progress bar (same arguments) that writes to the ``PROGRESS`` file when one is set."""
     path = log_path()
     if path is not None:
-        kwargs.setdefault("mininterval", LOG_INTERVAL_S)
-        kwargs["mininterval"] = max(kwargs["mininterval"], LOG_INTERVAL_S)
+        kwargs["mininterval"] = max(kwargs.get("mininterval", 0), LOG_INTERVAL_S)
         return text_tqdm(*args, file=_open(path), ascii=True, **kwargs)
     return auto_tqdm(*args, **kwargs)
