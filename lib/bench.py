@@ -4,6 +4,7 @@ Runs without Jupyter: ``python -m lib.bench --out DIR`` writes ``benchmark.csv``
 ``benchmark_summary.json`` there. Methods timed on the same in-memory images:
 
 - ``read_input``: one pass reading the float input (a sum): the floor no transform can beat.
+- ``read_uint8``: one pass reading the uint8 images (a maximum): the floor for routes that start from uint8.
 - ``pipeline_loop``: the v2 pipeline image by image in a Python loop (CPU): the original baseline.
 - ``pipeline_batched``: the same pipeline on the whole (N, 3, 32, 32) tensor at once.
 - ``pipeline_uint8``: the same pipeline on the uint8 images (torchvision's vectorised uint8 resize),
@@ -13,15 +14,21 @@ Runs without Jupyter: ``python -m lib.bench --out DIR`` writes ``benchmark.csv``
 - ``dataloader``: each model through ``DataLoader(TensorDataset(x))``, over batch size, workers and
   pin_memory (pinning only matters when copying to a GPU, so CPU rows use pin_memory=False).
 - ``fast_path``: each model on slices of a tensor already on the device, over chunk size.
-- ``fast_path_uint8``: the same from uint8 images, each slice converted to float just before the model.
-- ``compiled`` (optional): the fast path through ``torch.compile``; compilation is timed apart, and where
-  no compiler works the rows are left out and the reason recorded in the summary.
+- ``fast_path_uint8``: the same from uint8 images, each slice converted to float just before the model
+  (``lib.models.FromUint8``).
+- ``compiled`` and ``compiled_uint8`` (optional): both fast paths through ``torch.compile``, which fuses
+  the uint8 conversion into the model's first pass; compilation is timed apart, and where no compiler
+  works the rows are left out and the reason recorded in the summary.
+- ``end_to_end`` (GPU): uint8 images in pinned host memory, copied, converted and transformed on the GPU.
 
 Every row also carries its fidelity: the largest error (gray levels) of its output against the float
 pipeline on the same images, and the share of pixels on the pipeline's 8-bit value. The summary adds the
 roofline: the machine's measured matrix-multiply peak, each model's FLOPs, and how far the fastest
 learned model is from max(read floor, compute floor).
-- ``end_to_end`` (GPU): uint8 images in pinned host memory, copied, converted and transformed on the GPU.
+
+Rows are timed in rounds (``lib.timing.measure_interleaved``: each round runs every row once, the
+matrix-multiply peak included), so that a machine whose speed drifts moves all of them alike; the
+DataLoader rows, which hold worker processes, are timed one after another.
 """
 
 import argparse
@@ -29,6 +36,7 @@ import csv
 import itertools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -40,9 +48,10 @@ from torch.utils.data import DataLoader, TensorDataset
 from lib import data, metrics, models, paths, pipeline, results, spec
 from lib.cost import mflops
 from lib.progress import bar as tqdm
-from lib.timing import measure, synchronize
+from lib.timing import measure, measure_interleaved, synchronize
 
-MODEL_METHODS = ("dataloader", "fast_path", "fast_path_uint8", "compiled", "end_to_end")
+MODEL_METHODS = ("dataloader", "fast_path", "fast_path_uint8", "compiled", "compiled_uint8", "end_to_end")
+UINT8_METHODS = ("fast_path_uint8", "compiled_uint8")  # model routes that read uint8 images: read_uint8 is their floor
 USER_BASELINES = ("pipeline_batched", "pipeline_uint8", "pillow_loop")  # what a user would pick instead of a model
 ORACLES = ("exact",)  # models that are not learned: timed, but not counted as the best learned model
 COLUMNS = (
@@ -62,7 +71,7 @@ class BenchConfig:
     batch_sizes: list[int] = field(default_factory=lambda: [1, 16, 64, 256, 1024])  # DataLoader batch sizes
     num_workers: list[int] = field(default_factory=lambda: [0, 2])  # DataLoader worker processes
     pin_memory: list[bool] = field(default_factory=lambda: [False, True])  # DataLoader pinning (GPU rows only)
-    chunk_sizes: list[int] = field(default_factory=lambda: [256, 1024, 4096, 10_000])  # fast-path slices
+    chunk_sizes: list[int] = field(default_factory=lambda: [256, 512, 1024, 10_000])  # fast-path slices
     devices: list[str] = field(default_factory=lambda: ["cpu", "cuda"])  # cuda rows only where available
     slow_s: float = 3.0  # a DataLoader configuration whose warm-up takes longer gets 3 timed runs
     compile: bool = True  # also time the fast path through torch.compile (left out where it fails)
@@ -142,11 +151,6 @@ def _chunked(model, x: torch.Tensor, chunk: int) -> None:
         pass
 
 
-def _chunked_uint8(model, x_u8: torch.Tensor, chunk: int) -> None:
-    for i in range(0, len(x_u8), chunk):
-        model(data.to_float(x_u8[i : i + chunk]))
-
-
 def pillow_loop(hwc: np.ndarray) -> np.ndarray:
     """The pipeline's steps in Pillow, image by image, on (N, 32, 32, 3) uint8: (N, 28, 28) uint8."""
     out = np.empty((len(hwc), 28, 28), dtype=np.uint8)
@@ -180,11 +184,20 @@ def fidelity(x_u8: torch.Tensor, nets: dict[str, torch.nn.Module], cfg: BenchCon
             for k, out in outputs.items()}  # fmt: skip
 
 
+def matmul_work(device: str, n: int = 2048) -> tuple[Callable[[], torch.Tensor], float]:
+    """(work, its FLOPs): one single-precision n x n by n x n product, whose rate is the machine's
+    matrix-multiply peak."""
+    a, b = torch.rand(n, n, device=device), torch.rand(n, n, device=device)
+    return lambda: a @ b, 2.0 * n**3
+
+
 def matmul_peak_gflops(device: str, n: int = 2048, repeats: int = 5) -> float:
     """The machine's single-precision matrix-multiply rate, n x n by n x n, median of ``repeats``."""
-    a, b = torch.rand(n, n, device=device), torch.rand(n, n, device=device)
-    t = measure(lambda: a @ b, repeats=repeats, warmup=2, device=device)
-    return 2 * n**3 / t.median / 1e9
+    work, flops = matmul_work(device, n)
+    return flops / measure(work, repeats=repeats, warmup=2, device=device).median / 1e9
+
+
+RECOMPILE_LIMIT = 64  # torch.compile specialisations of one forward (torch's default, 8, is too few here)
 
 
 def _compile(net: torch.nn.Module, x: torch.Tensor, chunks: list[int], device: str):
@@ -197,8 +210,10 @@ def _compile(net: torch.nn.Module, x: torch.Tensor, chunks: list[int], device: s
     try:
         start = time.perf_counter()
         compiled = torch.compile(net, dynamic=False)
-        for chunk in chunks:
-            _chunked(compiled, x, chunk)
+        # every model behind FromUint8 shares its forward's code, so shapes x models specialisations
+        with torch._dynamo.config.patch(recompile_limit=RECOMPILE_LIMIT):
+            for chunk in chunks:
+                _chunked(compiled, x, chunk)
         synchronize(device)
         return compiled, time.perf_counter() - start
     except Exception as err:  # no compiler, unsupported backend, ...: the eager rows stand
@@ -209,21 +224,22 @@ def _compile(net: torch.nn.Module, x: torch.Tensor, chunks: list[int], device: s
 
 def _jobs(cfg: BenchConfig, x_u8: torch.Tensor, nets: dict, device: str, compiled: dict):
     """(row fields, work) for every configuration on one device; work() runs it once. ``compiled``
-    receives, per model, the seconds torch.compile took or why it failed."""
+    receives, per model and per model "from uint8", the seconds torch.compile took or why it failed."""
     x_cpu = data.to_float(x_u8)
-    x_dev = x_cpu.to(device)
+    x_dev, u8_dev = x_cpu.to(device), x_u8.to(device)
     reference = cfg.transform
     yield {"method": "read_input", "model": "-"}, lambda: x_dev.sum()
+    yield {"method": "read_uint8", "model": "-"}, lambda: u8_dev.amax()  # a sum of uint8 runs 30x slower
     if device == "cpu":
         yield {"method": "pipeline_loop", "model": "pipeline"}, lambda: pipeline.apply_loop(x_cpu, reference)
     yield {"method": "pipeline_batched", "model": "pipeline"}, lambda: reference(x_dev)
-    u8_dev = x_u8.to(device)
     yield {"method": "pipeline_uint8", "model": "pipeline"}, lambda: pipeline_uint8(u8_dev, reference)
     if device == "cpu" and cfg.is_mission:  # Pillow's steps are the mission's pipeline
         hwc = x_u8.permute(0, 2, 3, 1).contiguous().numpy()  # as images come from disk: height, width, channel
         yield {"method": "pillow_loop", "model": "pillow"}, lambda: pillow_loop(hwc)
     for name, net in nets.items():
         net = net.to(device)
+        net_u8 = models.FromUint8(net)
         pins = cfg.pin_memory if device == "cuda" else [False]
         for bs, workers, pin in itertools.product(cfg.batch_sizes, cfg.num_workers, pins):
             loader = DataLoader(
@@ -246,14 +262,15 @@ def _jobs(cfg: BenchConfig, x_u8: torch.Tensor, nets: dict, device: str, compile
             )
             yield (
                 {"method": "fast_path_uint8", "model": name, "batch_size": chunk},
-                lambda n=net, c=chunk: _chunked_uint8(n, u8_dev, c),
+                lambda n=net_u8, c=chunk: _chunked(n, u8_dev, c),
             )
-        if cfg.compile:
-            fast, compiled[name] = _compile(net, x_dev, cfg.chunk_sizes, device)
+        routes = (("compiled", net, x_dev, name), ("compiled_uint8", net_u8, u8_dev, f"{name} from uint8"))
+        for method, module, source, key in routes if cfg.compile else ():
+            fast, compiled[key] = _compile(module, source, cfg.chunk_sizes, device)
             for chunk in cfg.chunk_sizes if fast is not None else []:
                 yield (
-                    {"method": "compiled", "model": name, "batch_size": chunk},
-                    lambda n=fast, c=chunk: _chunked(n, x_dev, c),
+                    {"method": method, "model": name, "batch_size": chunk},
+                    lambda n=fast, c=chunk, x=source: _chunked(n, x, c),
                 )
         if device == "cuda":
             pinned = x_u8.pin_memory()
@@ -285,12 +302,10 @@ def run(
     with torch.inference_mode():
         scores = fidelity(x_u8, {name: net.cpu() for name, net in nets.items()}, cfg)
         for device in devices:
-            notes["matmul_peak_gflops"][device] = matmul_peak_gflops(device)
             compiled = notes["compile"].setdefault(device, {})
             jobs = list(_jobs(cfg, x_u8, nets, device, compiled))
-            for fields, work in tqdm(jobs, desc=f"benchmark on {device}", unit="row", disable=not progress):
-                slow_s = cfg.slow_s if fields["method"] == "dataloader" else None  # baselines: always all repeats
-                t = measure(work, repeats=cfg.repeats, warmup=cfg.warmup, device=device, slow_s=slow_s)
+            timings = _time_jobs(cfg, jobs, device, notes, progress)
+            for (fields, _), t in zip(jobs, timings, strict=True):
                 q1, q3 = t.iqr
                 score = scores.get(fields["method"], scores.get(fields["model"], {}))
                 rows.append({
@@ -300,6 +315,21 @@ def run(
                 })  # fmt: skip
     _add_speedups(rows)
     return rows
+
+
+def _time_jobs(cfg: BenchConfig, jobs: list, device: str, notes: dict, progress: bool) -> list:
+    """A Timing per job, in job order: DataLoader rows one after another (each holds worker processes;
+    a configuration whose warm-up exceeds ``cfg.slow_s`` gets fewer runs), every other row and the
+    matrix-multiply peak in rounds, whose median rate goes to ``notes["matmul_peak_gflops"]``."""
+    peak, flops = matmul_work(device)
+    loaders = [i for i, (fields, _) in enumerate(jobs) if fields["method"] == "dataloader"]
+    shown = tqdm(loaders, desc=f"DataLoader rows on {device}", unit="row", disable=not progress)
+    timings = {i: measure(jobs[i][1], cfg.repeats, cfg.warmup, device, slow_s=cfg.slow_s) for i in shown}
+    rest = {i: work for i, (_, work) in enumerate(jobs) if i not in timings}
+    desc = f"benchmark on {device}: {len(rest)} rows in rounds" if progress else None
+    timings |= measure_interleaved({**rest, "peak": peak}, cfg.repeats, cfg.warmup, device, desc=desc)
+    notes["matmul_peak_gflops"][device] = flops / timings.pop("peak").median / 1e9
+    return [timings[i] for i in range(len(jobs))]
 
 
 def _median_of(rows: list[dict], device: str, method: str) -> float | None:
@@ -319,10 +349,12 @@ def _fastest(rows) -> dict | None:
     return min(rows, key=lambda r: r["median_s"], default=None)
 
 
-LEARNED_METHODS = ("dataloader", "fast_path", "fast_path_uint8", "compiled")  # a model on images in memory
+LEARNED_METHODS = ("dataloader", "fast_path", "fast_path_uint8", "compiled", "compiled_uint8")  # images in memory
+COMPILED_METHODS = ("compiled", "compiled_uint8")
 METHOD_LABELS = {
     "dataloader": "DataLoader", "fast_path": "fast path", "fast_path_uint8": "fast path from uint8",
-    "compiled": "fast path under torch.compile", "end_to_end": "end to end from uint8 host memory",
+    "compiled": "fast path under torch.compile", "compiled_uint8": "fast path from uint8 under torch.compile",
+    "end_to_end": "end to end from uint8 host memory",
 }  # fmt: skip
 
 
@@ -330,7 +362,8 @@ def summarize(rows: list[dict], env: dict, source: str, cfg: BenchConfig, notes:
     """For each device: the best row of each method; the best learned model against the batched pipeline
     and against the fastest route a user would take instead; and, with ``notes`` from :func:`run`, the
     roofline: compute floor = the best model's FLOPs at the measured matrix-multiply peak, and
-    ``times_roofline`` = its time / max(read floor, compute floor)."""
+    ``times_roofline`` = its time / max(read floor, compute floor), the read floor being that of the
+    route's input (``read_uint8`` for a route from uint8 images, else ``read_input``)."""
     notes = notes or {}
     out = {"environment": env, "data_source": source, "config": asdict(cfg), "devices": {}}
     for device in dict.fromkeys(r["device"] for r in rows):
@@ -342,7 +375,8 @@ def summarize(rows: list[dict], env: dict, source: str, cfg: BenchConfig, notes:
         learned = [r for r in model_rows if r["model"] not in ORACLES]
         top = _fastest(learned)
         user_best = _fastest(best[m] for m in USER_BASELINES if m in best)
-        floor = best["read_input"]["median_s"]
+        floor_method = "read_uint8" if top and top["method"] in UINT8_METHODS and "read_uint8" in best else "read_input"
+        floor = best[floor_method]["median_s"]
         peak = notes.get("matmul_peak_gflops", {}).get(device)
         mflops_top = top and notes.get("mflops_per_image", {}).get(top["model"])
         compute_floor = mflops_top * 1e6 * top["n_images"] / (peak * 1e9) if mflops_top and peak else None
@@ -350,7 +384,7 @@ def summarize(rows: list[dict], env: dict, source: str, cfg: BenchConfig, notes:
         out["devices"][device] = {
             "best_by_method": best,
             "best_model": top,
-            "best_eager": _fastest(r for r in learned if r["method"] != "compiled"),
+            "best_eager": _fastest(r for r in learned if r["method"] not in COMPILED_METHODS),
             "best_dataloader": _fastest(r for r in learned if r["method"] == "dataloader"),
             "oracle": _fastest(r for r in model_rows if r["model"] in ORACLES),
             "user_best": user_best,
@@ -359,6 +393,7 @@ def summarize(rows: list[dict], env: dict, source: str, cfg: BenchConfig, notes:
             "speedup_vs_user_best": top and user_best and user_best["median_s"] / top["median_s"],
             "times_floor": top and top["median_s"] / floor,
             "floor_s": floor,
+            "floor_method": floor_method,
             "matmul_peak_gflops": peak,
             "mflops_per_image": mflops_top,
             "compute_floor_s": compute_floor,

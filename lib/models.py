@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from lib.data import to_float
 from lib.pipeline import OUT_SHAPE, check_images
 from lib.probe import probe, separable_map
 
@@ -176,6 +177,19 @@ class Exact(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_images(x)
         return self.output(separable_map(x, self.gray, self.rows, self.cols))  # (N, 1, 28, 28)
+
+
+class FromUint8(nn.Module):
+    """``net`` on uint8 images (N, 3, 32, 32), as CIFAR-10 is stored: each batch is scaled to [0, 1]
+    first. Under ``torch.compile`` the scaling fuses into the model's first pass (the gray mix), so the
+    four-times larger float copy of the images is never written."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(to_float(x))  # (N, 3, 32, 32) uint8 -> float -> the model's output
 
 
 # The registry and files: build by name, count, save and load.

@@ -54,7 +54,7 @@ def plot_history(history: list[dict], title: str = "", tolerance_gray: float | N
 
 BASELINE_STYLE = {
     "pipeline_loop": ":", "pipeline_batched": "--", "pipeline_uint8": (0, (5, 2, 1, 2)), "pillow_loop": (0, (1, 4)),
-    "read_input": "-.",
+    "read_input": "-.", "read_uint8": (0, (3, 1, 1, 1, 1, 1)),
 }  # fmt: skip
 
 

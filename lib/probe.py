@@ -19,13 +19,14 @@ def separable_map(
     """Y = rows @ (gray . X + bias) @ cols^T: (N, 3, 32, 32) -> (N, 1, 28, 28).
 
     With ``gray`` of shape (C, 3) (and ``bias`` (C,)) the channels are mixed into C and each is mapped
-    alike: (N, C, H, W). For one channel the gray image is kept 3-D: on the project's CPU the batched
-    products ran 1.6x faster on (N, 32, 32) than on (N, 1, 32, 32)."""
+    alike: (N, C, H, W). For one channel the gray image is kept 3-D (on the project's CPU the batched
+    products ran 1.6x faster on (N, 32, 32) than on (N, 1, 32, 32)) and mixed by a matrix-vector
+    product: faster than ``einsum`` eagerly, and fused with a uint8 conversion under ``torch.compile``."""
     if gray.ndim == 2:
         bias = bias.view(1, -1, 1, 1) if isinstance(bias, torch.Tensor) else bias
         g = torch.einsum("oc,nchw->nohw", gray, x) + bias  # (N, C, 32, 32)
         return rows @ g @ cols.T  # (N, C, H, W)
-    g = torch.einsum("c,nchw->nhw", gray, x) + bias  # (N, 32, 32)
+    g = (gray @ x.flatten(2)).view(-1, *x.shape[2:]) + bias  # (N, 32, 32)
     return (rows @ g @ cols.T).unsqueeze(1)  # (N, 1, 28, 28)
 
 

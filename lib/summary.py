@@ -28,6 +28,7 @@ def _g(value, digits: int = 3) -> str:
 
 METHOD_NAMES = {
     "read_input": "reading the input once (the floor)",
+    "read_uint8": "reading the uint8 images once (the floor from uint8)",
     "pipeline_loop": "pipeline, image by image (the baseline)",
     "pipeline_batched": "pipeline, whole batch",
     "pipeline_uint8": "pipeline on uint8, whole batch",
@@ -36,6 +37,7 @@ METHOD_NAMES = {
     "fast_path": "fast path (in-memory slices)",
     "fast_path_uint8": "fast path from uint8",
     "compiled": "fast path, torch.compile",
+    "compiled_uint8": "fast path from uint8, torch.compile",
     "end_to_end": "end to end from uint8",
 }
 
@@ -125,7 +127,7 @@ def benchmark_section(results_dir: Path) -> list[str]:
         rows = [
             [METHOD_NAMES.get(r["method"], r["method"]),
              f"`{r['model']}`" if r["model"] not in ("-", "pipeline") else "-",
-             r["batch_size"] if r["method"] not in ("read_input", "pipeline_loop") else "-",
+             r["batch_size"] if r["method"] not in ("read_input", "read_uint8", "pipeline_loop") else "-",
              f"{float(r['median_s']):.4g}", _speedup(r["speedup_vs_loop"]), _speedup(r["speedup_vs_batched"]),
              f"{float(r['max_gray']):.2g}" if r.get("max_gray") else "-"]
             for r in sorted(best.values(), key=lambda r: float(r["median_s"]))
@@ -138,7 +140,8 @@ def benchmark_section(results_dir: Path) -> list[str]:
             lines += [
                 f"Best learned model `{s['best_model']['model']}` ({s['best_model']['method']}): "
                 f"{s['speedup_vs_user_best']:.1f}x the fastest user route ({s['user_best']['method']}), "
-                f"{s['times_roofline']:.2f}x the roofline (read floor {s['floor_s'] * 1e3:.3g} ms, compute floor "
+                f"{s['times_roofline']:.2f}x the roofline (read floor {s['floor_s'] * 1e3:.3g} ms, "
+                f"{METHOD_NAMES[s.get('floor_method', 'read_input')]}; compute floor "
                 f"{s['compute_floor_s'] * 1e3:.3g} ms at a measured {s['matmul_peak_gflops']:.0f} GFLOPS).",
                 "",
             ]

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import torch
 
+from lib.progress import bar
+
 
 @dataclass
 class Timing:
@@ -59,3 +61,25 @@ def measure(
         synchronize(device)
         times.append(time.perf_counter() - start)
     return Timing(times)
+
+
+def measure_interleaved(
+    works: dict[object, Callable[[], object]], repeats: int = 5, warmup: int = 1, device: str = "cpu",
+    desc: str | None = None,
+) -> dict[object, Timing]:  # fmt: skip
+    """``measure`` for several pieces of work at once, in rounds: every round runs each piece once.
+
+    On a shared machine whose speed drifts over minutes, a drift then touches every piece alike, so
+    ratios between them (a model against a baseline, a model against the matrix-multiply peak) hold up
+    better than when each piece is timed in one block. ``desc`` shows a progress bar over the rounds."""
+    if repeats < 1 or warmup < 0:
+        raise ValueError(f"need repeats >= 1 and warmup >= 0, got {repeats} and {warmup}")
+    times: dict[object, list[float]] = {key: [] for key in works}
+    for r in bar(range(warmup + repeats), desc=desc, unit="round", disable=desc is None):
+        for key, fn in works.items():
+            start = time.perf_counter()
+            fn()
+            synchronize(device)
+            if r >= warmup:
+                times[key].append(time.perf_counter() - start)
+    return {key: Timing(t) for key, t in times.items()}

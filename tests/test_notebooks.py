@@ -100,8 +100,8 @@ def test_benchmark_notebook(tmp_path, smoke_data_dir):
     with (out / "results" / "benchmark.csv").open() as f:
         rows = list(csv.DictReader(f))
     methods = {(r["device"], r["method"]) for r in rows}
-    routes = ("read_input", "pipeline_loop", "pipeline_batched", "pipeline_uint8", "pillow_loop", "dataloader",
-              "fast_path", "fast_path_uint8")  # fmt: skip
+    routes = ("read_input", "read_uint8", "pipeline_loop", "pipeline_batched", "pipeline_uint8", "pillow_loop",
+              "dataloader", "fast_path", "fast_path_uint8")  # fmt: skip
     assert {("cpu", m) for m in routes} <= methods
     assert all(int(r["n_images"]) == 32 and float(r["q1_s"]) <= float(r["median_s"]) <= float(r["q3_s"]) for r in rows)
     dl = [r for r in rows if r["method"] == "dataloader"]

@@ -17,6 +17,39 @@ def test_measure_counts_warmup_and_repeats():
         measure(lambda: None, repeats=0)
 
 
+def test_interleaved_timing_runs_every_piece_in_each_round():
+    order = []
+    timed = timing.measure_interleaved({"a": lambda: order.append("a"), "b": lambda: order.append("b")}, repeats=3,
+                                       warmup=1)  # fmt: skip
+    assert order == ["a", "b"] * 4  # rounds, not blocks: one warm-up round, then three timed
+    assert set(timed) == {"a", "b"} and all(len(t.times) == 3 for t in timed.values())
+    with pytest.raises(ValueError):
+        timing.measure_interleaved({"a": lambda: None}, repeats=0)
+
+
+def test_uint8_routes_are_measured_against_the_uint8_read_floor():
+    rows = [
+        {"device": "cpu", "method": m, "model": model, "median_s": t, "batch_size": 8, "n_images": 1000}
+        for m, model, t in (("read_input", "-", 0.004), ("read_uint8", "-", 0.001),
+                            ("pipeline_batched", "pipeline", 0.2), ("fast_path", "m", 0.03),
+                            ("compiled_uint8", "m", 0.008))
+    ]  # fmt: skip
+    bench._add_speedups(rows)
+    notes = {"mflops_per_image": {"m": 0.5}, "matmul_peak_gflops": {"cpu": 200.0}, "compile": {}}
+    s = bench.summarize(rows, {}, "test", bench.BenchConfig(), notes)["devices"]["cpu"]
+    assert s["best_model"]["method"] == "compiled_uint8" and s["best_eager"]["method"] == "fast_path"
+    assert s["floor_method"] == "read_uint8" and s["floor_s"] == pytest.approx(0.001)
+    assert s["roofline_s"] == pytest.approx(0.0025) and s["times_roofline"] == pytest.approx(3.2)  # compute-bound
+
+
+def test_from_uint8_is_the_model_on_the_float_images():
+    net = models.build("separable").eval()
+    x = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)
+    torch.testing.assert_close(models.FromUint8(net)(x), net(x.float() / 255))
+    with pytest.raises(TypeError, match="expected uint8"):
+        models.FromUint8(net)(torch.rand(4, 3, 32, 32))
+
+
 def test_timing_statistics():
     t = Timing([4.0, 1.0, 3.0, 2.0, 100.0])
     assert t.median == 3.0  # one slow outlier does not move the median
@@ -67,7 +100,7 @@ def test_run_times_every_route_with_its_fidelity(tmp_path):
     nets = {"separable": models.build("separable").eval(), "exact": models.build("exact")}
     notes = {}
     rows = bench.run(cfg, x, nets, progress=False, notes=notes)
-    methods = ["read_input", "pipeline_loop", "pipeline_batched", "pipeline_uint8", "pillow_loop"]
+    methods = ["read_input", "read_uint8", "pipeline_loop", "pipeline_batched", "pipeline_uint8", "pillow_loop"]
     methods += ["dataloader", "fast_path", "fast_path_uint8"] * 2
     assert [r["method"] for r in rows] == methods
     by = {(r["method"], r["model"]): r for r in rows}
@@ -95,8 +128,10 @@ def test_compile_failure_leaves_the_eager_rows(monkeypatch):
     notes = {}
     rows = bench.run(_compile_cfg(), bench.load_images(None, 8)[0], {"separable": models.build("separable")},
                      progress=False, notes=notes)  # fmt: skip
-    assert "compiled" not in {r["method"] for r in rows} and "fast_path" in {r["method"] for r in rows}
+    methods = {r["method"] for r in rows}
+    assert "fast_path" in methods and not {"compiled", "compiled_uint8"} & methods
     assert notes["compile"]["cpu"]["separable"] == "RuntimeError: no C++ compiler found"
+    assert notes["compile"]["cpu"]["separable from uint8"] == "RuntimeError: no C++ compiler found"
 
 
 @pytest.mark.skipif(shutil.which("c++") is None, reason="torch.compile on CPU needs a C++ compiler")
@@ -109,7 +144,9 @@ def test_compiled_rows_compute_what_the_eager_model_does():
     notes = {}
     rows = bench.run(_compile_cfg(), bench.load_images(None, 8)[0], {"separable": net}, progress=False, notes=notes)
     assert [r["batch_size"] for r in rows if r["method"] == "compiled"] == [3, 8]
+    assert [r["batch_size"] for r in rows if r["method"] == "compiled_uint8"] == [3, 8]
     assert isinstance(notes["compile"]["cpu"]["separable"], float)
+    assert isinstance(notes["compile"]["cpu"]["separable from uint8"], float)
 
 
 def test_fresh_models_are_labelled_untrained(tmp_path):
