@@ -19,6 +19,8 @@ Runs without Jupyter: ``python -m lib.bench --out DIR`` writes ``benchmark.csv``
 - ``compiled`` and ``compiled_uint8`` (optional): both fast paths through ``torch.compile``, which fuses
   the uint8 conversion into the model's first pass; compilation is timed apart, and where no compiler
   works the rows are left out and the reason recorded in the summary.
+- ``fused_uint8`` (CPU): one-channel separable models (``separable``, ``exact``) as the hand-written loop
+  of ``lib.fused`` from uint8 images; left out, with the reason, where no C compiler works.
 - ``end_to_end`` (GPU): uint8 images in pinned host memory, copied, converted and transformed on the GPU.
 
 Every row also carries its fidelity: the largest error (gray levels) of its output against the float
@@ -45,13 +47,15 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, TensorDataset
 
-from lib import data, metrics, models, paths, pipeline, results, spec
+from lib import data, fused, metrics, models, paths, pipeline, results, spec
 from lib.cost import mflops
 from lib.progress import bar as tqdm
 from lib.timing import measure, measure_interleaved, synchronize
 
-MODEL_METHODS = ("dataloader", "fast_path", "fast_path_uint8", "compiled", "compiled_uint8", "end_to_end")
-UINT8_METHODS = ("fast_path_uint8", "compiled_uint8")  # model routes that read uint8 images: read_uint8 is their floor
+MODEL_METHODS = (
+    "dataloader", "fast_path", "fast_path_uint8", "compiled", "compiled_uint8", "fused_uint8", "end_to_end",
+)  # fmt: skip
+UINT8_METHODS = ("fast_path_uint8", "compiled_uint8", "fused_uint8")  # model routes from uint8: read_uint8 is the floor
 USER_BASELINES = ("pipeline_batched", "pipeline_uint8", "pillow_loop")  # what a user would pick instead of a model
 ORACLES = ("exact",)  # models that are not learned: timed, but not counted as the best learned model
 COLUMNS = (
@@ -164,10 +168,12 @@ def pipeline_uint8(x_u8: torch.Tensor, reference) -> torch.Tensor:
     return data.to_float(reference(x_u8))
 
 
-def fidelity(x_u8: torch.Tensor, nets: dict[str, torch.nn.Module], cfg: BenchConfig | None = None) -> dict[str, dict]:
-    """{method or model: largest error (gray levels) and exact-8-bit share (%)} against the float pipeline
-    on the same images, for every baseline and every model (models run on the CPU: a GPU's rounding may
-    differ in the last float bits, far below a gray level)."""
+def fidelity(
+    x_u8: torch.Tensor, nets: dict[str, torch.nn.Module], cfg: BenchConfig | None = None, loops: dict | None = None
+) -> dict:
+    """{method, model or (method, model): largest error (gray levels) and exact-8-bit share (%)} against the
+    float pipeline on the same images, for every baseline, every model (run on the CPU: a GPU's rounding
+    may differ in the last float bits, far below a gray level) and every fused loop (``loops``)."""
     cfg = cfg or BenchConfig()
     x = data.to_float(x_u8)
     reference = pipeline.make_targets(x, transform=cfg.transform)
@@ -176,6 +182,7 @@ def fidelity(x_u8: torch.Tensor, nets: dict[str, torch.nn.Module], cfg: BenchCon
         "pipeline_batched": reference,
         "pipeline_uint8": pipeline_uint8(x_u8, cfg.transform),
         **{name: metrics.predict(net, x) for name, net in nets.items()},
+        **{("fused_uint8", name): loop(x_u8) for name, loop in (loops or {}).items()},
     }
     if cfg.is_mission:
         hwc = x_u8.permute(0, 2, 3, 1).contiguous().numpy()
@@ -222,9 +229,25 @@ def _compile(net: torch.nn.Module, x: torch.Tensor, chunks: list[int], device: s
         quiet.setLevel(level)
 
 
-def _jobs(cfg: BenchConfig, x_u8: torch.Tensor, nets: dict, device: str, compiled: dict):
+def fused_loops(nets: dict[str, torch.nn.Module]) -> tuple[dict[str, fused.Fused], str | None]:
+    """({name: the fused loop} for every model it handles, None) or ({}, why no loop could be built)."""
+    try:
+        fused.library()
+    except fused.Unavailable as err:
+        return {}, str(err)
+    loops = {}
+    for name, net in nets.items():
+        try:
+            loops[name] = fused.Fused(net.cpu())
+        except fused.Unavailable:  # not a one-channel separable map: nothing to fuse
+            continue
+    return loops, None
+
+
+def _jobs(cfg: BenchConfig, x_u8: torch.Tensor, nets: dict, device: str, compiled: dict, loops: dict):
     """(row fields, work) for every configuration on one device; work() runs it once. ``compiled``
-    receives, per model and per model "from uint8", the seconds torch.compile took or why it failed."""
+    receives, per model and per model "from uint8", the seconds torch.compile took or why it failed;
+    ``loops`` holds the fused loops (CPU rows)."""
     x_cpu = data.to_float(x_u8)
     x_dev, u8_dev = x_cpu.to(device), x_u8.to(device)
     reference = cfg.transform
@@ -272,6 +295,11 @@ def _jobs(cfg: BenchConfig, x_u8: torch.Tensor, nets: dict, device: str, compile
                     {"method": method, "model": name, "batch_size": chunk},
                     lambda n=fast, c=chunk, x=source: _chunked(n, x, c),
                 )
+        for chunk in cfg.chunk_sizes if device == "cpu" and name in loops else []:
+            yield (
+                {"method": "fused_uint8", "model": name, "batch_size": chunk},
+                lambda n=loops[name], c=chunk: _chunked(n, x_u8, c),
+            )
         if device == "cuda":
             pinned = x_u8.pin_memory()
             for chunk in cfg.chunk_sizes:
@@ -292,22 +320,24 @@ def run(
     """Time every configuration; rows carry medians, quartiles, throughput, speedups and fidelity.
 
     ``notes``, when given, receives what the summary's roofline needs, measured in the same run: each
-    model's MFLOPs per image, each device's matrix-multiply peak (GFLOPS), and per device and model the
-    seconds ``torch.compile`` took or why it failed."""  # fmt: skip
+    model's MFLOPs per image, each device's matrix-multiply peak (GFLOPS), per device and model the
+    seconds ``torch.compile`` took or why it failed; and why no fused loop was built (None when one was)."""
     devices = [d for d in cfg.devices if d == "cpu" or (d == "cuda" and torch.cuda.is_available())]
     notes = {} if notes is None else notes
     notes.update(mflops_per_image={name: mflops(net.cpu()) for name, net in nets.items()}, matmul_peak_gflops={},
                  compile={})  # fmt: skip
     rows = []
+    loops, notes["fused_unavailable"] = fused_loops(nets) if "cpu" in devices else ({}, None)
     with torch.inference_mode():
-        scores = fidelity(x_u8, {name: net.cpu() for name, net in nets.items()}, cfg)
+        scores = fidelity(x_u8, {name: net.cpu() for name, net in nets.items()}, cfg, loops)
         for device in devices:
             compiled = notes["compile"].setdefault(device, {})
-            jobs = list(_jobs(cfg, x_u8, nets, device, compiled))
+            jobs = list(_jobs(cfg, x_u8, nets, device, compiled, loops))
             timings = _time_jobs(cfg, jobs, device, notes, progress)
             for (fields, _), t in zip(jobs, timings, strict=True):
                 q1, q3 = t.iqr
-                score = scores.get(fields["method"], scores.get(fields["model"], {}))
+                key = (fields["method"], fields["model"])
+                score = scores.get(key) or scores.get(key[0]) or scores.get(key[1], {})
                 rows.append({
                     "device": device, "batch_size": len(x_u8), "num_workers": 0, "pin_memory": False,
                     **fields, "n_images": len(x_u8), "repeats": len(t.times), "median_s": t.median,
@@ -349,11 +379,12 @@ def _fastest(rows) -> dict | None:
     return min(rows, key=lambda r: r["median_s"], default=None)
 
 
-LEARNED_METHODS = ("dataloader", "fast_path", "fast_path_uint8", "compiled", "compiled_uint8")  # images in memory
-COMPILED_METHODS = ("compiled", "compiled_uint8")
+LEARNED_METHODS = ("dataloader", "fast_path", "fast_path_uint8", "compiled", "compiled_uint8", "fused_uint8")
+BUILT_METHODS = ("compiled", "compiled_uint8", "fused_uint8")  # routes that compile code first; the rest is eager
 METHOD_LABELS = {
     "dataloader": "DataLoader", "fast_path": "fast path", "fast_path_uint8": "fast path from uint8",
     "compiled": "fast path under torch.compile", "compiled_uint8": "fast path from uint8 under torch.compile",
+    "fused_uint8": "fused C loop from uint8 (lib/fused.c)",
     "end_to_end": "end to end from uint8 host memory",
 }  # fmt: skip
 
@@ -384,7 +415,7 @@ def summarize(rows: list[dict], env: dict, source: str, cfg: BenchConfig, notes:
         out["devices"][device] = {
             "best_by_method": best,
             "best_model": top,
-            "best_eager": _fastest(r for r in learned if r["method"] not in COMPILED_METHODS),
+            "best_eager": _fastest(r for r in learned if r["method"] not in BUILT_METHODS),
             "best_dataloader": _fastest(r for r in learned if r["method"] == "dataloader"),
             "oracle": _fastest(r for r in model_rows if r["model"] in ORACLES),
             "user_best": user_best,
@@ -400,6 +431,7 @@ def summarize(rows: list[dict], env: dict, source: str, cfg: BenchConfig, notes:
             "roofline_s": roofline,
             "times_roofline": top and roofline and top["median_s"] / roofline,
             "compile": notes.get("compile", {}).get(device, {}),
+            "fused_unavailable": notes.get("fused_unavailable") if device == "cpu" else None,
             "end_to_end_s": best["end_to_end"]["median_s"] if "end_to_end" in best else None,
         }
     return out

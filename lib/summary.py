@@ -38,6 +38,7 @@ METHOD_NAMES = {
     "fast_path_uint8": "fast path from uint8",
     "compiled": "fast path, torch.compile",
     "compiled_uint8": "fast path from uint8, torch.compile",
+    "fused_uint8": "fused C loop from uint8 (lib/fused.c)",
     "end_to_end": "end to end from uint8",
 }
 

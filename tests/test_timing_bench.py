@@ -4,7 +4,7 @@ import time
 import pytest
 import torch
 
-from lib import bench, models, timing
+from lib import bench, fused, models, timing
 from lib.timing import Timing, measure
 
 
@@ -101,10 +101,13 @@ def test_run_times_every_route_with_its_fidelity(tmp_path):
     notes = {}
     rows = bench.run(cfg, x, nets, progress=False, notes=notes)
     methods = ["read_input", "read_uint8", "pipeline_loop", "pipeline_batched", "pipeline_uint8", "pillow_loop"]
-    methods += ["dataloader", "fast_path", "fast_path_uint8"] * 2
+    fused_rows = ["fused_uint8"] if notes["fused_unavailable"] is None else []  # needs a C compiler
+    methods += ["dataloader", "fast_path", "fast_path_uint8", *fused_rows] * 2
     assert [r["method"] for r in rows] == methods
     by = {(r["method"], r["model"]): r for r in rows}
     assert by[("fast_path", "exact")]["max_gray"] < 0.01 and by[("fast_path", "separable")]["max_gray"] > 10
+    if fused_rows:  # scored on the loop's own output
+        assert by[("fused_uint8", "exact")]["max_gray"] < 0.01 and by[("fused_uint8", "separable")]["max_gray"] > 10
     assert by[("pipeline_loop", "pipeline")]["max_gray"] == 0  # the same float arithmetic, image by image
     assert 0.5 < by[("pillow_loop", "pillow")]["max_gray"] < 3  # 8-bit throughout: close, not the same
     assert notes["mflops_per_image"]["exact"] == pytest.approx(notes["mflops_per_image"]["separable"], rel=0.1)
@@ -113,6 +116,20 @@ def test_run_times_every_route_with_its_fidelity(tmp_path):
     assert csv_path.read_text().startswith("device,method,model,batch_size")
     with pytest.raises(FileNotFoundError, match="no saved models"):
         bench.load_models(tmp_path)
+
+
+def test_without_a_c_compiler_the_fused_rows_are_left_out_with_the_reason(monkeypatch):
+    def no_compiler():
+        raise fused.Unavailable("no C compiler (cc or gcc) on this machine")
+
+    monkeypatch.setattr(fused, "library", no_compiler)
+    cfg = bench.BenchConfig(n_images=8, repeats=1, batch_sizes=[8], num_workers=[0], chunk_sizes=[8], devices=["cpu"],
+                            compile=False)  # fmt: skip
+    notes = {}
+    rows = bench.run(cfg, bench.load_images(None, 8)[0], {"exact": models.build("exact")}, progress=False, notes=notes)
+    assert "fused_uint8" not in {r["method"] for r in rows} and "fast_path_uint8" in {r["method"] for r in rows}
+    summary = bench.summarize(rows, {}, "test", cfg, notes)["devices"]["cpu"]
+    assert summary["fused_unavailable"] == "no C compiler (cc or gcc) on this machine"
 
 
 def _compile_cfg():

@@ -1,0 +1,113 @@
+"""A one-channel separable model as one hand-written loop over uint8 images (``lib/fused.c``), on CPU.
+
+PyTorch runs the separable map as three passes over memory (gray mix, then two products), each a
+library call on matrices too small to keep the vector units busy (28x32 by 32x32 per image). The loop
+in ``fused.c`` takes one image at a time from its uint8 pixels to its output, with the gray image and
+the intermediate product in the first-level cache and the products written for 16-float vectors.
+The weights are the model's own; only the order of the arithmetic differs, by float rounding.
+
+The source is compiled at first use with the machine's C compiler (``cc -O3 -march=native``) into a
+temporary folder and loaded with ``ctypes``; ctypes releases the GIL, so a batch is split across
+threads (torch's thread count). Where no compiler works, :class:`Unavailable` says why.
+"""
+
+import ctypes
+import os
+import shutil
+import subprocess
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from lib.models import Exact, Separable
+from lib.spec import IN_SHAPE
+
+SOURCE = Path(__file__).with_name("fused.c")
+FLAGS = ("-O3", "-march=native", "-shared", "-fPIC")
+SIDE = 32  # fused.c handles 32x32 inputs and outputs of at most 32x32
+
+
+class Unavailable(RuntimeError):
+    """The fused loop cannot run here (no working C compiler) or for this model."""
+
+
+@cache
+def library() -> ctypes.CDLL:
+    """fused.c, compiled for this machine and loaded (once per process)."""
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        raise Unavailable("no C compiler (cc or gcc) on this machine")
+    target = Path(tempfile.mkdtemp(prefix="fused-")) / "fused.so"
+    try:
+        done = subprocess.run([cc, *FLAGS, str(SOURCE), "-o", str(target)], capture_output=True, text=True)
+    except OSError as err:
+        raise Unavailable(f"cannot run the C compiler {cc}: {err}") from err
+    if done.returncode != 0:
+        last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit status {done.returncode}"
+        raise Unavailable(f"{cc} could not compile {SOURCE.name}: {last}")
+    lib = ctypes.CDLL(str(target))
+    ptr = ctypes.c_void_p
+    lib.separable_u8.argtypes = [ptr, ctypes.c_int64, ptr, ctypes.c_float, ptr, ptr, ctypes.c_int, ctypes.c_int, ptr]
+    lib.separable_u8.restype = None
+    return lib
+
+
+def separable_parts(net: nn.Module) -> tuple[torch.Tensor, float, torch.Tensor, torch.Tensor]:
+    """(gray (3,), bias, rows (H, 32), cols (W, 32)) of a one-channel separable map without an output
+    constraint: the ``separable`` model of one output channel, or the ``exact`` operator."""
+    if isinstance(net, Separable) and net.out_shape[0] == 1:
+        gray, bias = net.gray.weight[0, :, 0, 0], net.gray.bias[0].item()
+    elif isinstance(net, Exact):
+        gray, bias = net.gray, 0.0
+    else:
+        raise Unavailable(f"{type(net).__name__} is not a one-channel separable map")
+    if net.output.mode != "none":
+        raise Unavailable(f"the fused loop has no output constraint ({net.output.mode})")
+    if max(len(net.rows), len(net.cols)) > SIDE:
+        raise Unavailable(f"outputs larger than {SIDE}x{SIDE} are not handled")
+    return gray, bias, net.rows, net.cols
+
+
+class Fused:
+    """``net`` (see :func:`separable_parts`) as the fused loop: uint8 (N, 3, 32, 32) -> float (N, 1, H, W)
+    on the CPU, the batch split across ``threads`` threads (torch's thread count by default)."""
+
+    def __init__(self, net: nn.Module, threads: int | None = None):
+        gray, bias, rows, cols = separable_parts(net)
+        self.lib = library()
+
+        def f32(t: torch.Tensor) -> torch.Tensor:
+            return t.detach().to("cpu", torch.float32).contiguous()
+
+        self.gray = f32(gray) / 255  # the uint8 -> [0, 1] scaling folded into the channel weights
+        self.bias = bias
+        self.rows = f32(rows)  # (H, 32)
+        self.cols_t = f32(nn.functional.pad(cols.detach().T, (0, SIDE - len(cols))))  # (32, 32), zeros past W
+        self.out_hw = (len(rows), len(cols))
+        self.threads = threads or torch.get_num_threads()
+        self.pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dtype != torch.uint8 or x.device.type != "cpu":
+            raise TypeError(f"the fused loop takes uint8 images on the CPU, got {x.dtype} on {x.device}")
+        if x.dim() != 4 or tuple(x.shape[1:]) != IN_SHAPE:
+            raise ValueError(f"expected uint8 images (N, 3, 32, 32), got shape {tuple(x.shape)}")
+        x = x.contiguous()
+        h, w = self.out_hw
+        out = torch.empty(len(x), 1, h, w)
+        bounds = [len(x) * i // self.threads for i in range(self.threads + 1)]
+
+        def part(lo: int, hi: int) -> None:
+            if hi > lo:
+                weights = (self.gray.data_ptr(), self.bias, self.cols_t.data_ptr(), self.rows.data_ptr())
+                self.lib.separable_u8(x[lo:].data_ptr(), hi - lo, *weights, h, w, out[lo:].data_ptr())
+
+        if self.pool is None:
+            part(0, len(x))
+        else:
+            list(self.pool.map(part, bounds[:-1], bounds[1:]))
+        return out  # (N, 1, H, W)

@@ -1,0 +1,58 @@
+import shutil
+
+import pytest
+import torch
+
+from lib import fused, models
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("cc") is None and shutil.which("gcc") is None, reason="the fused loop needs a C compiler"
+)
+
+
+def _images(n: int = 37) -> torch.Tensor:
+    return torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
+
+
+@pytest.mark.parametrize(
+    "net",
+    [models.build("separable"), models.build("exact"), models.build("separable", out_shape=(1, 16, 20))],
+    ids=["separable", "exact", "separable 16x20"],
+)
+@pytest.mark.parametrize("threads", [1, 3])
+def test_fused_loop_computes_what_the_model_does(net, threads):
+    with torch.no_grad():
+        if isinstance(net, models.Separable):
+            net.gray.bias.fill_(0.05)  # a bias the loop must add too
+        x = _images()
+        expected = models.FromUint8(net.eval())(x)
+        got = fused.Fused(net, threads=threads)(x)
+    assert got.shape == expected.shape and got.is_contiguous()
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=2e-6)  # the same weights, another order of sums
+
+
+def test_fused_loop_refuses_models_and_inputs_it_does_not_handle():
+    for net, why in ((models.build("dense"), "not a one-channel separable map"),
+                     (models.build("separable", out_shape=(3, 28, 28)), "not a one-channel separable map"),
+                     (models.build("separable", output="sigmoid"), "no output constraint")):  # fmt: skip
+        with pytest.raises(fused.Unavailable, match=why):
+            fused.Fused(net)
+    loop = fused.Fused(models.build("exact"))
+    with pytest.raises(TypeError, match="uint8 images"):
+        loop(torch.rand(2, 3, 32, 32))
+    with pytest.raises(ValueError, match=r"\(N, 3, 32, 32\)"):
+        loop(torch.zeros(2, 3, 28, 28, dtype=torch.uint8))
+    assert loop(torch.zeros(0, 3, 32, 32, dtype=torch.uint8)).shape == (0, 1, 28, 28)
+
+
+def test_a_broken_compiler_is_reported(monkeypatch, tmp_path):
+    fake = tmp_path / "cc"
+    fake.write_text("#!/bin/sh\necho 'cc: fatal error: no input' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("CC", str(fake))
+    fused.library.cache_clear()
+    try:
+        with pytest.raises(fused.Unavailable, match="could not compile fused.c: cc: fatal error"):
+            fused.library()
+    finally:
+        fused.library.cache_clear()
