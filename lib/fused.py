@@ -11,6 +11,7 @@ temporary folder and loaded with ``ctypes``; ctypes releases the GIL, so a batch
 threads (torch's thread count). Where no compiler works, :class:`Unavailable` says why.
 """
 
+import atexit
 import ctypes
 import os
 import shutil
@@ -41,7 +42,9 @@ def library() -> ctypes.CDLL:
     cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if cc is None:
         raise Unavailable("no C compiler (cc or gcc) on this machine")
-    target = Path(tempfile.mkdtemp(prefix="fused-")) / "fused.so"
+    folder = Path(tempfile.mkdtemp(prefix="fused-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # the loaded library outlives its file
+    target = folder / "fused.so"
     try:
         done = subprocess.run([cc, *FLAGS, str(SOURCE), "-o", str(target)], capture_output=True, text=True)
     except OSError as err:

@@ -58,23 +58,33 @@ BASELINE_STYLE = {
 }  # fmt: skip
 
 
+METHOD_MARKERS = {
+    "dataloader": "s", "fast_path": "o", "fast_path_uint8": "^", "compiled": "D", "compiled_uint8": "v",
+    "fused_uint8": "*", "end_to_end": "P",
+}  # fmt: skip
+
+
 def plot_benchmark(rows: list[dict], title: str = ""):
     """Seconds for all images against batch (or chunk) size, one panel per device, a line per model
-    method (DataLoader: best over workers and pinning), baselines and the read floor as horizontals."""
+    (colour) and method (marker) (DataLoader: best over workers and pinning), baselines and the read
+    floors as horizontals."""
     devices = list(dict.fromkeys(r["device"] for r in rows))
-    fig, axes = plt.subplots(1, len(devices), figsize=(6.5 * len(devices), 4.5), squeeze=False)
+    fig, axes = plt.subplots(1, len(devices), figsize=(8.5 * len(devices), 5), squeeze=False)
+    models = dict.fromkeys(r["model"] for r in rows if r["method"] not in BASELINE_STYLE)
+    colours = {m: f"C{i % 10}" for i, m in enumerate(models)}
     for ax, device in zip(axes[0], devices, strict=True):
         mine = [r for r in rows if r["device"] == device]
-        lines: dict[str, dict[int, float]] = {}
+        lines: dict[tuple[str, str], dict[int, float]] = {}
         for r in mine:
             if r["method"] in BASELINE_STYLE:
                 continue
-            curve = lines.setdefault(f"{r['model']} · {r['method']}", {})
+            curve = lines.setdefault((r["model"], r["method"]), {})
             bs = int(r["batch_size"])
             curve[bs] = min(curve.get(bs, float("inf")), float(r["median_s"]))
-        for label, curve in sorted(lines.items()):
+        for (model, method), curve in sorted(lines.items()):
             sizes = sorted(curve)
-            ax.plot(sizes, [curve[s] for s in sizes], marker="o", ms=3, label=label)
+            ax.plot(sizes, [curve[s] for s in sizes], color=colours[model], marker=METHOD_MARKERS.get(method, "o"),
+                    ms=4, lw=1, label=f"{model} · {method.replace('_', ' ')}")  # fmt: skip
         for method, style in BASELINE_STYLE.items():
             found = [float(r["median_s"]) for r in mine if r["method"] == method]
             if found:
@@ -82,7 +92,7 @@ def plot_benchmark(rows: list[dict], title: str = ""):
         ax.set(xscale="log", yscale="log", xlabel="batch / chunk size (images)",
                ylabel=f"seconds for {int(mine[0]['n_images']):,} images (median)", title=device)  # fmt: skip
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
