@@ -14,6 +14,7 @@ threads (torch's thread count). Where no compiler works, :class:`Unavailable` sa
 import atexit
 import ctypes
 import os
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -39,20 +40,23 @@ class Unavailable(RuntimeError):
 @cache
 def library() -> ctypes.CDLL:
     """fused.c, compiled for this machine and loaded (once per process)."""
-    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
-    if cc is None:
+    cc = shlex.split(os.environ.get("CC", "")) or [shutil.which("cc") or shutil.which("gcc")]
+    if cc[0] is None:
         raise Unavailable("no C compiler (cc or gcc) on this machine")
     folder = Path(tempfile.mkdtemp(prefix="fused-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)  # the loaded library outlives its file
     target = folder / "fused.so"
     try:
-        done = subprocess.run([cc, *FLAGS, str(SOURCE), "-o", str(target)], capture_output=True, text=True)
+        done = subprocess.run([*cc, *FLAGS, str(SOURCE), "-o", str(target)], capture_output=True, text=True)
     except OSError as err:
-        raise Unavailable(f"cannot run the C compiler {cc}: {err}") from err
+        raise Unavailable(f"cannot run the C compiler {cc[0]}: {err}") from err
     if done.returncode != 0:
         last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit status {done.returncode}"
-        raise Unavailable(f"{cc} could not compile {SOURCE.name}: {last}")
-    lib = ctypes.CDLL(str(target))
+        raise Unavailable(f"{cc[0]} could not compile {SOURCE.name}: {last}")
+    try:
+        lib = ctypes.CDLL(str(target))
+    except OSError as err:  # for example a temporary folder mounted noexec
+        raise Unavailable(f"cannot load the compiled loop: {err}") from err
     ptr = ctypes.c_void_p
     lib.separable_u8.argtypes = [ptr, ctypes.c_int64, ptr, ctypes.c_float, ptr, ptr, ctypes.c_int, ctypes.c_int, ptr]
     lib.separable_u8.restype = None
@@ -101,7 +105,7 @@ class Fused:
             raise ValueError(f"expected uint8 images (N, 3, 32, 32), got shape {tuple(x.shape)}")
         x = x.contiguous()
         h, w = self.out_hw
-        out = torch.empty(len(x), 1, h, w)
+        out = torch.empty(len(x), 1, h, w, dtype=torch.float32)  # what fused.c writes, whatever torch's default
         bounds = [len(x) * i // self.threads for i in range(self.threads + 1)]
 
         def part(lo: int, hi: int) -> None:

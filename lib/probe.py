@@ -30,7 +30,7 @@ def separable_map(
     n, (h, w) = len(x), x.shape[2:]
     g = (gray.view(1, -1) @ x.flatten(2)).view(n, h, w) + bias  # (N, 32, 32); a (1, 3) matrix: FLOPs counted
     cols_t = _vector_padded(cols.T) if torch.compiler.is_compiling() else cols.T  # (32, W or a little more)
-    y = (g.view(n * h, w) @ cols_t).view(n, h, -1)[..., : len(cols)]  # (N, 32, W)
+    y = (g.view(n * h, w) @ cols_t).view(n, h, cols_t.shape[1])[..., : len(cols)]  # (N, 32, W)
     return (rows @ y).unsqueeze(1)  # (N, 1, H, W)
 
 

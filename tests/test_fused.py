@@ -16,10 +16,11 @@ def _images(n: int = 37) -> torch.Tensor:
 
 @pytest.mark.parametrize(
     "net",
-    [models.build("separable"), models.build("exact"), models.build("separable", out_shape=(1, 16, 20))],
-    ids=["separable", "exact", "separable 16x20"],
-)
-@pytest.mark.parametrize("threads", [1, 3])
+    [models.build("separable"), models.build("exact"), models.build("separable", out_shape=(1, 16, 20)),
+     models.build("separable", out_shape=(1, 13, 7))],
+    ids=["separable", "exact", "separable 16x20", "separable 13x7"],
+)  # fmt: skip
+@pytest.mark.parametrize("threads", [1, 3, 64])  # 64 threads: more than images
 def test_fused_loop_computes_what_the_model_does(net, threads):
     with torch.no_grad():
         if isinstance(net, models.Separable):
@@ -42,14 +43,15 @@ def test_fused_loop_refuses_models_and_inputs_it_does_not_handle():
         loop(torch.rand(2, 3, 32, 32))
     with pytest.raises(ValueError, match=r"\(N, 3, 32, 32\)"):
         loop(torch.zeros(2, 3, 28, 28, dtype=torch.uint8))
-    assert loop(torch.zeros(0, 3, 32, 32, dtype=torch.uint8)).shape == (0, 1, 28, 28)
+    empty = torch.zeros(0, 3, 32, 32, dtype=torch.uint8)
+    assert loop(empty).shape == models.FromUint8(models.build("exact"))(empty).shape == (0, 1, 28, 28)
 
 
 def test_a_broken_compiler_is_reported(monkeypatch, tmp_path):
     fake = tmp_path / "cc"
     fake.write_text("#!/bin/sh\necho 'cc: fatal error: no input' >&2\nexit 1\n")
     fake.chmod(0o755)
-    monkeypatch.setenv("CC", str(fake))
+    monkeypatch.setenv("CC", f"{fake} -v")  # a compiler with options, as CC often is
     fused.library.cache_clear()
     try:
         with pytest.raises(fused.Unavailable, match="could not compile fused.c: cc: fatal error"):
