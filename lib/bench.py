@@ -23,10 +23,11 @@ Runs without Jupyter: ``python -m lib.bench --out DIR`` writes ``benchmark.csv``
   of ``lib.fused`` from uint8 images; left out, with the reason, where no C compiler works.
 - ``end_to_end`` (GPU): uint8 images in pinned host memory, copied, converted and transformed on the GPU.
 
-Every row also carries its fidelity: the largest error (gray levels) of its output against the float
-pipeline on the same images, and the share of pixels on the pipeline's 8-bit value. The summary adds the
-roofline: the machine's measured matrix-multiply peak, each model's FLOPs, and how far the fastest
-learned model is from max(read floor, compute floor).
+Every row also carries its fidelity: the largest error (gray levels) against the float pipeline on the
+same images, and the share of pixels on the pipeline's 8-bit value: of its own output for the baselines
+and the fused loop, of the eager model's output for the other model rows (compiled code differs from
+it by float rounding only). The summary adds the roofline: the machine's measured matrix-multiply peak,
+each model's FLOPs, and how far the fastest learned model is from max(read floor, compute floor).
 
 Rows are timed in rounds (``lib.timing.measure_interleaved``: each round runs every row once, the
 matrix-multiply peak included), so that a machine whose speed drifts moves all of them alike; the

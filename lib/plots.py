@@ -100,7 +100,7 @@ def plot_benchmark(rows: list[dict], title: str = ""):
 
 
 def plot_roofline(points: dict[str, tuple[float, float]], peak_gflops: float, floor_s: float, n_images: int,
-                  title: str = ""):  # fmt: skip
+                  title: str = "", floor_label: str = "read floor"):  # fmt: skip
     """The roofline in time: seconds for ``n_images`` against MFLOPs per image, one point per model
     ({label: (mflops_per_image, seconds)}); the compute floor (FLOPs at the measured matrix-multiply peak)
     is the diagonal, the read floor the horizontal, and their maximum the best any model could do."""
@@ -110,7 +110,7 @@ def plot_roofline(points: dict[str, tuple[float, float]], peak_gflops: float, fl
     grid = [lo * (hi / lo) ** (i / 50) for i in range(51)]
     compute = [m * 1e6 * n_images / (peak_gflops * 1e9) for m in grid]
     ax.plot(grid, compute, "k-", lw=1, label=f"compute floor ({peak_gflops:.0f} GFLOPS matmul peak)")
-    ax.axhline(floor_s, color="k", ls="-.", lw=1, label=f"read floor ({floor_s * 1e3:.2g} ms)")
+    ax.axhline(floor_s, color="k", ls="-.", lw=1, label=f"{floor_label} ({floor_s * 1e3:.2g} ms)")
     ax.plot(grid, [max(c, floor_s) for c in compute], color="tab:green", lw=4, alpha=0.25, label="roofline")
     for label, (m, t) in points.items():
         ax.plot([m], [t], "o", label=f"{label}: {t * 1e3:.3g} ms")
