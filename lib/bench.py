@@ -53,9 +53,6 @@ from lib.cost import mflops
 from lib.progress import bar as tqdm
 from lib.timing import measure, measure_interleaved, synchronize
 
-MODEL_METHODS = (
-    "dataloader", "fast_path", "fast_path_uint8", "compiled", "compiled_uint8", "fused_uint8", "end_to_end",
-)  # fmt: skip
 UINT8_METHODS = ("fast_path_uint8", "compiled_uint8", "fused_uint8")  # model routes from uint8: read_uint8 is the floor
 USER_BASELINES = ("pipeline_batched", "pipeline_uint8", "pillow_loop")  # what a user would pick instead of a model
 ORACLES = ("exact",)  # models that are not learned: timed, but not counted as the best learned model
@@ -197,12 +194,6 @@ def matmul_work(device: str, n: int = 2048) -> tuple[Callable[[], torch.Tensor],
     matrix-multiply peak."""
     a, b = torch.rand(n, n, device=device), torch.rand(n, n, device=device)
     return lambda: a @ b, 2.0 * n**3
-
-
-def matmul_peak_gflops(device: str, n: int = 2048, repeats: int = 5) -> float:
-    """The machine's single-precision matrix-multiply rate, n x n by n x n, median of ``repeats``."""
-    work, flops = matmul_work(device, n)
-    return flops / measure(work, repeats=repeats, warmup=2, device=device).median / 1e9
 
 
 RECOMPILE_LIMIT = 64  # torch.compile specialisations of one forward (torch's default, 8, is too few here)

@@ -46,21 +46,14 @@ def measure(
     With ``slow_s``, work whose warm-up alone takes longer than that gets only ``SLOW_REPEATS`` timed
     runs: a configuration 100x slower than the alternatives needs no five-run median to show it.
     """
-    if repeats < 1 or warmup < 0:
-        raise ValueError(f"need repeats >= 1 and warmup >= 0, got {repeats} and {warmup}")
+    _check_runs(repeats, warmup)
     start = time.perf_counter()
     for _ in range(warmup):
         fn()
     synchronize(device)
     if slow_s is not None and warmup and (time.perf_counter() - start) / warmup > slow_s:
         repeats = min(repeats, SLOW_REPEATS)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        synchronize(device)
-        times.append(time.perf_counter() - start)
-    return Timing(times)
+    return Timing([_seconds(fn, device) for _ in range(repeats)])
 
 
 def measure_interleaved(
@@ -72,14 +65,24 @@ def measure_interleaved(
     On a shared machine whose speed drifts over minutes, a drift then touches every piece alike, so
     ratios between them (a model against a baseline, a model against the matrix-multiply peak) hold up
     better than when each piece is timed in one block. ``desc`` shows a progress bar over the rounds."""
-    if repeats < 1 or warmup < 0:
-        raise ValueError(f"need repeats >= 1 and warmup >= 0, got {repeats} and {warmup}")
+    _check_runs(repeats, warmup)
     times: dict[object, list[float]] = {key: [] for key in works}
     for r in bar(range(warmup + repeats), desc=desc, unit="round", disable=desc is None):
         for key, fn in works.items():
-            start = time.perf_counter()
-            fn()
-            synchronize(device)
+            seconds = _seconds(fn, device)
             if r >= warmup:
-                times[key].append(time.perf_counter() - start)
+                times[key].append(seconds)
     return {key: Timing(t) for key, t in times.items()}
+
+
+def _check_runs(repeats: int, warmup: int) -> None:
+    if repeats < 1 or warmup < 0:
+        raise ValueError(f"need repeats >= 1 and warmup >= 0, got {repeats} and {warmup}")
+
+
+def _seconds(fn: Callable[[], object], device: str) -> float:
+    """Wall-clock seconds of one run of ``fn``, its CUDA work included."""
+    start = time.perf_counter()
+    fn()
+    synchronize(device)
+    return time.perf_counter() - start
