@@ -87,12 +87,18 @@ def training_section(results_dir: Path) -> list[str]:
     return lines + _table(header, rows) + [""]
 
 
-def architectures_section(results_dir: Path) -> list[str]:
-    path = results_dir / "architectures.csv"
+def _read_csv(path: Path) -> list[dict]:
+    """The rows of a results table, or none when the notebook that writes it has not run."""
     if not path.is_file():
         return []
     with path.open() as f:
-        rows = list(csv.DictReader(f))
+        return list(csv.DictReader(f))
+
+
+def architectures_section(results_dir: Path) -> list[str]:
+    rows = _read_csv(results_dir / "architectures.csv")
+    if not rows:
+        return []
     body = [
         [f"`{r['model']}`", r["trainer"], f"{int(r['params']):,}", _g(r["mflops"]), r["stopped_by"],
          f"{float(r['seconds']):.1f}", _g(r["test_mae_gray"]), _g(r["test_max_gray"]), percent(float(r["exact8_pct"]))]
@@ -117,7 +123,7 @@ def benchmark_section(results_dir: Path) -> list[str]:
         f"{summary['data_source']}; medians of {summary['config']['repeats']} timed runs.",
         "",
     ]
-    with (results_dir / "benchmark.csv").open() as f:
+    with (results_dir / "benchmark.csv").open() as f:  # written with the summary: missing is an error
         table = list(csv.DictReader(f))
     for device in summary["devices"]:
         best: dict[tuple, dict] = {}
@@ -150,11 +156,9 @@ def benchmark_section(results_dir: Path) -> list[str]:
 
 
 def pipelines_section(results_dir: Path) -> list[str]:
-    path = results_dir / "pipelines.csv"
-    if not path.is_file():
+    rows = _read_csv(results_dir / "pipelines.csv")
+    if not rows:
         return []
-    with path.open() as f:
-        rows = list(csv.DictReader(f))
     # a bare | inside a cell would end it: the pipeline's own separators are escaped
     body = [
         [f"`{r['pipeline']}`".replace("|", "\\|"), r["out_shape"], "yes" if r["linear"] == "True" else "no",
