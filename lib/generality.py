@@ -83,11 +83,9 @@ def fit_curve_then_separable(
     random training images suffice for its few unknowns) and refit the map in closed form. Returns the
     round with the smallest training error (the start included)."""
     curve, linear = Curve(knots), models.build("separable", out_shape=out_shape)
+    model = CurveThen(curve, linear)  # holds curve and linear themselves: it sees every update below
     fit.fit_model(linear, x, y)
-    best = (
-        _sse(CurveThen(curve, linear), x, y),
-        {k: v.clone() for k, v in CurveThen(curve, linear).state_dict().items()},
-    )
+    best = (_sse(model, x, y), {k: v.clone() for k, v in model.state_dict().items()})
     pick = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:curve_images]
     xs, ys = x[pick], y[pick]
     for _ in range(rounds):
@@ -101,11 +99,9 @@ def fit_curve_then_separable(
             rhs += torch.einsum("nkp,np->k", feats, ys[i : i + chunk].flatten(1).double())
         curve.values.copy_(torch.linalg.lstsq(normal, rhs[:, None], driver="gelsd").solution[:, 0].float())
         fit.fit_model(linear, torch.cat(list(models.in_chunks(curve, x, 4096))), y)
-        model = CurveThen(curve, linear)
         sse = _sse(model, x, y)
         if sse < best[0]:
             best = (sse, {k: v.clone() for k, v in model.state_dict().items()})
-    model = CurveThen(curve, linear)
     model.load_state_dict(best[1])
     return model.eval()
 
