@@ -379,6 +379,7 @@ METHOD_LABELS = {
     "fused_uint8": "fused C loop from uint8 (lib/fused.c)",
     "end_to_end": "end to end from uint8 host memory",
 }  # fmt: skip
+FLOOR_INPUTS = {"read_input": "float input", "read_uint8": "uint8 images"}  # what each read floor reads
 
 
 def summarize(rows: list[dict], env: dict, source: str, cfg: BenchConfig, notes: dict | None = None) -> dict:
