@@ -16,3 +16,9 @@ def resolve(path: str | Path) -> Path:
     """An absolute path; a relative one is taken from the project root, not the working directory."""
     path = Path(path).expanduser()
     return path if path.is_absolute() else (ROOT / path).resolve()
+
+
+def shown(path: str | Path) -> str:
+    """``path`` as a reader should see it: relative to the project root (``../shared/data`` rather than
+    this machine's absolute path), so that reports carry no machine-specific paths."""
+    return os.path.relpath(resolve(path), ROOT)

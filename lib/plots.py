@@ -2,6 +2,7 @@
 
 import matplotlib.pyplot as plt
 import torch
+from matplotlib.colors import LogNorm
 
 from lib.metrics import GRAY_LEVELS
 from lib.stopping import HALF_GRAY
@@ -14,21 +15,68 @@ def example_indices(n_images: int, n: int = 6, seed: int = 0) -> list[int]:
     return torch.randperm(n_images, generator=torch.Generator().manual_seed(seed))[:n].tolist()
 
 
-def plot_examples(x: torch.Tensor, y: torch.Tensor, pred: torch.Tensor, indices: list[int], title: str = ""):
-    """One row per image: input (RGB), ground truth, prediction, |difference| normalised per image."""
-    fig, axes = plt.subplots(len(indices), 4, figsize=(8.4, 2.2 * len(indices)), squeeze=False)
-    for row, i in zip(axes, indices, strict=True):
-        labels = (f"#{i}: input (RGB 32x32)", f"pipeline ({'x'.join(map(str, y.shape[-2:]))})", "model")
-        _example_row(row, x[i], y[i], pred[i], labels, fontsize=8)
+def plot_examples(x: torch.Tensor, y: torch.Tensor, preds, indices: list[int], title: str = "",
+                  numbers: list[int] | None = None):  # fmt: skip
+    """One row per image: the input (RGB), the pipeline's output, then for each model (``preds``: one
+    prediction tensor, or {label: predictions} for several side by side) its output and its |difference|
+    from the pipeline in gray levels (rows titled by ``numbers``, the images' numbers in their split, or by
+    ``indices``). Every difference panel of the figure shares one logarithmic colour
+    scale, with one colour bar, so that a model's errors can be compared with another's at a glance."""
+    preds = preds if isinstance(preds, dict) else {"model": preds}
+    ncols = 2 + 2 * len(preds)
+    fig, axes = plt.subplots(len(indices), ncols, figsize=(2.05 * ncols + 1.2, 2.2 * len(indices)), squeeze=False)
+    diffs = {label: _abs_diff(p[indices], y[indices]) for label, p in preds.items()}  # (n, H, W) gray levels
+    norm = _diff_norm(torch.stack(list(diffs.values())))
+    for r, (row, i) in enumerate(zip(axes, indices, strict=True)):
+        _image(row[0], x[i], f"#{(numbers or indices)[r]}: input (RGB 32x32)")
+        _image(row[1], y[i], f"pipeline ({'x'.join(map(str, y.shape[-2:]))})")
+        for k, label in enumerate(preds):
+            _image(row[2 + 2 * k], preds[label][i], label)
+            shown = _diff_panel(row[3 + 2 * k], diffs[label][r], norm, "|difference|")
+    _colour_bar(fig, axes, shown)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
-def plot_history(history: list[dict], title: str = "", tolerance_gray: float | None = None):
+def _abs_diff(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """|pred - y| in gray levels, the largest over output channels: (..., H, W)."""
+    return (pred - y).abs().amax(-3) * GRAY_LEVELS
+
+
+DIFF_FLOOR = 1e-5  # gray levels: the bottom of the difference colour scale (float32 rounding lies above it)
+
+
+def _diff_norm(diffs: torch.Tensor) -> LogNorm:
+    top = max(diffs.max().item(), 10 * DIFF_FLOOR)
+    return LogNorm(vmin=DIFF_FLOOR, vmax=top, clip=True)
+
+
+def _image(ax, img: torch.Tensor, label: str, fontsize: int = 8) -> None:
+    array, kw = _show(img)
+    ax.imshow(array, **kw)
+    ax.set_title(label, fontsize=fontsize)
+    ax.axis("off")
+
+
+def _diff_panel(ax, diff: torch.Tensor, norm: LogNorm, label: str, fontsize: int = 8):
+    shown = ax.imshow(diff.clamp_min(DIFF_FLOOR).numpy(), cmap="magma", norm=norm)
+    ax.set_title(f"{label}\nmax {diff.max().item():.2g} gray levels", fontsize=fontsize)
+    ax.axis("off")
+    return shown
+
+
+def _colour_bar(fig, axes, shown) -> None:
+    fig.tight_layout(rect=(0, 0, 0.9, 0.97))
+    cax = fig.add_axes((0.915, 0.15, 0.015, 0.7))
+    fig.colorbar(shown, cax=cax, label="|difference| (gray levels, log scale)")
+
+
+def plot_history(history: list[dict], title: str = "", tolerance_gray: float | None = None,
+                 fired_epoch: int | None = None):  # fmt: skip
     """Validation error per epoch on a log scale, with half a gray level (and the tolerance, when given)
-    drawn; held-out synthetic images get their own curve where the run recorded them."""
+    drawn, and the epoch where the stopping rule fired (when given) marked; held-out synthetic images get
+    their own curve where the run recorded them."""
     epochs = [h["epoch"] for h in history]
     fig, (ax_err, ax_loss) = plt.subplots(1, 2, figsize=(11, 3.8))
     curves = {"val_mae_gray": "mean |error|, validation", "val_max_gray": "max |error|, validation",
@@ -39,6 +87,9 @@ def plot_history(history: list[dict], title: str = "", tolerance_gray: float | N
     ax_err.axhline(HALF_GRAY * GRAY_LEVELS, color="k", ls="--", lw=1, label="half a gray level")
     if tolerance_gray is not None:
         ax_err.axhline(tolerance_gray, color="k", ls=":", lw=1, label=f"tolerance ({tolerance_gray:g} gray levels)")
+    if fired_epoch is not None:
+        for ax in (ax_err, ax_loss):
+            ax.axvline(fired_epoch, color="tab:green", lw=1.5, alpha=0.7, label=f"rule fired (epoch {fired_epoch})")
     ax_err.set(xlabel="epoch", ylabel="validation error (gray levels)", title="validation error")
     ax_err.legend(fontsize=8)
     ax_loss.semilogy(epochs, [h["loss"] for h in history], marker="o", ms=3)
@@ -168,23 +219,6 @@ def plot_gray_weights(weights: dict[str, torch.Tensor], title: str = "grayscale 
     return fig
 
 
-def _example_row(axes, x: torch.Tensor, y: torch.Tensor, pred: torch.Tensor, labels: tuple[str, str, str],
-                 fontsize: int) -> None:  # fmt: skip
-    """One row of four panels: input, pipeline output, model output (each titled by ``labels``), and
-    |difference| (largest over output channels) normalised to its maximum, given in gray levels."""
-    diff = (pred - y).abs().amax(0)
-    scale = diff.max().item()
-    panels = [
-        *((*_show(img), label) for img, label in zip((x, y, pred), labels, strict=True)),
-        ((diff / scale if scale > 0 else diff).numpy(), {"cmap": "magma", "vmin": 0, "vmax": 1},
-         f"|diff| / max\nmax = {scale * GRAY_LEVELS:.3g} gray levels"),
-    ]  # fmt: skip
-    for ax, (img, kw, label) in zip(axes, panels, strict=True):
-        ax.imshow(img, **kw)
-        ax.set_title(label, fontsize=fontsize)
-        ax.axis("off")
-
-
 def _show(img: torch.Tensor) -> tuple:
     """(array, imshow options) for a (C, H, W) image in [0, 1]: gray for one channel, RGB for three."""
     if img.shape[0] == 1:
@@ -194,12 +228,15 @@ def _show(img: torch.Tensor) -> tuple:
 
 def plot_pipeline_examples(examples: list[tuple[str, str, torch.Tensor, torch.Tensor, torch.Tensor]], title: str = ""):
     """One row per (pipeline, model, input, pipeline output, model output): the input, both outputs at
-    their own shape, and |difference| normalised per row, its maximum in gray levels."""
-    fig, axes = plt.subplots(len(examples), 4, figsize=(8.8, 2.3 * len(examples)), squeeze=False)
+    their own shape, and |difference| in gray levels on one logarithmic scale shared by every row."""
+    fig, axes = plt.subplots(len(examples), 4, figsize=(10, 2.3 * len(examples)), squeeze=False)
+    norm = _diff_norm(torch.stack([_abs_diff(pred, y).max() for _, _, _, y, pred in examples]))
     for row, (pipeline, model, x, y, pred) in zip(axes, examples, strict=True):
-        labels = ("input (RGB 32x32)", f"{pipeline}\n{'x'.join(map(str, y.shape))}", model)
-        _example_row(row, x, y, pred, labels, fontsize=7)
+        _image(row[0], x, "input (RGB 32x32)", fontsize=7)
+        _image(row[1], y, f"{pipeline}\n{'x'.join(map(str, y.shape))}", fontsize=7)
+        _image(row[2], pred, model, fontsize=7)
+        shown = _diff_panel(row[3], _abs_diff(pred, y), norm, "|difference|", fontsize=7)
+    _colour_bar(fig, axes, shown)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     return fig

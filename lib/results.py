@@ -22,12 +22,26 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def vector_isa(cpuinfo: str | None = None) -> str:
+    """The widest x86 vector instructions the CPU offers ("AVX-512", "AVX2", else "other"), read from
+    ``cpuinfo`` (the text of /proc/cpuinfo, read when not given): the same code can run at very different
+    speeds on the two kinds, so every timing names it."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            cpuinfo = ""
+    flags = next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines() if line.startswith("flags")), [])
+    return "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "other"
+
+
 def environment() -> dict:
     """Where and with what a result was measured."""
     cuda = torch.cuda.is_available()
     return {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "cpu": cpu_model(),
+        "cpu_vector": vector_isa(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "gpu": torch.cuda.get_device_name(0) if cuda else None,

@@ -16,6 +16,13 @@ def test_environment_names_the_machine():
     assert env["cpu"] and env["torch_version"] and env["date"][:2] == "20"
 
 
+def test_vector_isa_reads_the_cpu_flags():
+    assert results.vector_isa("processor : 0\nflags : fpu sse2 avx avx2 fma avx512f avx512bw\n") == "AVX-512"
+    assert results.vector_isa("flags\t\t: fpu sse2 avx avx2 fma\n") == "AVX2"
+    assert results.vector_isa("flags : fpu sse2\n") == "other" and results.vector_isa("") == "other"
+    assert results.environment()["cpu_vector"] in ("AVX-512", "AVX2", "other")
+
+
 def test_progress_goes_to_its_file_and_nowhere_else(monkeypatch, tmp_path, capfd):
     from tqdm.std import tqdm as text_tqdm
 

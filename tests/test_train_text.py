@@ -1,0 +1,49 @@
+from lib import spec, train_text
+
+
+def _res(**over) -> dict:
+    res = {
+        "run_name": "separable", "model": "separable", "n_params": 1796, "optimizer": "moments", "epochs": 12,
+        "train_seconds": 41.26, "stopping": "tolerance", "stopped_by": "tolerance_rule", "n_test": 10000,
+        "test_mae_gray": 0.000192, "test_max_gray": 0.0034, "test_exact8": 0.99998,
+        "fidelity": [
+            {"images": "CIFAR-10 test", "max_gray": 0.0034, "exact8_pct": 99.998},
+            {"images": "noise", "max_gray": 0.0051, "exact8_pct": 99.97},
+            {"images": "extremes", "max_gray": 0.0002, "exact8_pct": 99.999},
+        ],
+    }  # fmt: skip
+    return res | over
+
+
+def test_verdict_gives_the_run_numbers_and_the_worst_family():
+    text = train_text.verdict(_res())
+    assert "`separable` (`separable`, 1,796 parameters, moments) reached the tolerance rule after 12 epochs" in text
+    assert "41.3 s" in text and "10,000 CIFAR-10 test images" in text and "largest 0.0034" in text
+    assert "99.998% of test pixels" in text
+    assert "largest error is 0.0051 gray levels (family `noise`)" in text and "lowest exact-8-bit share 99.97%" in text
+    assert "assignment's recipe" not in text and "Not every test pixel" not in text
+
+
+def test_verdict_of_the_recipe_that_missed_its_rule():
+    res = _res(stopped_by="max_epochs", stopping="mean", test_max_gray=11.7, epochs=1, fidelity=[])
+    text = train_text.verdict(res, recipe=True)
+    assert "did **not** reach the mean rule (stopped by max_epochs) after 1 epoch " in text
+    assert "assignment's recipe" in text and "Not every test pixel is within half a gray level." in text
+    assert "unlike CIFAR-10" not in text  # no synthetic families in this run
+
+
+def test_assignment_recipe_is_recognised_only_with_all_its_settings():
+    params = dict(train_text.ASSIGNMENT_RECIPE)
+    assert train_text.is_assignment_recipe(params, spec.MISSION, spec.MISSION)
+    assert not train_text.is_assignment_recipe(params, "resize(16,20) | hflip", spec.MISSION)
+    assert not train_text.is_assignment_recipe(params | {"n_synthetic": 500}, spec.MISSION, spec.MISSION)
+    assert not train_text.is_assignment_recipe(params | {"lr": 1e-2}, spec.MISSION, spec.MISSION)
+
+
+def test_firing_note():
+    history = [{"epoch": e, "val_mae_gray": v} for e, v in enumerate([3.0, 0.6, 0.45, 0.52, 0.48], start=1)]
+    text = train_text.firing_note(history, "val_mae_gray", "mean_rule", None)
+    assert "ended at epoch 5 (mean_rule) with `val_mae_gray` = 0.48 gray levels; the epoch before had 0.52" in text
+    assert "would not have fired within this run" in text and "lowest `val_mae_gray` was at epoch 3" in text
+    assert "would have fired at epoch 7" in train_text.firing_note(history, "val_mae_gray", "mean_rule", 7)
+    assert "closed form" in train_text.firing_note(history[:1], "val_mae_gray", "optimum", None)
