@@ -1,5 +1,11 @@
 # Two commands do everything on a fresh machine: `make report` and `make test`.
 # Both create .venv when it is missing and reuse it when present.
+#
+# Every executed notebook in build/ is a file target. It reruns only when something it uses is newer:
+# its notebook, a project module it imports (directly or not: build/deps.mk, from `python -m lib.deps`),
+# the environment ($(STAMP)), its parameters (build/params/<run>, rewritten only when DATA, PIPELINE,
+# FINAL_FIT... change its value), or a results file it reads from a notebook before it. A second
+# `make report` with nothing changed runs nothing.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -7,21 +13,35 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA   ?= data
 DATA_ABS := $(abspath $(DATA))
+quote = '$(subst ','\'',$(1))'
+# The notebooks get DATA relative to the project root (lib.paths.resolve reads it from there, wherever the
+# kernel runs), so that the parameters printed in the reports hold no path of this machine.
+DATA_REL := $(shell $(PYTHON) -c 'import os, sys; print(os.path.relpath(sys.argv[1]))' $(call quote,$(DATA_ABS)))
 # PIPELINE="resize(16,20) | hflip" trains and times the models for another pipeline (lib/spec.py syntax)
 PIPELINE ?=
 PIPE := $(if $(PIPELINE),-p pipeline "$(PIPELINE)")
+# Notebooks run one at a time even under `make -j` (they time themselves, and two would share the cores):
+# each papermill run holds build/.notebook.lock. `make -j2 report NOTEBOOK_LOCK=` runs them side by side.
+NOTEBOOK_LOCK ?= $(if $(shell command -v flock),flock build/.notebook.lock)
 # PROGRESS=<file>: progress bars go to build/progress.log, never into the executed notebooks or the HTML
-PAPERMILL := PROGRESS=build/progress.log $(BIN)/papermill --kernel python3 --log-output --request-save-on-cell-execute
+PAPERMILL := PROGRESS=build/progress.log $(NOTEBOOK_LOCK) $(BIN)/papermill --kernel python3 --log-output \
+	--request-save-on-cell-execute
 # The HTML shows the parameters, prose, tables and figures; code cells tagged hide-input (all but the
 # parameters) keep their output and drop their source, which stays in notebooks/ and build/.
 NBCONVERT := $(BIN)/jupyter nbconvert --to html --embed-images \
 	--TagRemovePreprocessor.enabled=True --TagRemovePreprocessor.remove_input_tags hide-input
 
 .PHONY: help venv report train architectures benchmark pipelines bench-gpu html test lint lab clean
+.DELETE_ON_ERROR:
+ifneq ($(and $(filter clean,$(MAKECMDGOALS)),$(filter-out clean,$(MAKECMDGOALS))),)
+.NOTPARALLEL:  # `make -j2 clean report`: clean first, not beside the run
+endif
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 	@echo "  variables: DATA=<dir> (CIFAR-10: cifar-10-batches-py/ or train/ and test/ image folders; default data/)"
+	@echo "             PIPELINE=\"resize(16,20) | hflip\" (01 and 03 learn and time another pipeline)"
+	@echo "             FINAL_FIT=\"-p ...\" (the final model's 01_train parameters), NOTEBOOK_LOCK= (notebooks in parallel)"
 
 venv: $(STAMP)  ## create or update .venv from requirements.txt
 
@@ -31,32 +51,124 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install -r requirements.txt -e .
 	touch $@
 
-# The three trainings: the mission's recipe as the baseline, then dense and separable fitted exactly
-# (closed-form least squares on CIFAR-10 plus 500 noise images, checked by the tolerance rule).
-EXACT_FIT := -p optimizer closed_form -p loss sse -p stopping tolerance -p tolerance_gray 0.01 \
-	-p n_synthetic 500 -p n_held_out 100
+# ---- The run graph -------------------------------------------------------------------------------
+# Per run: NB_ its notebook, P_ its papermill parameters, OUT_ the files it writes (make checks that it
+# did), IN_ the files it reads from runs before it. A run writes build/partial/<run>.ipynb and moves it to
+# build/<run>.ipynb only when it succeeded, so that a failed run is never taken as up to date.
+R := reports/results
+M := reports/models
+GPU_RESULTS := $(wildcard results/gpu results/gpu/*)  # recorded by `make bench-gpu` (committed)
+RUNS := 01_train_dense_seed 01_train_separable 02_architectures 03_benchmark 04_pipelines 00_report
 
-train: $(STAMP)  ## run the training notebook three times into build/: dense_seed, dense, separable
-	@mkdir -p build reports
-	$(PAPERMILL) notebooks/01_train.ipynb build/01_train_dense_seed.ipynb \
-		-p data_dir $(DATA_ABS) $(PIPE) -p model dense -p run_name dense_seed -p stopping mean \
-		-p optimizer adam -p lr 1e-3 -p batch_size 64 -p max_epochs 100 -p patience 10
-	$(PAPERMILL) notebooks/01_train.ipynb build/01_train_dense.ipynb \
-		-p data_dir $(DATA_ABS) $(PIPE) -p model dense -p run_name dense $(EXACT_FIT)
-	$(PAPERMILL) notebooks/01_train.ipynb build/01_train_separable.ipynb \
-		-p data_dir $(DATA_ABS) $(PIPE) -p model separable -p run_name separable $(EXACT_FIT)
+# The assignment's recipe, the baseline.
+NB_01_train_dense_seed  := 01_train
+P_01_train_dense_seed   := -p data_dir "$(DATA_REL)" $(PIPE) -p model dense -p run_name dense_seed -p stopping mean \
+	-p optimizer adam -p lr 1e-3 -p batch_size 64 -p max_epochs 100 -p patience 10
+OUT_01_train_dense_seed := $(R)/train_dense_seed.json $(M)/dense_seed.pt
 
-architectures: $(STAMP)  ## the architecture, loss and stopping study (saves the exact operator for the benchmark)
-	@mkdir -p build reports
-	$(PAPERMILL) notebooks/02_architectures.ipynb build/02_architectures.ipynb -p data_dir $(DATA_ABS)
+# The final model. Its outputs are named after run_name, so FINAL_FIT keeps `-p run_name separable`.
+# L-BFGS on the training set's second moments (CIFAR-10 plus 3,200 noise images: more than the 3,072 input
+# pixels, so every direction of the map is seen), 20 iterations an epoch, until the tolerance rule holds.
+FINAL_FIT := -p model separable -p run_name separable -p optimizer moments -p loss sse -p stopping tolerance \
+	-p tolerance_gray 0.01 -p n_synthetic 3200 -p n_held_out 100 -p lbfgs_iters 20 -p max_epochs 80 -p patience 0 -p lr 1
+NB_01_train_separable  := 01_train
+P_01_train_separable   := -p data_dir "$(DATA_REL)" $(PIPE) $(FINAL_FIT)
+OUT_01_train_separable := $(R)/train_separable.json $(M)/separable.pt
 
-benchmark: $(STAMP)  ## time the saved models against the pipeline (needs reports/models from train)
-	@mkdir -p build reports
-	$(PAPERMILL) notebooks/03_benchmark.ipynb build/03_benchmark.ipynb -p data_dir $(DATA_ABS) $(PIPE)
+NB_02_architectures  := 02_architectures
+P_02_architectures   := -p data_dir "$(DATA_REL)"
+OUT_02_architectures := $(R)/architectures.csv $(R)/losses.csv $(M)/exact.pt
 
-pipelines: $(STAMP)  ## which pipelines a tiny network can learn (probe, closed-form fits, speed)
-	@mkdir -p build reports
-	$(PAPERMILL) notebooks/04_pipelines.ipynb build/04_pipelines.ipynb -p data_dir $(DATA_ABS)
+NB_03_benchmark  := 03_benchmark
+P_03_benchmark   := -p data_dir "$(DATA_REL)" $(PIPE)
+IN_03_benchmark  := $(M)/dense_seed.pt $(M)/separable.pt $(M)/exact.pt $(GPU_RESULTS)
+OUT_03_benchmark := $(R)/benchmark.csv $(R)/benchmark_summary.json
+
+NB_04_pipelines  := 04_pipelines
+P_04_pipelines   := -p data_dir "$(DATA_REL)"
+OUT_04_pipelines := $(R)/pipelines.csv
+
+# The front page reads every result, so it runs last.
+NB_00_report := 00_report
+P_00_report  := -p data_dir "$(DATA_REL)"
+IN_00_report := $(filter $(R)/%,$(foreach r,$(filter-out 00_report,$(RUNS)),$(OUT_$(r)))) $(GPU_RESULTS)
+
+RESULTS_FILES := $(filter $(R)/%,$(foreach r,$(RUNS),$(OUT_$(r))))
+HTML := $(patsubst %,reports/%.html,$(filter-out 00_report,$(RUNS))) reports/index.html
+
+# build/deps.mk and build/params/ are made only for goals that run notebooks (not for help, test, clean...).
+LIGHT_GOALS := help venv test lint lab clean bench-gpu
+ifneq ($(filter-out $(LIGHT_GOALS),$(or $(MAKECMDGOALS),help)),)
+ifeq ($(filter grouped-target,$(.FEATURES)),)
+$(error the report's run graph needs GNU make >= 4.3 (grouped targets); this is $(MAKE_VERSION): on macOS, `brew install make` and run gmake)
+endif
+ifeq ($(findstring -p run_name separable,$(FINAL_FIT)),)
+$(error FINAL_FIT must keep `-p run_name separable`: the run's files are results/train_separable.json and models/separable.pt)
+endif
+ifeq ($(DATA_REL),)
+$(error could not turn DATA=$(DATA) into a path relative to the project with $(PYTHON); set PYTHON=<python >= 3.11>)
+endif
+# The project files each notebook (and lib.summary) imports; the system python runs it, before .venv exists.
+build/deps.mk: lib/deps.py $(wildcard notebooks/*.ipynb lib/*.py)
+	$(PYTHON) -m lib.deps --module lib.summary --out $@
+-include build/deps.mk
+# Each run's parameters, written when they differ from the last ones: at parse time, so `make -q` stays exact.
+$(foreach r,$(RUNS),$(shell mkdir -p build/params && v=$(call quote,$(strip $(P_$(r)))) && \
+	{ [ -f build/params/$(r) ] && [ "$$(cat build/params/$(r))" = "$$v" ] || printf '%s\n' "$$v" > build/params/$(r); }))
+endif
+
+build/params/%:  # only when removed since make started (make clean report)
+	@mkdir -p $(@D) && printf '%s\n' $(call quote,$(strip $(P_$*))) > $@
+
+# "run seconds", from the duration papermill records in the notebook (waiting for the lock not counted)
+TIME_OF_RUN := import json, sys; nb = json.load(open(sys.argv[1])); \
+	print(sys.argv[2], round(nb["metadata"]["papermill"]["duration"], 1))
+
+# One rule per run: the executed notebook and the files it writes are made together (grouped target).
+define notebook-rule
+build/$(1).ipynb $(OUT_$(1)) &: notebooks/$(NB_$(1)).ipynb $(DEPS_$(NB_$(1))) build/params/$(1) $(IN_$(1)) $(STAMP)
+	$$(call run-notebook,$(1))
+endef
+define run-notebook
+@mkdir -p build/partial $(R) $(M) && touch build/partial/$(1).start
+$(PAPERMILL) notebooks/$(NB_$(1)).ipynb build/partial/$(1).ipynb $(P_$(1)) \
+	|| { echo "make: $(1) failed; the partly executed notebook is build/partial/$(1).ipynb" >&2; exit 1; }
+@for f in $(OUT_$(1)); do [ "$$f" -nt build/partial/$(1).start ] || { \
+	echo "make: notebooks/$(NB_$(1)).ipynb did not write $$f, which the Makefile's run graph says it writes" >&2; \
+	exit 1; }; done
+@mv build/partial/$(1).ipynb build/$(1).ipynb && rm -f build/partial/$(1).start
+@$(BIN)/python -c $(call quote,$(TIME_OF_RUN)) build/$(1).ipynb $(1) >> build/times.txt
+endef
+$(foreach r,$(RUNS),$(eval $(call notebook-rule,$(r))))
+
+reports/%.html: build/%.ipynb $(STAMP)
+	$(NBCONVERT) --output-dir reports $<
+# What follows a run depends on its notebook and on the files it writes: make looks at a grouped target's
+# files one by one, so a deleted results file must be a prerequisite to rerun the run before its HTML.
+$(foreach r,$(filter-out 00_report,$(RUNS)),$(eval reports/$(r).html: $(OUT_$(r))))
+
+# The front page opens on its answer: its parameter cells (where the results are read from) are left out.
+reports/index.html: build/00_report.ipynb $(STAMP)
+	$(NBCONVERT) --output-dir reports --output index \
+		--TagRemovePreprocessor.remove_cell_tags parameters --TagRemovePreprocessor.remove_cell_tags injected-parameters $<
+	@echo "report: reports/index.html (the front page), the other reports/*.html and reports/SUMMARY.md"
+
+reports/SUMMARY.md: $(RESULTS_FILES) $(DEPS_lib.summary) $(STAMP)
+	$(BIN)/python -m lib.summary
+
+# ---- Convenience targets: names for the files above ------------------------------------------------
+run-files = build/$(1).ipynb $(OUT_$(1))
+train: $(call run-files,01_train_dense_seed) $(call run-files,01_train_separable)  ## the two 01_train runs: dense_seed and the final separable (FINAL_FIT)
+
+architectures: $(call run-files,02_architectures)  ## the architecture, loss and stopping study (saves the exact operator for the benchmark)
+
+benchmark: $(call run-files,03_benchmark)  ## time the saved models against the pipeline (trains them first when out of date)
+
+pipelines: $(call run-files,04_pipelines)  ## which pipelines a tiny network can learn (probe, closed-form fits, speed)
+
+html: $(HTML) reports/SUMMARY.md  ## reports/*.html (front page: index.html) and SUMMARY.md, running what is out of date
+
+report: html  ## everything out of date: notebooks into build/, HTML and SUMMARY.md into reports/ (build/times.txt: seconds per run)
 
 # On a GPU machine, with that machine's own python3 and torch (no .venv, no data, no trained files: noise
 # images and freshly built models, labelled so): the GPU benchmark and the unit tests, into results/gpu/.
@@ -67,23 +179,16 @@ bench-gpu:  ## GPU benchmark + unit tests with the system python3 (PYTHONPATH=.)
 	PYTHONPATH=. $(PYTHON) -m pytest -q -p no:cacheprovider tests --ignore=tests/test_notebooks.py \
 		> $(GPU_OUT)/tests.txt 2>&1; status=$$?; cat $(GPU_OUT)/tests.txt; exit $$status
 
-# The notebooks run one after another even under `make -j`: the benchmark times the models that
-# training and the design study save.
-report: $(STAMP)  ## all notebooks in order, then self-contained HTML and SUMMARY.md in reports/
-	$(MAKE) train
-	$(MAKE) architectures
-	$(MAKE) benchmark
-	$(MAKE) pipelines
-	$(MAKE) html
-
-html: $(STAMP)  ## HTML of the executed notebooks in build/, and reports/SUMMARY.md
-	$(NBCONVERT) --output-dir reports build/01_train_dense_seed.ipynb build/01_train_dense.ipynb \
-		build/01_train_separable.ipynb build/02_architectures.ipynb build/03_benchmark.ipynb build/04_pipelines.ipynb
-	$(BIN)/python -m lib.summary
-	@echo "report: $(abspath reports)/*.html and reports/SUMMARY.md"
-
+# JupyterLab refuses to start as root without --allow-root; it is added for root only (a container), and
+# nothing else changes: the server keeps JupyterLab's defaults (localhost only, token on).
+# LAB_ARGS="--port 8890 --no-browser" passes options through.
+LAB_ARGS ?=
+LAB_AS_ROOT = $(if $(filter 0,$(shell id -u)),--allow-root)
+LAB_ROOT_NOTE := make lab: running as root (a container?): --allow-root, without which JupyterLab refuses root; \
+	address and token stay the defaults (localhost only, token on)
 lab: $(STAMP)  ## open the notebooks in JupyterLab, on the project's environment (kernel python3 = .venv)
-	$(BIN)/jupyter lab notebooks/
+	$(if $(LAB_AS_ROOT),@echo "$(LAB_ROOT_NOTE)")
+	$(BIN)/jupyter lab notebooks/ $(LAB_AS_ROOT) $(LAB_ARGS)
 
 test: $(STAMP) lint  ## unit tests and the notebook smoke test (DATA=<dir> to smoke-test on real images)
 	CIFAR_DATA="$(if $(filter command line environment,$(origin DATA)),$(DATA_ABS))" $(BIN)/python -m pytest
