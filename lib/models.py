@@ -3,7 +3,7 @@
 Every model checks its input: a batch of float images (N, 3, 32, 32). A single image (3, 32, 32) or
 uint8 pixels are refused with a message saying what to pass (``x[None]``, ``lib.data.to_float``).
 
-``dense`` is the mission's minimal design; ``separable`` keeps only the structure the pipeline has
+``dense`` is the assignment's minimal design; ``separable`` keeps only the structure the pipeline has
 (grayscale is a 3-vector, resize and flips act on rows and columns separately).
 """
 
@@ -71,7 +71,7 @@ class Conv1x1(nn.Conv2d):
 
 @register("dense")
 class Dense(nn.Module):
-    """The mission's minimal model: 1x1 conv 3->1, flatten, Linear(1024, 784), unflatten.
+    """The assignment's minimal model: 1x1 conv 3->1, flatten, Linear(1024, 784), unflatten.
 
     ``out_shape`` (channels, height, width) builds it for another pipeline's output: the 1x1 convolution
     then mixes 3 channels into ``channels`` and one Linear(1024, height * width) maps each of them."""

@@ -11,8 +11,8 @@ Why bother: gradient descent on images crawls. Natural images are smooth, so the
 matrix of CIFAR-10 has a condition number near 3e4 and the high-frequency directions of A and B barely
 move under Adam; L-BFGS with thousands of exact iterations does not mind.
 
-The out-of-range weight of the mission's loss is not part of these statistics: this is the plain sum
-of squared errors, which equals the mission's loss wherever predictions lie in [0, 1].
+The out-of-range weight of the assignment's loss is not part of these statistics: this is the plain sum
+of squared errors, which equals the assignment's loss wherever predictions lie in [0, 1].
 """
 
 from dataclasses import dataclass
@@ -61,7 +61,7 @@ def raw_moments(x: torch.Tensor, y: torch.Tensor) -> RawMoments:
     """One float64 pass over the data, chunk by chunk."""
     if len(x) != len(y):
         raise ValueError("images and targets differ in number")
-    d, e = x[0].numel(), y[0].numel()  # 3 * 32 * 32 pixels in, 784 out for the mission's pipeline
+    d, e = x[0].numel(), y[0].numel()  # 3 * 32 * 32 pixels in, 784 out for the target pipeline
     xx, yx = torch.zeros(d, d, dtype=torch.float64), torch.zeros(e, d, dtype=torch.float64)
     xsum, ysum, yy = torch.zeros(d, dtype=torch.float64), torch.zeros(e, dtype=torch.float64), 0.0
     for i in range(0, len(x), CHUNK):

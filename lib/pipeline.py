@@ -42,7 +42,7 @@ def apply_loop(x: torch.Tensor, pipeline: v2.Compose | None = None) -> torch.Ten
 
 @torch.no_grad()
 def make_targets(x: torch.Tensor, chunk: int = 8192, flips: bool = True, transform=None) -> torch.Tensor:
-    """Targets for a float image set, computed batched in chunks to bound memory: the mission's pipeline,
+    """Targets for a float image set, computed batched in chunks to bound memory: the target pipeline,
     or ``transform`` (any callable on image batches, such as a ``lib.spec`` pipeline) when given."""
     check_images(x)
     pipeline = transform or make_pipeline(flips)

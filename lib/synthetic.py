@@ -78,7 +78,7 @@ def mixture(families: list[str] | tuple[str, ...], n: int, seed: int = 0) -> tor
 
 def labelled_sets(n_per_family: int, seed: int, families: tuple[str, ...] = FAMILIES, transform=None) -> dict:
     """{family: (images, pipeline targets)} with ``n_per_family`` images each: held-out test material.
-    ``transform``: another pipeline than the mission's (see ``lib.pipeline.make_targets``)."""
+    ``transform``: another pipeline than the target (see ``lib.pipeline.make_targets``)."""
     out = {}
     for k, family in enumerate(families):
         x = images(family, n_per_family, seed=seed + 7919 * k)

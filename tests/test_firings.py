@@ -27,6 +27,6 @@ def test_rules_that_never_fire_say_so():
 
 def test_a_window_rule_ignores_one_lucky_epoch():
     history = [_epoch(e, mae, 1.0) for e, mae in enumerate([0.9, 0.88, 4.7, 0.42, 0.45, 0.40, 0.3], start=1)]
-    assert stopping.window_firing(history, "val_mae_gray", 0.5, 1) == 4  # the mission's rule: the dip
+    assert stopping.window_firing(history, "val_mae_gray", 0.5, 1) == 4  # the assignment's rule: the dip
     assert stopping.window_firing(history, "val_mae_gray", 0.5, 3) == 6  # three epochs in a row on average
     assert stopping.window_firing(history[:5], "val_mae_gray", 0.5, 3) is None

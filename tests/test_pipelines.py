@@ -30,9 +30,9 @@ def test_point_wise_steps_are_declared_non_linear(text):
     assert not s.declared_linear and s.out_shape == (1, 32, 32)
 
 
-def test_the_default_is_the_mission_pipeline():
+def test_the_default_is_the_target_pipeline():
     x = torch.rand(8, 3, 32, 32)
-    assert torch.equal(spec.parse(spec.MISSION)(x), pipeline.make_targets(x))
+    assert torch.equal(spec.parse(spec.TARGET)(x), pipeline.make_targets(x))
 
 
 def test_pipelines_draw_no_random_numbers():
@@ -81,11 +81,11 @@ def test_bad_pipelines_get_clear_errors(text, message):
 
 
 def test_classification_of_known_pipelines():
-    mission = classify.classify(spec.parse(spec.MISSION), n=8)
-    assert mission.linear and mission.separable and mission.operator_gray < 1e-3
-    assert mission.matrix.shape == (784, 3072)
+    target = classify.classify(spec.parse(spec.TARGET), n=8)
+    assert target.linear and target.separable and target.operator_gray < 1e-3
+    assert target.matrix.shape == (784, 3072)
     # the probed matrix is the operator read off by the row and column probes
-    assert torch.allclose(mission.matrix, probe().matrix(), atol=1e-6)
+    assert torch.allclose(target.matrix, probe().matrix(), atol=1e-6)
     turned = classify.classify(spec.parse("rot90 | grayscale"), n=8)  # a transpose: linear, not A G B^T
     assert turned.linear and not turned.separable and turned.kronecker_ratio > 0.1
     curved = classify.classify(spec.parse("gamma(2.2) | grayscale"), n=8)
@@ -102,7 +102,7 @@ def test_models_build_for_any_output_shape_and_save(tmp_path, name, out_shape):
     assert torch.equal(loaded(x), model(x))
 
 
-def test_default_models_keep_the_mission_size():
+def test_default_models_keep_the_target_size():
     assert models.n_params(models.build("dense")) == 803_604 and models.n_params(models.build("separable")) == 1796
 
 

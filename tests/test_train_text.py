@@ -34,10 +34,10 @@ def test_verdict_of_the_recipe_that_missed_its_rule():
 
 def test_assignment_recipe_is_recognised_only_with_all_its_settings():
     params = dict(train_text.ASSIGNMENT_RECIPE)
-    assert train_text.is_assignment_recipe(params, spec.MISSION, spec.MISSION)
-    assert not train_text.is_assignment_recipe(params, "resize(16,20) | hflip", spec.MISSION)
-    assert not train_text.is_assignment_recipe(params | {"n_synthetic": 500}, spec.MISSION, spec.MISSION)
-    assert not train_text.is_assignment_recipe(params | {"lr": 1e-2}, spec.MISSION, spec.MISSION)
+    assert train_text.is_assignment_recipe(params, spec.TARGET, spec.TARGET)
+    assert not train_text.is_assignment_recipe(params, "resize(16,20) | hflip", spec.TARGET)
+    assert not train_text.is_assignment_recipe(params | {"n_synthetic": 500}, spec.TARGET, spec.TARGET)
+    assert not train_text.is_assignment_recipe(params | {"lr": 1e-2}, spec.TARGET, spec.TARGET)
 
 
 def test_firing_note():
