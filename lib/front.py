@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from lib import bench
 from lib.metrics import percent
 
 FINAL_RUN = "separable"  # the final model's run (results/train_separable.json, models/separable.pt)
@@ -24,21 +25,10 @@ DESIGN_WORDS = {
     "conv5": "one 5x5 convolution that downsamples",
     "separable": "a gray mix and two 28x32 matrices, Y = A G B^T",
 }
-USER_ROUTES = ("pipeline_batched", "pipeline_uint8", "pillow_loop")  # what a user would run instead of a model
-BUILT = ("compiled", "compiled_uint8", "fused_uint8")  # routes that compile code first
-LEARNED = ("dataloader", "fast_path", "fast_path_uint8", *BUILT)
-ROUTE_WORDS = {
-    "pipeline_loop": "the target pipeline, image by image (the assignment's baseline)",
-    "pipeline_batched": "the target pipeline on the whole float batch",
-    "pipeline_uint8": "the target pipeline on the uint8 batch",
-    "pillow_loop": "Pillow, image by image",
-    "dataloader": "through a DataLoader",
-    "fast_path": "eager PyTorch on in-memory slices",
-    "fast_path_uint8": "eager PyTorch from uint8 slices",
-    "compiled": "torch.compile on in-memory slices",
-    "compiled_uint8": "torch.compile from uint8 slices",
-    "fused_uint8": "one fused C loop from uint8 (lib/fused.c)",
-}
+# Routes as the benchmark declares them (lib.bench.ROUTES): what a user would run instead of a model, the
+# model routes, those that compile code first, and each one's label
+USER_ROUTES, LEARNED, BUILT = bench.USER_BASELINES, bench.LEARNED_METHODS, bench.BUILT_METHODS
+ROUTE_WORDS = bench.METHOD_LABELS
 
 
 @dataclass

@@ -64,12 +64,12 @@ def test_speed_rows_pick_each_route_from_the_benchmark():
     base = rows["the target pipeline, image by image (the assignment's baseline)"]
     assert base["ms"] == pytest.approx(1000) and base["x baseline"] == pytest.approx(1)
     user = rows["the fastest route a user would take instead"]
-    assert user["how"] == "the target pipeline on the uint8 batch" and user["max error (gray)"] == 2.0
+    assert user["how"] == front.ROUTE_WORDS["pipeline_uint8"] and user["max error (gray)"] == 2.0
     fastest = rows["the final model (`separable`), at its fastest"]
     assert fastest["ms"] == pytest.approx(20) and fastest["x baseline"] == pytest.approx(50)
     assert fastest["x fastest user route"] == pytest.approx(5)
     eager = rows["the final model (`separable`), eager PyTorch"]  # compiled routes excluded
-    assert eager["ms"] == pytest.approx(40) and eager["how"] == "eager PyTorch on in-memory slices"
+    assert eager["ms"] == pytest.approx(40) and eager["how"] == front.ROUTE_WORDS["fast_path"]
     assert rows["the assignment's design (`dense_seed`), at its fastest"]["max error (gray)"] == 11.7
     assert front.speed_rows(_results().bench, "cuda") == []  # no rows, no table
 
