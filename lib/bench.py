@@ -1,27 +1,30 @@
 """Inference benchmark: the pipeline against the learned models, on CPU and, when present, GPU.
 
 Runs without Jupyter: ``python -m lib.bench --out DIR`` writes ``benchmark.csv`` and
-``benchmark_summary.json`` there. Methods timed on the same in-memory images:
+``benchmark_summary.json`` there. Every route timed is declared once in :data:`ROUTES` (its identifier
+in the CSV, its label in words, what it starts from, whether it compiles code first); tables, figures
+and the summary look routes up there. All routes run on the same in-memory images:
 
-- ``read_input``: one pass reading the float input (a sum): the floor no transform can beat.
-- ``read_uint8``: one pass reading the uint8 images (a maximum): the floor for routes that start from uint8.
-- ``pipeline_loop``: the v2 pipeline image by image in a Python loop (CPU): the original baseline.
-- ``pipeline_batched``: the same pipeline on the whole (N, 3, 32, 32) tensor at once.
-- ``pipeline_uint8``: the same pipeline on the uint8 images (torchvision's vectorised uint8 resize),
-  converted to float at the end: it rounds to 8 bits between steps, so it differs from the float pipeline.
-- ``pillow_loop`` (CPU): Pillow image by image, resize((28, 28), BILINEAR) (Pillow's reducing resize,
-  which torchvision's antialias imitates), convert("L"), rotate(180): 8-bit throughout.
-- ``dataloader``: each model through ``DataLoader(TensorDataset(x))``, over batch size, workers and
-  pin_memory (pinning only matters when copying to a GPU, so CPU rows use pin_memory=False).
-- ``fast_path``: each model on slices of a tensor already on the device, over chunk size.
-- ``fast_path_uint8``: the same from uint8 images, each slice converted to float just before the model
-  (``lib.models.FromUint8``).
-- ``compiled`` and ``compiled_uint8`` (optional): both fast paths through ``torch.compile``, which fuses
-  the uint8 conversion into the model's first pass; compilation is timed apart, and where no compiler
-  works the rows are left out and the reason recorded in the summary.
-- ``fused_uint8`` (CPU): one-channel separable models (``separable``, ``exact``) as the hand-written loop
-  of ``lib.fused`` from uint8 images; left out, with the reason, where no C compiler works.
-- ``end_to_end`` (GPU): uint8 images in pinned host memory, copied, converted and transformed on the GPU.
+- the read floors: one pass reading the float input (a sum), or the uint8 images (a maximum), which no
+  transform can beat;
+- the pipeline image by image in a Python loop (CPU): the assignment's baseline;
+- what a user would take instead of a model: the same pipeline on the whole (N, 3, 32, 32) tensor at
+  once; on the uint8 images (torchvision's vectorised uint8 resize, converted to float at the end: it
+  rounds to 8 bits between steps, so it differs from the float pipeline); and (CPU, the assignment's
+  pipeline only) Pillow image by image, resize((28, 28), BILINEAR) (Pillow's reducing resize, which
+  torchvision's antialias imitates), convert("L"), rotate(180): 8-bit throughout;
+- each model through ``DataLoader(TensorDataset(x))``, over batch size, workers and pin_memory (pinning
+  only matters when copying to a GPU, so CPU rows use pin_memory=False); batch sizes up to
+  ``small_batch`` run on the first ``small_batch_images`` images and their times are scaled to all
+  (per-batch overhead dominates there: the time grows in proportion to the images);
+- each model on slices of a tensor already on the device, over slice ("chunk") size, from the float
+  images or from the uint8 images (each slice converted just before the model, ``lib.models.FromUint8``);
+- (optional) both through ``torch.compile``, which fuses the uint8 conversion into the model's first
+  pass; compilation is timed apart, and where no compiler works the rows are left out and the reason
+  recorded in the summary;
+- (CPU) one-channel separable models (``separable``, ``exact``) as the hand-written loop of
+  ``lib.fused`` from uint8 images; left out, with the reason, where no C compiler works;
+- (GPU) end to end: uint8 images in pinned host memory, copied, converted and transformed on the GPU.
 
 Every row also carries its fidelity: the largest error (gray levels) against the float pipeline on the
 same images, and the share of pixels on the pipeline's 8-bit value: of its own output for the baselines
@@ -31,7 +34,8 @@ each model's FLOPs, and how far the fastest learned model is from max(read floor
 
 Rows are timed in rounds (``lib.timing.measure_interleaved``: each round runs every row once, the
 matrix-multiply peak included), so that a machine whose speed drifts moves all of them alike; the
-DataLoader rows, which hold worker processes, are timed one after another.
+DataLoader rows, which hold worker processes, are timed one after another, with fewer repeats
+(``dataloader_repeats``: their configurations differ by more than repeated runs of one do).
 """
 
 import argparse
@@ -53,14 +57,80 @@ from lib.cost import mflops
 from lib.progress import bar as tqdm
 from lib.timing import measure, measure_interleaved, synchronize
 
-UINT8_METHODS = ("fast_path_uint8", "compiled_uint8", "fused_uint8")  # model routes from uint8: read_uint8 is the floor
-USER_BASELINES = ("pipeline_batched", "pipeline_uint8", "pillow_loop")  # what a user would pick instead of a model
+
+@dataclass(frozen=True)
+class Route:
+    """One way of producing the pipeline's output, as the benchmark times it."""
+
+    method: str  # identifier in benchmark.csv
+    label: str  # in words, for tables, figures and prose
+    kind: str  # "floor" (reads the input once), "baseline" (the pipeline, no model), "model", "transfer" (GPU)
+    source: str  # what it starts from: "float" or "uint8" images
+    user: bool = False  # a route a user would take instead of a model (compared with the best model)
+    built: bool = False  # compiles code first (torch.compile, the fused C loop); the rest is eager
+    family: str = ""  # the line it belongs to in the time figure (the best of a family at each size)
+
+
+# fmt: off
+ROUTES = (
+    Route("read_input", "reading the float input once", "floor", "float"),
+    Route("read_uint8", "reading the uint8 images once", "floor", "uint8"),
+    Route("pipeline_loop", "the pipeline image by image (the assignment's baseline)", "baseline", "float"),
+    Route("pipeline_batched", "the pipeline on the whole batch", "baseline", "float", user=True),
+    Route("pipeline_uint8", "the pipeline on the uint8 images, whole batch", "baseline", "uint8", user=True),
+    Route("pillow_loop", "Pillow, image by image", "baseline", "uint8", user=True),
+    Route("dataloader", "DataLoader", "model", "float", family="DataLoader"),
+    Route("fast_path", "fast path", "model", "float", family="fast path"),
+    Route("fast_path_uint8", "fast path from uint8", "model", "uint8", family="fast path"),
+    Route("compiled", "fast path, compiled", "model", "float", built=True, family="fast path, compiled"),
+    Route("compiled_uint8", "fast path from uint8, compiled", "model", "uint8", built=True,
+          family="fast path, compiled"),
+    Route("fused_uint8", "fused C loop from uint8", "model", "uint8", built=True,
+          family="fused C loop from uint8"),
+    Route("end_to_end", "end to end from uint8 host memory", "transfer", "uint8",
+          family="end to end from host memory"),
+)
+# fmt: on
+ROUTE = {r.method: r for r in ROUTES}
+FLOORS = tuple(r.method for r in ROUTES if r.kind == "floor")
+USER_BASELINES = tuple(r.method for r in ROUTES if r.user)  # what a user would pick instead of a model
+LEARNED_METHODS = tuple(r.method for r in ROUTES if r.kind == "model")  # a model on the device's own memory
+UINT8_METHODS = tuple(m for m in LEARNED_METHODS if ROUTE[m].source == "uint8")  # read_uint8 is their floor
+BUILT_METHODS = tuple(m for m in LEARNED_METHODS if ROUTE[m].built)
+METHOD_LABELS = {r.method: r.label for r in ROUTES}
+FLOOR_INPUTS = {"read_input": "float input", "read_uint8": "uint8 images"}  # what each read floor reads
 ORACLES = ("exact",)  # models that are not learned: timed, but not counted as the best learned model
+ARCHITECTURES = {
+    "dense": "dense (the assignment's design)",
+    "separable": "separable (the final model)",
+    "exact": "exact (the pipeline's own operator, probed; not learned)",
+}  # how tables name a model's architecture; others go by their registry name
+UNTRAINED = " (untrained)"  # suffix of freshly built models (fresh_models)
 COLUMNS = (
-    "device", "method", "model", "batch_size", "num_workers", "pin_memory", "n_images",
-    "repeats", "median_s", "q1_s", "q3_s", "images_per_s", "speedup_vs_loop", "speedup_vs_batched",
-    "max_gray", "exact8_pct",
+    "device", "method", "model", "batch_size", "num_workers", "pin_memory", "n_images", "repeats", "median_s", "q1_s",
+    "q3_s", "images_per_s", "speedup_vs_loop", "speedup_vs_batched", "max_gray", "exact8_pct", "architecture",
+    "n_timed",
 )  # fmt: skip
+
+
+def architecture(row: dict) -> str:
+    """The registry name of a row's model ("-" for the pipeline rows); rows recorded before the column
+    existed fall back to the model's name, less an "(untrained)" suffix."""
+    arch = row.get("architecture")
+    if isinstance(arch, str) and arch:
+        return arch
+    model = str(row.get("model", "-"))
+    return "-" if model in ("-", "pipeline", "pillow") else model.removesuffix(UNTRAINED)
+
+
+def model_label(row: dict, code: bool = True) -> str:
+    """A row's model in words: its architecture, and the saved file's name where that differs
+    (``dense_seed`` reads "dense (the assignment's design), `dense_seed`"; without ``code``, no backticks)."""
+    arch = architecture(row)
+    label = ARCHITECTURES.get(arch, arch)
+    if row.get("model") in (arch, "-", "pipeline", "pillow"):
+        return label
+    return f"{label}, `{row['model']}`" if code else f"{label}, {row['model']}"
 
 
 @dataclass
@@ -68,23 +138,27 @@ class BenchConfig:
     """What the benchmark sweeps; the defaults are the report's full configuration."""
 
     n_images: int = 10_000  # test images transformed per timed run
-    repeats: int = 5  # timed runs per row (median and quartiles reported)
+    repeats: int = 5  # timed runs per row timed in rounds (median and quartiles reported)
+    dataloader_repeats: int = 3  # timed runs per DataLoader row (one after another)
     warmup: int = 1  # untimed runs first
     batch_sizes: list[int] = field(default_factory=lambda: [1, 16, 64, 256, 1024])  # DataLoader batch sizes
+    small_batch: int = 1  # DataLoader batch sizes up to this one run on small_batch_images images ...
+    small_batch_images: int = 1_000  # ... and their time is scaled to n_images
     num_workers: list[int] = field(default_factory=lambda: [0, 2])  # DataLoader worker processes
     pin_memory: list[bool] = field(default_factory=lambda: [False, True])  # DataLoader pinning (GPU rows only)
-    chunk_sizes: list[int] = field(default_factory=lambda: [256, 512, 1024, 10_000])  # fast-path slices
+    chunk_sizes: list[int] = field(default_factory=lambda: [256, 1024, 10_000])  # fast-path slices
     devices: list[str] = field(default_factory=lambda: ["cpu", "cuda"])  # cuda rows only where available
-    slow_s: float = 3.0  # a DataLoader configuration whose warm-up takes longer gets 3 timed runs
+    slow_s: float = 3.0  # a DataLoader configuration whose warm-up takes longer gets timing.SLOW_REPEATS runs
     compile: bool = True  # also time the fast path through torch.compile (left out where it fails)
-    pipeline: str = spec.MISSION  # the pipeline the models reproduce (lib.spec); Pillow rows only for the mission's
+    pipeline: str = spec.MISSION  # the pipeline the models reproduce (lib.spec); Pillow rows only for the target's
 
     def __post_init__(self) -> None:
         spec.parse(self.pipeline)  # a clear error for a bad pipeline before any work
         sizes = {"batch_sizes": self.batch_sizes, "chunk_sizes": self.chunk_sizes}
-        if self.n_images < 1 or self.repeats < 1 or self.warmup < 0:
-            raise ValueError(f"need n_images >= 1, repeats >= 1, warmup >= 0; got {self.n_images}, {self.repeats}, "
-                             f"{self.warmup}")  # fmt: skip
+        runs = (self.n_images, self.repeats, self.dataloader_repeats, self.small_batch_images)
+        if min(runs) < 1 or self.warmup < 0:
+            raise ValueError(f"need n_images, repeats, dataloader_repeats, small_batch_images >= 1 and warmup >= 0; "
+                             f"got {', '.join(map(str, runs))} and {self.warmup}")  # fmt: skip
         for name, values in sizes.items():
             if not values or min(values) < 1:
                 raise ValueError(f"{name} must be a non-empty list of sizes >= 1, got {values}")
@@ -99,12 +173,16 @@ class BenchConfig:
         return spec.parse(self.pipeline)
 
     @property
-    def is_mission(self) -> bool:
-        """Whether the pipeline is the mission's (the Pillow baseline reproduces only that one)."""
-        return self.transform.steps == _mission_steps()
+    def is_target(self) -> bool:
+        """Whether the pipeline is the assignment's target pipeline (the Pillow baseline reproduces only that one)."""
+        return self.transform.steps == _target_steps()
+
+    def images_timed(self, batch_size: int) -> int:
+        """Images one timed run of a DataLoader row of this batch size goes through."""
+        return min(self.n_images, self.small_batch_images) if batch_size <= self.small_batch else self.n_images
 
 
-def _mission_steps() -> tuple:
+def _target_steps() -> tuple:
     return spec.parse(spec.MISSION).steps
 
 
@@ -115,7 +193,7 @@ def load_images(data_dir: str | Path | None, n: int) -> tuple[torch.Tensor, str]
         split = data.load_split(data_dir, "test")
         if len(split.images) < n:
             raise ValueError(f"asked for {n} images, the test split has {len(split.images)}")
-        return split.images[:n], f"{split.source}: {paths.resolve(data_dir)}"
+        return split.images[:n], f"{split.source}: {paths.shown(data_dir)}"
     gen = torch.Generator().manual_seed(0)
     return torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=gen), "synthetic uniform noise"
 
@@ -124,13 +202,13 @@ def load_models(models_dir: str | Path, names: list[str] | None = None) -> dict[
     """The saved models ``names`` (every ``*.pt`` when None) in ``models_dir``, by file stem, in eval mode
     and frozen: parameters that require gradients made the separable model's products 1.3-1.5x slower
     even under inference mode. Timing does not depend on the weights, so runs of one architecture with
-    other weights (``dense_seed`` beside ``dense``) need not be timed twice."""
+    other weights need not be timed twice; :func:`model_label` says which architecture each file holds."""
     folder = Path(paths.resolve(models_dir))
     files = [folder / f"{n}.pt" for n in names] if names is not None else sorted(folder.glob("*.pt"))
     missing = [f.name for f in files if not f.is_file()]
     if not files or missing:
         raise FileNotFoundError(
-            f"no saved models {missing or ''} in {folder}; run notebooks/01_train.ipynb (make train) first"
+            f"no saved models {missing or ''} in {paths.shown(folder)}; run notebooks/01_train.ipynb (make train) first"
         )
     return {f.stem: models.load(f).requires_grad_(False) for f in files}
 
@@ -140,12 +218,13 @@ def fresh_models(
 ) -> dict[str, torch.nn.Module]:
     """Newly built models of each architecture, labelled "(untrained)" where they are: timing does not
     depend on the weights, so a machine without trained files can still time every architecture. For
-    another output shape than the mission's, only dense and separable (the exact operator is the mission's)."""
-    mission = out_shape == pipeline.OUT_SHAPE
-    config = {} if mission else {"out_shape": out_shape}
-    kept = names if mission else tuple(n for n in names if n not in ORACLES)
+    another output shape than the target pipeline's, only dense and separable (the exact operator is the
+    target pipeline's)."""
+    target = out_shape == pipeline.OUT_SHAPE
+    config = {} if target else {"out_shape": out_shape}
+    kept = names if target else tuple(n for n in names if n not in ORACLES)
     nets = {name: models.build(name, **config).eval().requires_grad_(False) for name in kept}
-    return {name if name in ORACLES else f"{name} (untrained)": net for name, net in nets.items()}
+    return {name if name in ORACLES else f"{name}{UNTRAINED}": net for name, net in nets.items()}
 
 
 def _chunked(model, x: torch.Tensor, chunk: int) -> None:
@@ -182,7 +261,7 @@ def fidelity(
         **{name: metrics.predict(net, x) for name, net in nets.items()},
         **{("fused_uint8", name): loop(x_u8) for name, loop in (loops or {}).items()},
     }
-    if cfg.is_mission:
+    if cfg.is_target:
         hwc = x_u8.permute(0, 2, 3, 1).contiguous().numpy()
         outputs["pillow_loop"] = torch.from_numpy(pillow_loop(hwc))[:, None] / 255
     return {k: {"max_gray": 255 * metrics.max_abs(out, reference), "exact8_pct": 100 * metrics.exact8(out, reference)}
@@ -249,7 +328,7 @@ def _jobs(cfg: BenchConfig, x_u8: torch.Tensor, nets: dict, device: str, compile
         yield {"method": "pipeline_loop", "model": "pipeline"}, lambda: pipeline.apply_loop(x_cpu, reference)
     yield {"method": "pipeline_batched", "model": "pipeline"}, lambda: reference(x_dev)
     yield {"method": "pipeline_uint8", "model": "pipeline"}, lambda: pipeline_uint8(u8_dev, reference)
-    if device == "cpu" and cfg.is_mission:  # Pillow's steps are the mission's pipeline
+    if device == "cpu" and cfg.is_target:  # Pillow's steps are the target pipeline's
         hwc = x_u8.permute(0, 2, 3, 1).contiguous().numpy()  # as images come from disk: height, width, channel
         yield {"method": "pillow_loop", "model": "pillow"}, lambda: pillow_loop(hwc)
     for name, net in nets.items():
@@ -257,8 +336,9 @@ def _jobs(cfg: BenchConfig, x_u8: torch.Tensor, nets: dict, device: str, compile
         net_u8 = models.FromUint8(net)
         pins = cfg.pin_memory if device == "cuda" else [False]
         for bs, workers, pin in itertools.product(cfg.batch_sizes, cfg.num_workers, pins):
+            timed = cfg.images_timed(bs)  # small batches: the first images only, the time scaled by run()
             loader = DataLoader(
-                TensorDataset(x_cpu), batch_size=bs, num_workers=workers, pin_memory=pin,
+                TensorDataset(x_cpu[:timed]), batch_size=bs, num_workers=workers, pin_memory=pin,
                 persistent_workers=workers > 0,
             )  # fmt: skip
 
@@ -266,10 +346,9 @@ def _jobs(cfg: BenchConfig, x_u8: torch.Tensor, nets: dict, device: str, compile
                 for (xb,) in loader:
                     net(xb.to(device, non_blocking=pin))
 
-            yield (
-                {"method": "dataloader", "model": name, "batch_size": bs, "num_workers": workers, "pin_memory": pin},
-                run,
-            )
+            fields = {"method": "dataloader", "model": name, "batch_size": bs, "num_workers": workers,
+                      "pin_memory": pin, "n_timed": timed}  # fmt: skip
+            yield fields, run
         for chunk in cfg.chunk_sizes:
             yield (
                 {"method": "fast_path", "model": name, "batch_size": chunk},
@@ -311,6 +390,9 @@ def run(
 ) -> list[dict]:
     """Time every configuration; rows carry medians, quartiles, throughput, speedups and fidelity.
 
+    Every time is for all ``len(x_u8)`` images (``n_images``); a row timed on fewer (``n_timed``: the
+    DataLoader's smallest batches) has its times scaled by ``n_images / n_timed``.
+
     ``notes``, when given, receives what the summary's roofline needs, measured in the same run: each
     model's MFLOPs per image, each device's matrix-multiply peak (GFLOPS), per device and model the
     seconds ``torch.compile`` took or why it failed; and why no fused loop was built (None when one was)."""
@@ -327,13 +409,16 @@ def run(
             jobs = list(_jobs(cfg, x_u8, nets, device, compiled, loops))
             timings = _time_jobs(cfg, jobs, device, notes, progress)
             for (fields, _), t in zip(jobs, timings, strict=True):
-                q1, q3 = t.iqr
+                n, timed = len(x_u8), fields.get("n_timed", len(x_u8))
+                q1, q3 = (q * n / timed for q in t.iqr)
                 key = (fields["method"], fields["model"])
                 score = scores.get(key) or scores.get(key[0]) or scores.get(key[1], {})
+                net = nets.get(fields["model"])
                 rows.append({
-                    "device": device, "batch_size": len(x_u8), "num_workers": 0, "pin_memory": False,
-                    **fields, "n_images": len(x_u8), "repeats": len(t.times), "median_s": t.median,
-                    "q1_s": q1, "q3_s": q3, "images_per_s": len(x_u8) / t.median, **score,
+                    "device": device, "batch_size": n, "num_workers": 0, "pin_memory": False, **fields,
+                    "architecture": getattr(net, "registry_name", fields["model"]) if net is not None else "-",
+                    "n_images": n, "n_timed": timed, "repeats": len(t.times), "median_s": t.median * n / timed,
+                    "q1_s": q1, "q3_s": q3, "images_per_s": timed / t.median, **score,
                 })  # fmt: skip
     _add_speedups(rows)
     return rows
@@ -341,12 +426,14 @@ def run(
 
 def _time_jobs(cfg: BenchConfig, jobs: list, device: str, notes: dict, progress: bool) -> list:
     """A Timing per job, in job order: DataLoader rows one after another (each holds worker processes;
-    a configuration whose warm-up exceeds ``cfg.slow_s`` gets fewer runs), every other row and the
-    matrix-multiply peak in rounds, whose median rate goes to ``notes["matmul_peak_gflops"]``."""
+    ``cfg.dataloader_repeats`` runs, fewer for a configuration whose warm-up exceeds ``cfg.slow_s``), every
+    other row and the matrix-multiply peak in rounds, whose median rate goes to
+    ``notes["matmul_peak_gflops"]``. The loaders, and their worker processes, live as long as ``jobs``: none
+    is shut down while another row is timed."""
     peak, flops = matmul_work(device)
     loaders = [i for i, (fields, _) in enumerate(jobs) if fields["method"] == "dataloader"]
     shown = tqdm(loaders, desc=f"DataLoader rows on {device}", unit="row", disable=not progress)
-    timings = {i: measure(jobs[i][1], cfg.repeats, cfg.warmup, device, slow_s=cfg.slow_s) for i in shown}
+    timings = {i: measure(jobs[i][1], cfg.dataloader_repeats, cfg.warmup, device, slow_s=cfg.slow_s) for i in shown}
     rest = {i: work for i, (_, work) in enumerate(jobs) if i not in timings}
     desc = f"benchmark on {device}: {len(rest)} rows in rounds" if progress else None
     timings |= measure_interleaved({**rest, "peak": peak}, cfg.repeats, cfg.warmup, device, desc=desc)
@@ -369,17 +456,6 @@ def _add_speedups(rows: list[dict]) -> None:
 
 def _fastest(rows) -> dict | None:
     return min(rows, key=lambda r: r["median_s"], default=None)
-
-
-LEARNED_METHODS = ("dataloader", "fast_path", "fast_path_uint8", "compiled", "compiled_uint8", "fused_uint8")
-BUILT_METHODS = ("compiled", "compiled_uint8", "fused_uint8")  # routes that compile code first; the rest is eager
-METHOD_LABELS = {
-    "dataloader": "DataLoader", "fast_path": "fast path", "fast_path_uint8": "fast path from uint8",
-    "compiled": "fast path under torch.compile", "compiled_uint8": "fast path from uint8 under torch.compile",
-    "fused_uint8": "fused C loop from uint8 (lib/fused.c)",
-    "end_to_end": "end to end from uint8 host memory",
-}  # fmt: skip
-FLOOR_INPUTS = {"read_input": "float input", "read_uint8": "uint8 images"}  # what each read floor reads
 
 
 def summarize(rows: list[dict], env: dict, source: str, cfg: BenchConfig, notes: dict | None = None) -> dict:
@@ -430,6 +506,61 @@ def summarize(rows: list[dict], env: dict, source: str, cfg: BenchConfig, notes:
     return out
 
 
+def _number(value, default: float) -> float:
+    """A cell of a row as a float; missing (None, NaN, "": a row recorded before its column existed) is
+    ``default``."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return default
+    return default if value != value else value
+
+
+def table_rows(rows: list[dict]) -> list[dict]:
+    """What ``03_benchmark`` shows of every route: per device (in order of appearance), the fastest
+    configuration of each route and model, fastest first, in words. The read floors are left out (they
+    are stated apart) and every configuration stays in ``benchmark.csv``. ``images timed`` is less than
+    the images a time is for where that time was scaled (the DataLoader's smallest batches)."""
+    best: dict[tuple, dict] = {}
+    for r in rows:
+        key = (r["device"], r["method"], r["model"])
+        if ROUTE[r["method"]].kind != "floor" and (key not in best or r["median_s"] < best[key]["median_s"]):
+            best[key] = r
+    devices = list(dict.fromkeys(r["device"] for r in rows))
+    out = []
+    for r in sorted(best.values(), key=lambda r: (devices.index(r["device"]), r["median_s"])):
+        route, n = ROUTE[r["method"]], int(r["n_images"])
+        q1, q3 = (1e3 * _number(r.get(q), r["median_s"]) for q in ("q1_s", "q3_s"))
+        out.append({
+            "device": r["device"], "route": route.label, "model": model_label(r, code=False),
+            "batch": int(r["batch_size"]) if route.kind in ("model", "transfer") else None,
+            "workers": int(_number(r.get("num_workers"), 0)) if r["method"] == "dataloader" else None,
+            "images timed": int(_number(r.get("n_timed"), n)), "ms": 1e3 * r["median_s"],
+            "ms q1-q3": f"{q1:.3g}-{q3:.3g}",
+            "x loop": _number(r.get("speedup_vs_loop"), float("nan")),
+            "x batched": _number(r.get("speedup_vs_batched"), float("nan")),
+            "max error (gray)": _number(r.get("max_gray"), float("nan")),
+            "exact 8-bit %": _number(r.get("exact8_pct"), float("nan")),
+        })  # fmt: skip
+    return out
+
+
+def roofline_points(
+    rows: list[dict], device: str, mflops_per_image: dict[str, float]
+) -> dict[str, tuple[float, float]]:
+    """{label in words: (MFLOPs per image, seconds)}: each model's fastest route on ``device`` apart from
+    the DataLoader (whose time is not the model's), for :func:`lib.plots.plot_roofline`."""
+    mine = [r for r in rows if r["device"] == device and r["method"] in LEARNED_METHODS and r["method"] != "dataloader"]
+    points = {}
+    for name in dict.fromkeys(r["model"] for r in mine):
+        if name not in mflops_per_image:
+            continue
+        top = _fastest(r for r in mine if r["model"] == name)
+        label = f"{model_label(top, code=False)}: {METHOD_LABELS[top['method']]}"
+        points[label] = (mflops_per_image[name], top["median_s"])
+    return points
+
+
 def write(rows: list[dict], summary: dict, out_dir: str | Path) -> tuple[Path, Path]:
     """``benchmark.csv`` (one row per configuration) and ``benchmark_summary.json``."""
     out_dir = Path(out_dir)
@@ -450,7 +581,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--models-dir", default=str(paths.MODELS), help="folder of saved models (*.pt)")
     p.add_argument("--models", nargs="+", default=None, help="saved models to time, by file stem (default: all)")
     p.add_argument("--n-images", type=int, default=default.n_images)
-    p.add_argument("--repeats", type=int, default=default.repeats)
+    p.add_argument("--repeats", type=int, default=default.repeats, help="timed runs per row timed in rounds")
+    p.add_argument("--dataloader-repeats", type=int, default=default.dataloader_repeats,
+                   help="timed runs per DataLoader row")  # fmt: skip
+    p.add_argument("--small-batch-images", type=int, default=default.small_batch_images,
+                   help="images the DataLoader rows of the smallest batch size run on (times scaled)")  # fmt: skip
     p.add_argument("--batch-sizes", type=int, nargs="+", default=default.batch_sizes)
     p.add_argument("--num-workers", type=int, nargs="+", default=default.num_workers)
     p.add_argument("--chunk-sizes", type=int, nargs="+", default=default.chunk_sizes)
@@ -458,8 +593,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--no-compile", action="store_true", help="skip the torch.compile rows")
     p.add_argument("--pipeline", default=spec.MISSION, help="the pipeline the models reproduce (lib.spec syntax)")
     a = p.parse_args(argv)
-    cfg = BenchConfig(a.n_images, a.repeats, default.warmup, a.batch_sizes, a.num_workers, default.pin_memory,
-                      a.chunk_sizes, a.devices, compile=not a.no_compile, pipeline=a.pipeline)  # fmt: skip
+    cfg = BenchConfig(n_images=a.n_images, repeats=a.repeats, dataloader_repeats=a.dataloader_repeats,
+                      batch_sizes=a.batch_sizes, small_batch_images=a.small_batch_images, num_workers=a.num_workers,
+                      chunk_sizes=a.chunk_sizes, devices=a.devices, compile=not a.no_compile,
+                      pipeline=a.pipeline)  # fmt: skip
     x_u8, source = load_images(a.data_dir, cfg.n_images)
     saved = a.models is not None or any(Path(paths.resolve(a.models_dir)).glob("*.pt"))
     nets = load_models(a.models_dir, a.models) if saved else fresh_models(out_shape=cfg.transform.out_shape)

@@ -194,7 +194,128 @@ def test_another_pipeline_is_checked_first_and_gets_models_of_its_shape():
     with pytest.raises(ValueError, match="unknown step 'sharpen'"):
         bench.BenchConfig(pipeline="resize(28,28) | sharpen")
     cfg = bench.BenchConfig(pipeline="resize(16,20) | hflip")
-    assert not cfg.is_mission and bench.BenchConfig().is_mission
+    assert not cfg.is_target and bench.BenchConfig().is_target
     nets = bench.fresh_models(out_shape=cfg.transform.out_shape)
-    assert set(nets) == {"dense (untrained)", "separable (untrained)"}  # the exact operator is the mission's
+    assert set(nets) == {"dense (untrained)", "separable (untrained)"}  # the exact operator is the target pipeline's
     assert nets["separable (untrained)"](torch.rand(2, 3, 32, 32)).shape == (2, 3, 16, 20)
+
+
+def test_every_route_is_declared_once_in_words():
+    assert len(bench.ROUTE) == len(bench.ROUTES)  # one declaration per identifier
+    assert all("_" not in r.label and "mission" not in r.label for r in bench.ROUTES)  # words, not identifiers
+    assert set(bench.USER_BASELINES) == {"pipeline_batched", "pipeline_uint8", "pillow_loop"}
+    assert set(bench.BUILT_METHODS) == {"compiled", "compiled_uint8", "fused_uint8"}
+    assert "end_to_end" not in bench.LEARNED_METHODS and "dataloader" in bench.LEARNED_METHODS
+    assert set(bench.UINT8_METHODS) == {"fast_path_uint8", "compiled_uint8", "fused_uint8"}
+
+
+class _Counting(torch.nn.Module):
+    """A model that counts the images it is given, to see how many a timed run goes through."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = models.build("separable").eval().requires_grad_(False)
+        self.registry_name = "separable"
+        self.seen = 0
+
+    def forward(self, x):
+        self.seen += len(x)
+        return self.net(x)
+
+
+def test_small_dataloader_batches_run_on_fewer_images_and_are_scaled(monkeypatch):
+    net, seen, asked = _Counting(), {}, []
+
+    def fake_measure(fn, repeats, warmup, device, slow_s=None):  # one run counted, then a known time
+        before = net.seen
+        fn()
+        seen[len(seen)] = net.seen - before
+        asked.append(repeats)
+        return Timing([0.5] * repeats)
+
+    monkeypatch.setattr(bench, "measure", fake_measure)
+    cfg = bench.BenchConfig(n_images=8, repeats=1, dataloader_repeats=2, batch_sizes=[1, 4], small_batch_images=2,
+                            num_workers=[0], chunk_sizes=[8], devices=["cpu"], compile=False)  # fmt: skip
+    rows = bench.run(cfg, bench.load_images(None, 8)[0], {"mine": net}, progress=False)
+    dl = {r["batch_size"]: r for r in rows if r["method"] == "dataloader"}
+    assert list(seen.values()) == [2, 8] and asked == [2, 2]  # batch size 1 on 2 images; dataloader_repeats runs
+    assert dl[1]["n_timed"] == 2 and dl[1]["n_images"] == 8 and dl[4]["n_timed"] == 8
+    assert dl[1]["median_s"] == pytest.approx(0.5 * 8 / 2) and dl[4]["median_s"] == pytest.approx(0.5)
+    assert dl[1]["images_per_s"] == pytest.approx(8 / dl[1]["median_s"])  # the same rate, scaled or not
+    assert dl[1]["architecture"] == "separable" and dl[1]["model"] == "mine"
+    assert all(r["architecture"] == "-" for r in rows if r["method"].startswith(("read", "pipeline", "pillow")))
+    with pytest.raises(ValueError, match="small_batch_images"):
+        bench.BenchConfig(small_batch_images=0)
+
+
+def _fixture_rows() -> list[dict]:
+    rows = [
+        {"device": d, "method": m, "model": model, "architecture": arch, "batch_size": bs, "num_workers": 0,
+         "n_images": 1000, "n_timed": timed, "median_s": t, "q1_s": t, "q3_s": t, "max_gray": 0.0}
+        for d in ("cpu", "cuda")
+        for m, model, arch, bs, timed, t in (
+            ("read_input", "-", "-", 1000, 1000, 0.001), ("read_uint8", "-", "-", 1000, 1000, 0.0005),
+            ("pipeline_loop", "pipeline", "-", 1000, 1000, 1.0), ("pipeline_batched", "pipeline", "-", 1000, 1000, 0.2),
+            ("pipeline_uint8", "pipeline", "-", 1000, 1000, 0.1), ("pillow_loop", "pillow", "-", 1000, 1000, 0.5),
+            *((m, model, arch, bs, 100 if (m, bs) == ("dataloader", 1) else 1000, t * k)
+              for model, arch, k in (("dense_seed", "dense", 10), ("separable", "separable", 1), ("exact", "exact", 1))
+              for m, t in (("dataloader", 0.3), ("fast_path", 0.03), ("fast_path_uint8", 0.025), ("compiled", 0.02),
+                           ("compiled_uint8", 0.015), ("fused_uint8", 0.01), ("end_to_end", 0.05))
+              for bs in (1, 256, 1000)),
+        )
+        if not (d == "cuda" and m in ("pipeline_loop", "pillow_loop", "fused_uint8"))
+        and not (d == "cpu" and m == "end_to_end")
+    ]  # fmt: skip
+    bench._add_speedups(rows)
+    return rows
+
+
+def test_table_rows_name_routes_and_models_in_words():
+    table = bench.table_rows(_fixture_rows())
+    cpu = [r for r in table if r["device"] == "cpu"]
+    assert [r["ms"] for r in cpu] == sorted(r["ms"] for r in cpu)  # fastest first
+    assert not any(r["route"].startswith("reading") for r in table)  # the floors are stated apart
+    first = cpu[0]
+    assert first["route"] == "fused C loop from uint8" and first["ms"] == pytest.approx(10)
+    dense = next(r for r in cpu if r["model"].startswith("dense"))
+    assert dense["model"] == "dense (the assignment's design), dense_seed"
+    dl = next(r for r in cpu if r["route"] == "DataLoader" and r["model"] == "separable (the final model)")
+    assert dl["batch"] == 1 and dl["workers"] == 0 and dl["images timed"] == 100  # batch size 1: scaled
+    loop = next(r for r in cpu if r["route"] == "the pipeline image by image (the assignment's baseline)")
+    assert loop["batch"] is None and loop["model"] == "-" and loop["x loop"] == pytest.approx(1)
+
+
+def test_roofline_points_are_each_models_fastest_route_but_the_dataloader():
+    rows = _fixture_rows()
+    for r in rows:
+        if r["method"] == "dataloader":
+            r["median_s"] = 1e-6  # faster than anything: still not the model's own time
+    points = bench.roofline_points(rows, "cpu", {"dense_seed": 1.6, "separable": 0.11})
+    assert points == {
+        "dense (the assignment's design), dense_seed: fused C loop from uint8": (1.6, pytest.approx(0.1)),
+        "separable (the final model): fused C loop from uint8": (0.11, pytest.approx(0.01)),
+    }  # exact has no FLOP count here: left out
+
+
+def test_time_figure_has_few_series_per_panel_in_words():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from lib import bench_plots
+
+    fig = bench_plots.plot_benchmark(_fixture_rows(), title="t")
+    panels = [ax for ax in fig.axes if ax.has_data()]
+    assert len(panels) == 6  # three models on two devices
+    for ax in panels:
+        series = [line.get_label() for line in ax.get_lines() if not line.get_label().startswith("_")]
+        assert 3 <= len(series) <= 6, series
+        assert all("_" not in label for label in series)  # words, not method identifiers
+        assert "seconds" in ax.get_ylabel() or ax.get_ylabel() == ""  # the row's first panel carries the unit
+        assert "images" in ax.get_xlabel()
+    cpu_dense = panels[0]
+    labels = {line.get_label() for line in cpu_dense.get_lines()}
+    assert {"DataLoader", "fast path", "fast path, compiled", "fused C loop from uint8"} <= labels
+    assert "the pipeline image by image (the assignment's baseline)" in labels
+    assert "dense (the assignment's design)" in cpu_dense.get_title() and "dense_seed" in cpu_dense.get_title()
+    assert "DataLoader at batch size 1: timed on 100 images, scaled to 1,000." in fig._suptitle.get_text()
+    matplotlib.pyplot.close(fig)

@@ -1,0 +1,100 @@
+"""The benchmark's time figure: every route of ``lib.bench.ROUTES`` against batch or slice size."""
+
+import matplotlib.pyplot as plt
+
+from lib.bench import ARCHITECTURES, ROUTE, USER_BASELINES, architecture
+
+FAMILY_STYLE = {  # the time figure's lines, one per family of routes (lib.bench.ROUTES), in drawing order
+    "DataLoader": ("C0", "s"), "fast path": ("C1", "o"), "fast path, compiled": ("C2", "D"),
+    "fused C loop from uint8": ("C3", "*"), "end to end from host memory": ("C4", "P"),
+}  # fmt: skip
+REFERENCE_STYLE = {"pipeline_loop": ":", "user_best": "--", "pipeline_batched": "-."}  # the horizontal lines
+
+
+def _number(value, default: float) -> float:
+    """A CSV or DataFrame cell as a float: missing (None, NaN, "") reads as ``default``."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return default
+    return default if value != value else value
+
+
+def plot_benchmark(rows: list[dict], title: str = ""):
+    """Seconds for all images against batch (or slice) size: a row of panels per device, a panel per
+    model. In each panel a line per family of routes (``lib.bench.ROUTES``: DataLoader, fast path, fast
+    path compiled, fused C loop, end to end), each point the best configuration of that family at that
+    size (filled marker: from uint8 images; open: from float), and as horizontal lines the pipeline image
+    by image (the assignment's baseline) and the fastest route a user would take instead."""
+    devices = list(dict.fromkeys(r["device"] for r in rows))
+    models = {d: list(dict.fromkeys(r["model"] for r in rows if r["device"] == d and ROUTE[r["method"]].family))
+              for d in devices}  # fmt: skip
+    ncols = max(1, *(len(m) for m in models.values()))
+    fig, axes = plt.subplots(len(devices), ncols, figsize=(4.6 * ncols, 3.6 * len(devices) + 1.4), squeeze=False,
+                             sharey="row", layout="constrained")  # fmt: skip
+    n_images = int(_number(rows[0]["n_images"], 0))
+    legend: dict[str, object] = {}
+    scaled = set()
+    for ax_row, device in zip(axes, devices, strict=True):
+        mine = [r for r in rows if r["device"] == device]
+        references = _references(mine, USER_BASELINES, ROUTE)
+        for ax, model in zip(ax_row, models[device], strict=False):
+            for family, (colour, marker) in FAMILY_STYLE.items():
+                best: dict[int, dict] = {}
+                for r in mine:
+                    if r["model"] == model and ROUTE[r["method"]].family == family:
+                        size = int(_number(r["batch_size"], 0))
+                        if size not in best or r["median_s"] < best[size]["median_s"]:
+                            best[size] = r
+                if not best:
+                    continue
+                sizes = sorted(best)
+                (line,) = ax.plot(sizes, [best[b]["median_s"] for b in sizes], color=colour, lw=1.2, label=family)
+                for b in sizes:
+                    uint8 = ROUTE[best[b]["method"]].source == "uint8"
+                    ax.plot([b], [best[b]["median_s"]], marker=marker, ms=7 if marker == "*" else 5, color=colour,
+                            mfc=colour if uint8 else "white", ls="none")  # fmt: skip
+                    if _number(best[b].get("n_timed"), n_images) < n_images:
+                        scaled.add((family, b, int(_number(best[b].get("n_timed"), n_images))))
+                legend.setdefault(family, line)
+            for key, (label, seconds) in references.items():
+                legend.setdefault(label, ax.axhline(seconds, color="k", ls=REFERENCE_STYLE[key], lw=1, label=label))
+            arch = architecture(next(r for r in mine if r["model"] == model))
+            saved = "" if model == arch else f"saved as {model}, "
+            ax.set(xscale="log", yscale="log", title=f"{ARCHITECTURES.get(arch, arch)}\n{saved}on {device}",
+                   xlabel="batch size (DataLoader) or slice size (images)")  # fmt: skip
+            ax.title.set_fontsize(9)
+            ax.grid(True, which="both", alpha=0.3)
+        ax_row[0].set_ylabel(f"seconds for {n_images:,} images (median)")
+        for ax in ax_row[len(models[device]) :]:
+            ax.axis("off")
+    notes = ["Each point: the fastest configuration of its family at that size (DataLoader: over workers and "
+             "pin_memory); filled marker: the route from uint8 images, open: from float."]  # fmt: skip
+    for family, size, timed in sorted(scaled):
+        notes.append(f"{family} at batch size {size}: timed on {timed:,} images, scaled to {n_images:,}.")
+    order = [k for k in FAMILY_STYLE if k in legend] + [k for k in legend if k not in FAMILY_STYLE]  # lines first
+    fig.legend([legend[k] for k in order], order, loc="outside lower center", ncol=2, fontsize=8, frameon=False)
+    fig.suptitle("\n".join(filter(None, [title, *dict.fromkeys(notes)])), fontsize=9)
+    return fig
+
+
+def _references(rows: list[dict], user_methods: tuple, routes: dict) -> dict[str, tuple[str, float]]:
+    """The horizontal lines of one device's panels: {key: (label, seconds)} for the pipeline image by
+    image (where timed), the fastest route a user would take, and the pipeline on the whole batch where
+    that is not already the fastest and no image-by-image loop was timed (a GPU)."""
+
+    def fastest(methods):
+        found = [r for r in rows if r["method"] in methods]
+        return min(found, key=lambda r: r["median_s"]) if found else None
+
+    out = {}
+    loop = fastest(("pipeline_loop",))
+    if loop is not None:
+        out["pipeline_loop"] = (routes["pipeline_loop"].label, loop["median_s"])
+    user = fastest(user_methods)
+    if user is not None:
+        out["user_best"] = (f"fastest route a user would take: {routes[user['method']].label}", user["median_s"])
+    batched = fastest(("pipeline_batched",))
+    if loop is None and batched is not None and (user is None or user["method"] != "pipeline_batched"):
+        out["pipeline_batched"] = (routes["pipeline_batched"].label, batched["median_s"])
+    return out
