@@ -103,66 +103,22 @@ def plot_history(history: list[dict], title: str = "", tolerance_gray: float | N
     return fig
 
 
-BASELINE_STYLE = {
-    "pipeline_loop": ":", "pipeline_batched": "--", "pipeline_uint8": (0, (5, 2, 1, 2)), "pillow_loop": (0, (1, 4)),
-    "read_input": "-.", "read_uint8": (0, (3, 1, 1, 1, 1, 1)),
-}  # fmt: skip
-
-
-METHOD_MARKERS = {
-    "dataloader": "s", "fast_path": "o", "fast_path_uint8": "^", "compiled": "D", "compiled_uint8": "v",
-    "fused_uint8": "*", "end_to_end": "P",
-}  # fmt: skip
-
-
-def plot_benchmark(rows: list[dict], title: str = ""):
-    """Seconds for all images against batch (or chunk) size, one panel per device, a line per model
-    (colour) and method (marker) (DataLoader: best over workers and pinning), baselines and the read
-    floors as horizontals."""
-    devices = list(dict.fromkeys(r["device"] for r in rows))
-    fig, axes = plt.subplots(1, len(devices), figsize=(8.5 * len(devices), 5), squeeze=False)
-    models = dict.fromkeys(r["model"] for r in rows if r["method"] not in BASELINE_STYLE)
-    colours = {m: f"C{i % 10}" for i, m in enumerate(models)}
-    for ax, device in zip(axes[0], devices, strict=True):
-        mine = [r for r in rows if r["device"] == device]
-        lines: dict[tuple[str, str], dict[int, float]] = {}
-        for r in mine:
-            if r["method"] in BASELINE_STYLE:
-                continue
-            curve = lines.setdefault((r["model"], r["method"]), {})
-            bs = int(r["batch_size"])
-            curve[bs] = min(curve.get(bs, float("inf")), float(r["median_s"]))
-        for (model, method), curve in sorted(lines.items()):
-            sizes = sorted(curve)
-            ax.plot(sizes, [curve[s] for s in sizes], color=colours[model], marker=METHOD_MARKERS.get(method, "o"),
-                    ms=4, lw=1, label=f"{model} · {method.replace('_', ' ')}")  # fmt: skip
-        for method, style in BASELINE_STYLE.items():
-            found = [float(r["median_s"]) for r in mine if r["method"] == method]
-            if found:
-                ax.axhline(min(found), color="k", ls=style, lw=1, label=method.replace("_", " "))
-        ax.set(xscale="log", yscale="log", xlabel="batch / chunk size (images)",
-               ylabel=f"seconds for {int(mine[0]['n_images']):,} images (median)", title=device)  # fmt: skip
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
-
-
 def plot_roofline(points: dict[str, tuple[float, float]], peak_gflops: float, floor_s: float, n_images: int,
-                  title: str = "", floor_label: str = "read floor"):  # fmt: skip
-    """The roofline in time: seconds for ``n_images`` against MFLOPs per image, one point per model
-    ({label: (mflops_per_image, seconds)}); the compute floor (FLOPs at the measured matrix-multiply peak)
-    is the diagonal, the read floor the horizontal, and their maximum the best any model could do."""
+                  title: str = "", floor_label: str = "read floor: reading the input once"):  # fmt: skip
+    """The roofline in time: seconds for ``n_images`` against MFLOPs per image, one point per model and
+    route ({label in words: (mflops_per_image, seconds)}); the compute floor (FLOPs at the measured
+    matrix-multiply peak) is the diagonal, the read floor the horizontal, and their maximum the best any
+    model could do."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
     lo = min(m for m, _ in points.values()) / 3
     hi = max(m for m, _ in points.values()) * 3
     grid = [lo * (hi / lo) ** (i / 50) for i in range(51)]
     compute = [m * 1e6 * n_images / (peak_gflops * 1e9) for m in grid]
-    ax.plot(grid, compute, "k-", lw=1, label=f"compute floor ({peak_gflops:.0f} GFLOPS matmul peak)")
+    compute_label = f"compute floor: the FLOPs at the measured matrix-multiply peak ({peak_gflops:.0f} GFLOPS)"
+    ax.plot(grid, compute, "k-", lw=1, label=compute_label)
     ax.axhline(floor_s, color="k", ls="-.", lw=1, label=f"{floor_label} ({floor_s * 1e3:.2g} ms)")
-    ax.plot(grid, [max(c, floor_s) for c in compute], color="tab:green", lw=4, alpha=0.25, label="roofline")
+    ax.plot(grid, [max(c, floor_s) for c in compute], color="tab:green", lw=4, alpha=0.25,
+            label="roofline: the larger of the two floors")  # fmt: skip
     for label, (m, t) in points.items():
         ax.plot([m], [t], "o", label=f"{label}: {t * 1e3:.3g} ms")
     ax.set(xscale="log", yscale="log", xlabel="MFLOPs per image",
@@ -173,15 +129,38 @@ def plot_roofline(points: dict[str, tuple[float, float]], peak_gflops: float, fl
     return fig
 
 
-def plot_curves(histories: dict[str, list[dict]], key: str = "val_mae_gray", title: str = ""):
-    """One validation-error curve per run (log scale), with the half-gray-level threshold."""
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for label, history in histories.items():
-        ax.semilogy([h["epoch"] for h in history], [h[key] for h in history], marker="o", ms=3, label=label)
-    ax.axhline(HALF_GRAY * GRAY_LEVELS, color="k", ls="--", lw=1, label="half a gray level")
-    ax.set(xlabel="epoch", ylabel=f"{key.replace('_', ' ')} (gray levels)", title=title)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+MAX_SERIES = 6  # most curves one panel shows: more cannot be told apart
+
+
+CURVE_KEYS = {  # history keys in words, for axis labels
+    "val_mae_gray": "mean |error|, validation (gray levels)", "val_max_gray": "max |error|, validation (gray levels)",
+    "held_out_max_gray": "max |error|, held-out synthetic (gray levels)",
+}  # fmt: skip
+
+
+def plot_curves(histories: dict[str, list[dict]], keys: tuple[str, ...] = ("val_mae_gray",), title: str = "",
+                x: str = "epoch", lines: dict[str, float] | None = None):  # fmt: skip
+    """One curve per run (log scale) in a panel per history key, against ``x`` (``epoch`` or ``seconds``),
+    with half a gray level and any other horizontal ``lines`` ({label: gray levels}). Labels are the keys of
+    ``histories``: give them in words. At most six runs, each with two or more points: a one-step fit (a
+    closed form) has no curve and belongs in a table."""
+    if not 1 <= len(histories) <= MAX_SERIES:
+        raise ValueError(f"plot_curves draws 1 to {MAX_SERIES} runs, got {len(histories)}: split them over figures")
+    short = [label for label, h in histories.items() if len(h) < 2]
+    if short:
+        raise ValueError(f"runs with fewer than two points have no curve: {short}; show them in a table")
+    fig, axes = plt.subplots(1, len(keys), figsize=(6.2 * len(keys), 4), squeeze=False)
+    for ax, key in zip(axes[0], keys, strict=True):
+        for label, history in histories.items():
+            ax.semilogy([h[x] for h in history], [h[key] for h in history], marker="o", ms=3, label=label)
+        ax.axhline(HALF_GRAY * GRAY_LEVELS, color="k", ls="--", lw=1, label="half a gray level")
+        for i, (label, value) in enumerate((lines or {}).items()):
+            ax.axhline(value, color="k", ls=(":", "-.", (0, (1, 4)))[i % 3], lw=1, label=label)
+        ax.set(xlabel="seconds" if x == "seconds" else x, ylabel=CURVE_KEYS.get(key, key.replace("_", " ")))
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0][-1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return fig
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from lib.losses import get_loss, l1, mse, range_weighted_sse
+from lib.losses import LABELS, LOSSES, get_loss, l1, mse, range_weighted_sse
 
 PRED = torch.tensor([[0.5, 1.5], [-0.5, 0.2]])
 TARGET = torch.tensor([[0.5, 1.0], [0.0, 0.0]])
@@ -37,3 +37,7 @@ def test_bad_inputs():
         range_weighted_sse(PRED, TARGET[:1])
     with pytest.raises(ValueError, match="out_of_range_weight"):
         range_weighted_sse(PRED, TARGET, out_of_range_weight=0.5)
+
+
+def test_every_loss_has_words():
+    assert set(LABELS) == set(LOSSES) and all(LABELS.values())

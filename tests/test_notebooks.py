@@ -9,7 +9,7 @@ import papermill
 import pytest
 import torch
 
-from lib import bench, models
+from lib import bench, designs, models
 from lib.paths import ROOT
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -19,11 +19,13 @@ CI_PARAMS = {
     "01_train": {"n_train": 300, "max_epochs": 2, "n_test": 200, "batch_size": 64, "n_family_test": 50},
     "02_architectures": {
         "n_train": 200, "n_test": 100, "max_epochs": 1, "moments_epochs": 1, "lbfgs_iters": 5, "n_synthetic": 200,
-        "n_noise": EXACT_NOISE, "n_held_out": 10, "n_family_test": 50,
+        "n_noise": EXACT_NOISE, "n_held_out": 10, "n_family_test": 50, "loss_n_train": 50, "loss_lbfgs_iters": 3,
+        "loss_epochs": 2,
     },
     "03_benchmark": {
-        "n_images": 32, "repeats": 2, "batch_sizes": [1, 32], "num_workers": [0, 2], "chunk_sizes": [32],
-        "devices": ["cpu", "cuda"], "models": ["dense", "separable"], "compile": False,
+        "n_images": 32, "repeats": 2, "dataloader_repeats": 2, "batch_sizes": [1, 32], "small_batch_images": 16,
+        "num_workers": [0, 2], "chunk_sizes": [32], "devices": ["cpu", "cuda"], "models": ["dense_seed", "separable"],
+        "compile": False,
     },
     "04_pipelines": {
         "pipelines": ["resize(28,28) | grayscale | hflip | vflip", "resize(16,20) | hflip",
@@ -64,7 +66,7 @@ def _run(name: str, tmp_path: Path, **params) -> Path:
 RUNS = {  # run name: extra parameters; the assignment's recipe, the final model, and the closed form
     "dense_seed": {"model": "dense", "stopping": "mean", "optimizer": "adam"},
     "separable": {"model": "separable", "optimizer": "moments", "loss": "sse", "stopping": "tolerance",
-                  "lbfgs_iters": 5, "n_synthetic": EXACT_NOISE, "n_held_out": 10, "lr": 1.0},
+                  "lbfgs_iters": 2, "n_synthetic": EXACT_NOISE, "n_held_out": 10, "lr": 1.0},
     "dense": {"model": "dense", "optimizer": "closed_form", "loss": "sse", "stopping": "tolerance",
               "n_synthetic": EXACT_NOISE, "n_held_out": 10},
 }  # fmt: skip
@@ -97,8 +99,8 @@ def test_train_notebook(tmp_path, smoke_data_dir, run_name):
 
 def test_benchmark_notebook(tmp_path, smoke_data_dir):
     models_dir = tmp_path / "models"
-    for name in ("dense", "separable"):
-        models.save(models.build(name), models_dir / f"{name}.pt")
+    for stem, name in (("dense_seed", "dense"), ("separable", "separable")):
+        models.save(models.build(name), models_dir / f"{stem}.pt")
     out = _run("03_benchmark", tmp_path, data_dir=str(smoke_data_dir), models_dir=str(models_dir))
     with (out / "results" / "benchmark.csv").open() as f:
         rows = list(csv.DictReader(f))
@@ -110,6 +112,9 @@ def test_benchmark_notebook(tmp_path, smoke_data_dir):
     dl = [r for r in rows if r["method"] == "dataloader"]
     pins = 1 + 2 * torch.cuda.is_available()  # CPU rows are never pinned; GPU rows with and without
     assert len(dl) == 2 * 2 * 2 * pins  # models x batch sizes x workers
+    assert all(int(r["n_timed"]) == (16 if r["batch_size"] == "1" else 32) for r in dl)  # batch size 1: scaled
+    assert all(int(r["repeats"]) == 2 for r in rows)
+    assert {r["architecture"] for r in rows if r["model"] == "dense_seed"} == {"dense"}
     summary = json.loads((out / "results" / "benchmark_summary.json").read_text())
     cpu = summary["devices"]["cpu"]
     learned = [r for r in rows if r["device"] == "cpu" and r["method"] in bench.LEARNED_METHODS]
@@ -122,6 +127,14 @@ def test_benchmark_notebook(tmp_path, smoke_data_dir):
     assert cpu["times_roofline"] == pytest.approx(float(fastest["median_s"]) / cpu["roofline_s"])
     assert float(next(r for r in rows if r["method"] == "pillow_loop")["max_gray"]) > 0.5  # not the float pipeline
     assert summary["environment"]["torch_version"]
+    nb = nbformat.read(tmp_path / "03_benchmark.ipynb", as_version=4)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    shown = "".join(o.get("text", "") + "".join(map(str, o.get("data", {}).values())) for o in outputs)
+    assert "dense (the assignment's design), dense_seed" in shown  # in the tables, by its architecture
+    assert "the first 16 images only" in shown and "batch 1 (16 images, scaled)" in shown
+    assert "*read floor*: the time to read the input once" in shown
+    assert sum("image/png" in o.get("data", {}) for o in outputs) == 2  # the time figure and the roofline
+    assert "mission" not in shown.lower() and str(ROOT) not in shown
 
 
 def test_architectures_notebook(tmp_path, smoke_data_dir):
@@ -139,6 +152,18 @@ def test_architectures_notebook(tmp_path, smoke_data_dir):
     assert float(rows["dense (closed form)"]["test_max_gray"]) < float(rows["dense"]["test_max_gray"]) / 100
     assert int(rows["separable"]["params"]) == 1796 and int(rows["exact"]["params"]) == 0
     assert models.n_params(models.load(out / "models" / "exact.pt", name="exact")) == 0
+    with (out / "results" / "losses.csv").open() as f:
+        losses = list(csv.DictReader(f))
+    assert [(r["model"], r["loss"]) for r in losses] == [("separable", loss) for loss in designs.LOSSES_COMPARED]
+    assert {"optimizer", "epochs", "seconds", "stopped_by", "test_mae_gray", "test_max_gray", "exact8_pct",
+            "outside_01_pct"} <= set(losses[0])  # fmt: skip
+    assert all(r["optimizer"] == "lbfgs" and 1 <= int(r["epochs"]) <= 2 for r in losses)
+    # six L-BFGS iterations from random weights are far from the exact map, whatever the loss
+    assert all(r["stopped_by"] == "max_epochs" and float(r["test_max_gray"]) > 1 for r in losses)
+    nb = nbformat.read(tmp_path / "02_architectures.ipynb", as_version=4)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    shown = "".join(str(o.get("data", {})) + o.get("text", "") for o in outputs)
+    assert "**Loss at convergence.**" in shown and "mission" not in shown
 
 
 def test_benchmark_notebook_shows_recorded_gpu_results(tmp_path, smoke_data_dir):
@@ -158,11 +183,11 @@ def test_benchmark_notebook_shows_recorded_gpu_results(tmp_path, smoke_data_dir)
     params = {"devices": ["cpu"], "models": ["separable"], "recorded_gpu_dir": str(recorded)}
     _run("03_benchmark", tmp_path, data_dir=str(smoke_data_dir), models_dir=str(models_dir), **params)
     nb = nbformat.read(tmp_path / "03_benchmark.ipynb", as_version=4)
-    shown = "".join(
-        o.get("text", "") + str(o.get("data", {})) for c in nb.cells if c.cell_type == "code" for o in c.outputs
-    )
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    shown = "".join(o.get("text", "") + "".join(map(str, o.get("data", {}).values())) for o in outputs)
     assert "recorded on Fixture GPU 80GB on 2026-01-02" in shown
-    assert "the fastest learned model is `separable` on the fast path (batch 32), 0.1 ms" in shown  # its cuda row
+    cuda = "the fastest learned model is separable (the final model), run as the fast path, in slices of 32: 0.1 ms"
+    assert cuda in shown  # its recorded cuda row
 
 
 def test_pipelines_notebook(tmp_path, smoke_data_dir):
