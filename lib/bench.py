@@ -150,7 +150,7 @@ class BenchConfig:
     devices: list[str] = field(default_factory=lambda: ["cpu", "cuda"])  # cuda rows only where available
     slow_s: float = 3.0  # a DataLoader configuration whose warm-up takes longer gets timing.SLOW_REPEATS runs
     compile: bool = True  # also time the fast path through torch.compile (left out where it fails)
-    pipeline: str = spec.MISSION  # the pipeline the models reproduce (lib.spec); Pillow rows only for the target's
+    pipeline: str = spec.TARGET  # the pipeline the models reproduce (lib.spec); Pillow rows only for the target's
 
     def __post_init__(self) -> None:
         spec.parse(self.pipeline)  # a clear error for a bad pipeline before any work
@@ -183,7 +183,7 @@ class BenchConfig:
 
 
 def _target_steps() -> tuple:
-    return spec.parse(spec.MISSION).steps
+    return spec.parse(spec.TARGET).steps
 
 
 def load_images(data_dir: str | Path | None, n: int) -> tuple[torch.Tensor, str]:
@@ -591,7 +591,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--chunk-sizes", type=int, nargs="+", default=default.chunk_sizes)
     p.add_argument("--devices", nargs="+", default=default.devices, choices=["cpu", "cuda"])
     p.add_argument("--no-compile", action="store_true", help="skip the torch.compile rows")
-    p.add_argument("--pipeline", default=spec.MISSION, help="the pipeline the models reproduce (lib.spec syntax)")
+    p.add_argument("--pipeline", default=spec.TARGET, help="the pipeline the models reproduce (lib.spec syntax)")
     a = p.parse_args(argv)
     cfg = BenchConfig(n_images=a.n_images, repeats=a.repeats, dataloader_repeats=a.dataloader_repeats,
                       batch_sizes=a.batch_sizes, small_batch_images=a.small_batch_images, num_workers=a.num_workers,

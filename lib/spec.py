@@ -20,7 +20,6 @@ from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
 TARGET = "resize(28,28) | grayscale | hflip | vflip"  # the target pipeline of the assignment
-MISSION = TARGET  # old name, kept while callers move to TARGET
 IN_SHAPE = (3, 32, 32)
 
 

@@ -195,11 +195,11 @@ def test_pipelines_notebook(tmp_path, smoke_data_dir):
     with (out / "results" / "pipelines.csv").open() as f:
         rows = list(csv.DictReader(f))
     by = {(r["pipeline"], r["model"]): r for r in rows}
-    mission, rgb, curved = CI_PARAMS["04_pipelines"]["pipelines"]
-    assert {m for p, m in by if p == mission} == {"dense", "separable", "exact"}
+    target, rgb, curved = CI_PARAMS["04_pipelines"]["pipelines"]
+    assert {m for p, m in by if p == target} == {"dense", "separable", "exact"}
     assert by[(rgb, "separable")]["out_shape"] == "3x16x20" and by[(rgb, "separable")]["linear"] == "True"
     for name in ("dense", "separable"):  # determined by the noise images: exact on CIFAR-10 too
-        assert float(by[(mission, name)]["test_max_gray"]) < 0.01 and float(by[(rgb, name)]["test_max_gray"]) < 0.01
+        assert float(by[(target, name)]["test_max_gray"]) < 0.01 and float(by[(rgb, name)]["test_max_gray"]) < 0.01
     assert by[(curved, "dense")]["linear"] == "False" and float(by[(curved, "dense")]["superposition_gray"]) > 1
     assert {m for p, m in by if p == curved} == {"dense", "dense + clamp", "curve + separable"}
 
@@ -211,13 +211,13 @@ def test_train_and_benchmark_notebooks_learn_another_pipeline(tmp_path, smoke_da
     )
     res = json.loads((out / "results" / "train_rgb.json").read_text())
     assert res["pipeline"] == other and res["out_shape"] == [3, 16, 20]
-    assert max(r["max_gray"] for r in res["fidelity"]) < 0.01  # fitted exactly, as for the mission's pipeline
+    assert max(r["max_gray"] for r in res["fidelity"]) < 0.01  # fitted exactly, as for the target pipeline
     params = {"models": ["rgb"], "pipeline": other, "devices": ["cpu"]}
     _run("03_benchmark", tmp_path, data_dir=str(smoke_data_dir), models_dir=str(out / "models"), **params)
     with (out / "results" / "benchmark.csv").open() as f:
         rows = list(csv.DictReader(f))
     methods = {r["method"] for r in rows}
-    assert "pipeline_uint8" in methods and "pillow_loop" not in methods  # Pillow's steps are the mission's only
+    assert "pipeline_uint8" in methods and "pillow_loop" not in methods  # Pillow's steps are the target's only
     assert float(next(r for r in rows if r["method"] == "fast_path")["max_gray"]) < 0.01
 
 
