@@ -212,17 +212,19 @@ def opening(res: Results) -> str:
 
 
 def loss_text(rows: list[dict], final: dict) -> str:
-    """What the losses do at convergence, from the loss study's rows of the final model's design."""
+    """What the losses reach with one budget, from the loss study's rows of the final model's design."""
     if not rows:
         return "The loss study has no rows for the final model's design."
     worst = max(rows, key=lambda r: r["test_max_gray"])
     best = min(rows, key=lambda r: r["test_max_gray"])
     reached = [r["loss"] for r in rows if str(r["stopped_by"]).endswith("_rule")]
     text = (
-        f"At convergence (each loss trained by {rows[0]['optimizer']} on the same images, "
+        f"With the same start, images and budget for every loss ({rows[0]['optimizer']}: "
         f"{', '.join(str(r['loss']) for r in rows)}), the largest test error ranges from {_g(best['test_max_gray'])} "
         f"gray levels (`{best['loss']}`) to {_g(worst['test_max_gray'])} (`{worst['loss']}`); "
-        f"{len(reached)} of {len(rows)} losses reached the stopping rule ({', '.join(reached) or 'none'})."
+        f"{len(reached)} of {len(rows)} losses reached the stopping rule ({', '.join(reached) or 'none'}). "
+        "Every one of them is smallest at the pipeline itself; those that stop short stall on their own shape "
+        "(02 gives each loss's value there)."
     )
     text += (
         f" The final model minimises `{final['loss_minimised']}`: a model that equals the pipeline never leaves "
