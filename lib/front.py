@@ -12,10 +12,10 @@ from pathlib import Path
 
 from lib import bench
 from lib.metrics import percent
+from lib.train_text import TEST, synthetic_extremes
 
 FINAL_RUN = "separable"  # the final model's run (results/train_separable.json, models/separable.pt)
 RECIPE_RUN = "dense_seed"  # the assignment's recipe: its design, loss, optimizer and rule
-TEST = "CIFAR-10 test"  # the fidelity row of the test split; the other rows are synthetic families
 
 # The designs of the assignment and of 02_architectures, in the words of the front page
 DESIGN_WORDS = {
@@ -92,14 +92,12 @@ def load(results_dir: str | Path, gpu_dir: str | Path | None = None) -> Results:
 def fidelity(run: dict) -> dict:
     """The headline fidelity of a training run: test max, mean and exact share, and the worst synthetic family."""
     rows = {r["images"]: r for r in run["fidelity"]}
-    families = [r for name, r in rows.items() if name != TEST]
-    worst = max(families, key=lambda r: r["max_gray"]) if families else None
+    worst, lowest, n_families = synthetic_extremes(run["fidelity"])
     return {
         "test_max_gray": rows[TEST]["max_gray"], "test_mae_gray": rows[TEST]["mae_gray"],
         "test_exact8_pct": rows[TEST]["exact8_pct"], "n_test": rows[TEST]["n"],
         "synthetic_max_gray": worst["max_gray"] if worst else None, "worst_family": worst["images"] if worst else None,
-        "synthetic_min_exact8_pct": min(r["exact8_pct"] for r in families) if families else None,
-        "n_families": len(families),
+        "synthetic_min_exact8_pct": lowest, "n_families": n_families,
     }  # fmt: skip
 
 

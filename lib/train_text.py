@@ -8,6 +8,18 @@ ASSIGNMENT_RECIPE = {"model": "dense", "optimizer": "adam", "lr": 1e-3, "batch_s
                      "out_of_range_weight": 2.0, "stopping": "mean", "n_synthetic": 0}  # fmt: skip
 
 
+TEST = "CIFAR-10 test"  # the fidelity row of the test split; the other rows are synthetic families
+
+
+def synthetic_extremes(fidelity: list[dict]) -> tuple[dict | None, float | None, int]:
+    """From a run's fidelity rows: the synthetic family with the largest error, the lowest exact-8-bit
+    share over the families, and how many families there are (None, None, 0 without any)."""
+    families = [r for r in fidelity if r["images"] != TEST]
+    if not families:
+        return None, None, 0
+    return max(families, key=lambda r: r["max_gray"]), min(r["exact8_pct"] for r in families), len(families)
+
+
 def is_assignment_recipe(params: dict, pipeline: str, target: str) -> bool:
     """Whether a run's parameters are the assignment's recipe on the target pipeline."""
     return pipeline == target and all(params.get(k) == v for k, v in ASSIGNMENT_RECIPE.items())
@@ -30,10 +42,8 @@ def verdict(res: dict, recipe: bool = False) -> str:
         f"largest {res['test_max_gray']:.3g}; {percent(100 * res['test_exact8'])}% of test pixels round to the same "
         "8-bit value as the pipeline's."
     ]
-    families = [r for r in res["fidelity"] if r["images"] != "CIFAR-10 test"]
-    if families:
-        worst = max(families, key=lambda r: r["max_gray"])
-        lowest = min(r["exact8_pct"] for r in families)
+    worst, lowest, _ = synthetic_extremes(res["fidelity"])
+    if worst is not None:
         text.append(
             f"On images unlike CIFAR-10 its largest error is {worst['max_gray']:.3g} gray levels (family "
             f"`{worst['images']}`) and the lowest exact-8-bit share {percent(lowest)}%."
