@@ -28,7 +28,7 @@ PAPERMILL := PROGRESS=build/progress.log $(NOTEBOOK_LOCK) $(BIN)/papermill --ker
 	--request-save-on-cell-execute
 # The HTML shows the parameters, prose, tables and figures; code cells tagged hide-input (all but the
 # parameters) keep their output and drop their source, which stays in notebooks/ and build/.
-NBCONVERT := $(BIN)/jupyter nbconvert --to html --embed-images \
+NBCONVERT := $(BIN)/jupyter nbconvert --to html --embed-images --no-prompt \
 	--TagRemovePreprocessor.enabled=True --TagRemovePreprocessor.remove_input_tags hide-input
 
 .PHONY: help venv report train architectures benchmark pipelines bench-gpu html test lint lab clean

@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--results", default=str(paths.RESULTS), help="folder of the run's results")
     p.add_argument("--out", default=str(paths.REPORTS / "SUMMARY.md"))
     a = p.parse_args(argv)
-    print(f"wrote {write(a.results, a.out)}")
+    print(f"wrote {paths.shown(write(a.results, a.out))}")
 
 
 if __name__ == "__main__":
