@@ -20,5 +20,7 @@ def resolve(path: str | Path) -> Path:
 
 def shown(path: str | Path) -> str:
     """``path`` as a reader should see it: relative to the project root (``../shared/data`` rather than
-    this machine's absolute path), so that reports carry no machine-specific paths."""
-    return os.path.relpath(resolve(path), ROOT)
+    this machine's absolute path), so that reports carry no machine-specific paths. Symbolic links are
+    not followed: a ``../shared`` that links elsewhere is shown as ``../shared``."""
+    path = Path(path).expanduser()
+    return os.path.relpath(os.path.normpath(path if path.is_absolute() else ROOT / path), ROOT)
