@@ -17,7 +17,7 @@ quote = '$(subst ','\'',$(1))'
 # The notebooks get DATA relative to the project root (lib.paths.resolve reads it from there, wherever the
 # kernel runs), so that the parameters printed in the reports hold no path of this machine.
 DATA_REL := $(shell $(PYTHON) -c 'import os, sys; print(os.path.relpath(sys.argv[1]))' $(call quote,$(DATA_ABS)))
-# PIPELINE="resize(16,20) | hflip" trains and times the models for another pipeline (lib/spec.py syntax)
+# PIPELINE="resize(16,20) | hflip" trains and times the models for another pipeline (lib/core/spec.py syntax)
 PIPELINE ?=
 PIPE := $(if $(PIPELINE),-p pipeline "$(PIPELINE)")
 # Notebooks run one at a time even under `make -j` (they time themselves, and two would share the cores):
@@ -108,9 +108,9 @@ endif
 ifeq ($(DATA_REL),)
 $(error could not turn DATA=$(DATA) into a path relative to the project with $(PYTHON); set PYTHON=<python >= 3.11>)
 endif
-# The project files each notebook (and lib.summary) imports; the system python runs it, before .venv exists.
-build/deps.mk: lib/deps.py $(wildcard notebooks/*.ipynb lib/*.py)
-	$(PYTHON) -m lib.deps --module lib.summary --out $@
+# The project files each notebook (and lib.report.summary) imports; the system python runs it, before .venv exists.
+build/deps.mk: lib/deps.py $(wildcard notebooks/*.ipynb lib/*.py lib/*/*.py)
+	$(PYTHON) -m lib.deps --module lib.report.summary --out $@
 -include build/deps.mk
 # Each run's parameters, written when they differ from the last ones: at parse time, so `make -q` stays exact.
 $(foreach r,$(RUNS),$(shell mkdir -p build/params && v=$(call quote,$(strip $(P_$(r)))) && \
@@ -153,8 +153,8 @@ reports/index.html: build/00_report.ipynb $(STAMP)
 		--TagRemovePreprocessor.remove_cell_tags parameters --TagRemovePreprocessor.remove_cell_tags injected-parameters $<
 	@echo "report: reports/index.html (the front page), the other reports/*.html and reports/SUMMARY.md"
 
-reports/SUMMARY.md: $(RESULTS_FILES) $(DEPS_lib.summary) $(STAMP)
-	$(BIN)/python -m lib.summary
+reports/SUMMARY.md: $(RESULTS_FILES) $(DEPS_lib.report.summary) $(STAMP)
+	$(BIN)/python -m lib.report.summary
 
 # ---- Convenience targets: names for the files above ------------------------------------------------
 run-files = build/$(1).ipynb $(OUT_$(1))
@@ -175,7 +175,7 @@ report: html  ## everything out of date: notebooks into build/, HTML and SUMMARY
 GPU_OUT ?= results/gpu
 bench-gpu:  ## GPU benchmark + unit tests with the system python3 (PYTHONPATH=.), into results/gpu/
 	@mkdir -p $(GPU_OUT)
-	PYTHONPATH=. $(PYTHON) -m lib.bench --out $(GPU_OUT) --data-dir /nonexistent --models-dir /nonexistent
+	PYTHONPATH=. $(PYTHON) -m lib.experiments.bench --out $(GPU_OUT) --data-dir /nonexistent --models-dir /nonexistent
 	PYTHONPATH=. $(PYTHON) -m pytest -q -p no:cacheprovider tests --ignore=tests/test_notebooks.py \
 		> $(GPU_OUT)/tests.txt 2>&1; status=$$?; cat $(GPU_OUT)/tests.txt; exit $$status
 

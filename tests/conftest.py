@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lib.data import detect
+from lib.core.data import detect
 
 
 def write_image_folder(root: Path, per_class: dict[str, int], seed: int = 0) -> Path:
@@ -35,7 +35,9 @@ def smoke_data_dir(tiny_folder, tmp_path_factory) -> Path:
     real = os.environ.get("CIFAR_DATA", "")
     if real:  # asked for real images: never fall back to generated ones without saying so
         if detect(real) is None:
-            raise pytest.UsageError(f"CIFAR_DATA={real} holds no CIFAR-10 (neither layout of lib.data); fix the path")
+            raise pytest.UsageError(
+                f"CIFAR_DATA={real} holds no CIFAR-10 (neither layout of lib.core.data); fix the path"
+            )
         return Path(real)
     os.environ["CIFAR_CACHE"] = str(tmp_path_factory.mktemp("cache"))  # read by the notebook kernels
     return tiny_folder

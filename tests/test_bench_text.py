@@ -4,7 +4,8 @@ from dataclasses import asdict
 
 import pytest
 
-from lib import bench, bench_text
+from lib.experiments import bench
+from lib.report import bench_text
 
 
 def _row(method: str, model: str, seconds: float, **fields) -> dict:

@@ -4,7 +4,7 @@ import torch
 from PIL import Image
 from torchvision.transforms import v2
 
-from lib import data
+from lib.core import data
 from tests.conftest import write_image_folder
 
 

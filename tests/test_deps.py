@@ -104,11 +104,11 @@ def test_main_writes_the_include(project, capsys):
 
 
 def test_the_project_notebooks_follow_lib_through_its_modules():
-    """On this checkout: 01_train imports lib.train itself, and lib.train's own imports come along."""
+    """On this checkout: 01_train imports lib.core.train itself, and lib.core.train's own imports come along."""
     found = _names(deps.notebook_dependencies(ROOT / "notebooks" / "01_train.ipynb", ROOT))
-    assert {"lib/__init__.py", "lib/train.py", "lib/paths.py"} <= found
+    assert {"lib/__init__.py", "lib/core/train.py", "lib/paths.py"} <= found
     assert all(name.startswith("lib/") for name in found)
-    assert "lib/bench.py" not in found  # only 03_benchmark times the models
+    assert "lib/experiments/bench.py" not in found  # only 03_benchmark times the models
 
 
 def test_runs_on_the_standard_library_alone():

@@ -2,9 +2,11 @@ import pandas as pd
 import pytest
 import torch
 
-from lib import designs, plots, synthetic
-from lib.data import Data
-from lib.pipeline import make_targets
+from lib.core import synthetic
+from lib.core.data import Data
+from lib.core.pipeline import make_targets
+from lib.experiments import designs
+from lib.report import plots
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@ import math
 import pandas as pd
 import pytest
 
-from lib import designs_text
+from lib.report import designs_text
 
 OPTIMUM = "separable (closed form)"
 

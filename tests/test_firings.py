@@ -1,6 +1,6 @@
 import pytest
 
-from lib import stopping
+from lib.core import stopping
 
 
 def _epoch(epoch, mae, mx, held=None, exact=0.9):

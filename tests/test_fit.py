@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from lib import fit, models, synthetic
-from lib.pipeline import make_targets
-from lib.probe import probe
+from lib.core import fit, models, synthetic
+from lib.core.pipeline import make_targets
+from lib.core.probe import probe
 
 
 @pytest.fixture(scope="module")

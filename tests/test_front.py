@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from lib import front
+from lib.report import front
 
 
 def _run(name, model, params, optimizer, stopping, stopped_by, test_max, synth_max, history, loss="sse"):

@@ -3,7 +3,7 @@ import shutil
 import pytest
 import torch
 
-from lib import fused, models
+from lib.core import fused, models
 
 pytestmark = pytest.mark.skipif(
     shutil.which("cc") is None and shutil.which("gcc") is None, reason="the fused loop needs a C compiler"

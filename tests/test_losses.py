@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from lib.losses import LABELS, LOSSES, get_loss, l1, mse, range_weighted_sse
+from lib.core.losses import LABELS, LOSSES, get_loss, l1, mse, range_weighted_sse
 
 PRED = torch.tensor([[0.5, 1.5], [-0.5, 0.2]])
 TARGET = torch.tensor([[0.5, 1.0], [0.0, 0.0]])

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from lib import metrics
+from lib.core import metrics
 
 
 def test_known_array():
@@ -12,7 +12,7 @@ def test_known_array():
     assert metrics.mae(pred, target) == pytest.approx(0.05)
     assert metrics.max_abs(pred, target) == pytest.approx(0.1)
     assert metrics.psnr(pred, target) == pytest.approx(10 * math.log10(1 / 0.005), rel=1e-6)
-    s = metrics.summary(pred, target)
+    s = metrics.score(pred, target)
     assert s["mae_gray"] == pytest.approx(0.05 * 255) and s["max_gray"] == pytest.approx(0.1 * 255)
 
 

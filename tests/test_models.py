@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from lib import models
+from lib.core import models
 
 
 @pytest.mark.parametrize("name, n", [("dense", 3 + 1 + 1024 * 784 + 784), ("separable", 3 + 1 + 2 * 28 * 32)])
@@ -67,16 +67,16 @@ def test_every_model_says_what_input_it_takes(name):
         model(torch.rand(3, 32, 32))
     with pytest.raises(ValueError, match=r"\(N, 3, 32, 32\), got \(2, 3, 64, 64\)"):
         model(torch.rand(2, 3, 64, 64))
-    with pytest.raises(TypeError, match="lib.data.to_float"):
+    with pytest.raises(TypeError, match="lib.core.data.to_float"):
         model(torch.zeros(2, 3, 32, 32, dtype=torch.uint8))
 
 
 def test_load_refuses_files_that_are_not_models(tmp_path):
     junk = tmp_path / "notes.pt"
     junk.write_text("not a torch file")
-    with pytest.raises(ValueError, match="not a model file written by lib.models.save"):
+    with pytest.raises(ValueError, match="not a model file written by lib.core.models.save"):
         models.load(junk)
     other = tmp_path / "tensor.pt"
     torch.save(torch.zeros(3), other)
-    with pytest.raises(ValueError, match="not a model file written by lib.models.save"):
+    with pytest.raises(ValueError, match="not a model file written by lib.core.models.save"):
         models.load(other)

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from lib import models
-from lib.moments import moments, separable_sse
-from lib.pipeline import make_targets
+from lib.core import models
+from lib.core.moments import moments, separable_sse
+from lib.core.pipeline import make_targets
 
 
 def test_moment_loss_equals_the_direct_sum():

@@ -9,7 +9,8 @@ import papermill
 import pytest
 import torch
 
-from lib import bench, designs, models
+from lib.core import models
+from lib.experiments import bench, designs
 from lib.paths import ROOT
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

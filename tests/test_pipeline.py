@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from lib import pipeline
+from lib.core import pipeline
 
 
 def test_batched_equals_loop_and_shape():

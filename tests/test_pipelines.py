@@ -1,8 +1,9 @@
 import pytest
 import torch
 
-from lib import classify, fit, generality, models, pipeline, spec
-from lib.probe import probe
+from lib.core import classify, constants, fit, models, pipeline, spec
+from lib.core.probe import probe
+from lib.experiments import generality
 
 LINEAR = {  # text: output shape
     "resize(28,28) | grayscale | hflip | vflip": (1, 28, 28),
@@ -32,7 +33,7 @@ def test_point_wise_steps_are_declared_non_linear(text):
 
 def test_the_default_is_the_target_pipeline():
     x = torch.rand(8, 3, 32, 32)
-    assert torch.equal(spec.parse(spec.TARGET)(x), pipeline.make_targets(x))
+    assert torch.equal(spec.parse(constants.TARGET)(x), pipeline.make_targets(x))
 
 
 def test_pipelines_draw_no_random_numbers():
@@ -81,7 +82,7 @@ def test_bad_pipelines_get_clear_errors(text, message):
 
 
 def test_classification_of_known_pipelines():
-    target = classify.classify(spec.parse(spec.TARGET), n=8)
+    target = classify.classify(spec.parse(constants.TARGET), n=8)
     assert target.linear and target.separable and target.operator_gray < 1e-3
     assert target.matrix.shape == (784, 3072)
     # the probed matrix is the operator read off by the row and column probes

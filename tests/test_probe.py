@@ -1,7 +1,7 @@
 import torch
 
-from lib import pipeline
-from lib.probe import _vector_padded, probe
+from lib.core import pipeline
+from lib.core.probe import _vector_padded, probe
 
 
 def test_probed_operator_is_the_pipeline():

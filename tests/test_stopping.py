@@ -1,15 +1,26 @@
 import pytest
 import torch
 
-from lib.stopping import HALF_GRAY, THRESHOLD_SUM, EarlyStopper, rule_met, threshold
+from lib.core.constants import HALF_GRAY
+from lib.core.stopping import EarlyStopper, per_image_abs_sum, rule_met, threshold
 
 TARGET = torch.zeros(4, 1, 28, 28)
 
 
 def test_threshold_is_half_a_gray_level_per_pixel():
-    assert THRESHOLD_SUM == pytest.approx(784 * 0.5 / 255)
     assert threshold("mean") == threshold("strict") == pytest.approx(0.5 / 255)
     assert threshold("tolerance", 0.01) == pytest.approx(0.01 / 255)
+
+
+@pytest.mark.parametrize("total, met", [(0.99, True), (1.01, False)])
+def test_mean_rule_is_the_assignments_per_image_sum(total, met):
+    # the assignment states it as a sum: the mean over images of each image's summed |error| below
+    # 784 x 0.5/255; here every error sits on one pixel of each image, which the strict rule would refuse
+    pred = TARGET.clone()
+    pred[:, 0, 0, 0] = total * 784 * HALF_GRAY
+    assert per_image_abs_sum(pred, TARGET) == pytest.approx(torch.full((4,), total * 784 * 0.5 / 255))
+    assert rule_met("mean", pred, TARGET) is met
+    assert not rule_met("strict", pred, TARGET)
 
 
 @pytest.mark.parametrize("err, met", [(0.49, True), (0.51, False)])

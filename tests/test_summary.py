@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from lib import summary
+from lib.report import summary
 
 RUN = {
     "run_name": "dense", "model": "dense", "n_params": 803604, "config": {"optimizer": "closed_form", "lr": 1e-3,

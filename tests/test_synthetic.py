@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from lib import synthetic
+from lib.core import synthetic
 
 
 @pytest.mark.parametrize("family", synthetic.FAMILIES)

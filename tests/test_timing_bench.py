@@ -4,7 +4,9 @@ import time
 import pytest
 import torch
 
-from lib import bench, fused, models, timing
+from lib import timing
+from lib.core import fused, models
+from lib.experiments import bench
 from lib.timing import Timing, measure
 
 
@@ -301,7 +303,7 @@ def test_time_figure_has_few_series_per_panel_in_words():
     import matplotlib
 
     matplotlib.use("Agg")
-    from lib import bench_plots
+    from lib.report import bench_plots
 
     fig = bench_plots.plot_benchmark(_fixture_rows(), title="t")
     panels = [ax for ax in fig.axes if ax.has_data()]

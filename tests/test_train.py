@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from lib import models, synthetic
-from lib.pipeline import make_targets
-from lib.train import TrainConfig, seed_everything, train
+from lib.core import models, synthetic
+from lib.core.pipeline import make_targets
+from lib.core.train import TrainConfig, seed_everything, train
 
 
 def _data(n, seed):

@@ -1,4 +1,5 @@
-from lib import spec, train_text
+from lib.core import constants
+from lib.report import train_text
 
 
 def _res(**over) -> dict:
@@ -34,10 +35,10 @@ def test_verdict_of_the_recipe_that_missed_its_rule():
 
 def test_assignment_recipe_is_recognised_only_with_all_its_settings():
     params = dict(train_text.ASSIGNMENT_RECIPE)
-    assert train_text.is_assignment_recipe(params, spec.TARGET, spec.TARGET)
-    assert not train_text.is_assignment_recipe(params, "resize(16,20) | hflip", spec.TARGET)
-    assert not train_text.is_assignment_recipe(params | {"n_synthetic": 500}, spec.TARGET, spec.TARGET)
-    assert not train_text.is_assignment_recipe(params | {"lr": 1e-2}, spec.TARGET, spec.TARGET)
+    assert train_text.is_assignment_recipe(params, constants.TARGET, constants.TARGET)
+    assert not train_text.is_assignment_recipe(params, "resize(16,20) | hflip", constants.TARGET)
+    assert not train_text.is_assignment_recipe(params | {"n_synthetic": 500}, constants.TARGET, constants.TARGET)
+    assert not train_text.is_assignment_recipe(params | {"lr": 1e-2}, constants.TARGET, constants.TARGET)
 
 
 def test_firing_note():

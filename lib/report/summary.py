@@ -1,6 +1,6 @@
 """The report's headline numbers as one Markdown file, written from the run's own results.
 
-``python -m lib.summary`` (run by ``make report``) reads ``reports/results/`` and writes
+``python -m lib.report.summary`` (run by ``make report``) reads ``reports/results/`` and writes
 ``reports/SUMMARY.md``: the training runs, the design study and the benchmark, each with the machine
 and date they were measured on. The README's results are copied from such a file, never typed.
 """
@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from lib import paths
-from lib.metrics import percent
+from lib.core.metrics import percent
 
 
 def _table(header: list[str], rows: list[list]) -> list[str]:
@@ -38,7 +38,7 @@ METHOD_NAMES = {
     "fast_path_uint8": "fast path from uint8",
     "compiled": "fast path, torch.compile",
     "compiled_uint8": "fast path from uint8, torch.compile",
-    "fused_uint8": "fused C loop from uint8 (lib/fused.c)",
+    "fused_uint8": "fused C loop from uint8 (lib/core/fused.c)",
     "end_to_end": "end to end from uint8",
 }
 
@@ -62,7 +62,7 @@ def training_section(results_dir: Path) -> list[str]:
         f"{first['date'][:10]}; data: {first['data_source']}; "
         f"{first['sizes']['train']:,} training / {first['sizes']['val']:,} validation / "
         f"{first['sizes']['test']:,} test images. Errors in gray levels (1/255); exact 8-bit: pixels that round "
-        "to the pipeline's 8-bit value. Synthetic: the six families of `lib.synthetic`, 1,000 unseen images each.",
+        "to the pipeline's 8-bit value. Synthetic: the six families of `lib.core.synthetic`, 1,000 unseen images each.",
         "",
     ]
     rows = []
@@ -191,7 +191,7 @@ def write(results_dir: str | Path = paths.RESULTS, out: str | Path = paths.REPOR
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m lib.summary", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m lib.report.summary", description=__doc__.split("\n\n")[0])
     p.add_argument("--results", default=str(paths.RESULTS), help="folder of the run's results")
     p.add_argument("--out", default=str(paths.REPORTS / "SUMMARY.md"))
     a = p.parse_args(argv)

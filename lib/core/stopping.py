@@ -10,11 +10,8 @@ from dataclasses import dataclass
 
 import torch
 
-from lib.metrics import GRAY_LEVELS
+from lib.core.constants import GRAY_LEVELS, HALF_GRAY
 
-HALF_GRAY = 0.5 / GRAY_LEVELS  # half the distance between two 8-bit gray levels, in [0, 1] units
-N_PIXELS = 28 * 28
-THRESHOLD_SUM = N_PIXELS * HALF_GRAY  # mean rule: per-image sum of absolute errors
 TOLERANCE_GRAY = 0.01  # tolerance rule: default largest error, in gray levels
 RULES = ("mean", "strict", "tolerance")
 

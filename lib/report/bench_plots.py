@@ -1,10 +1,10 @@
-"""The benchmark's time figure: every route of ``lib.bench.ROUTES`` against batch or slice size."""
+"""The benchmark's time figure: every route of ``lib.experiments.bench.ROUTES`` against batch or slice size."""
 
 import matplotlib.pyplot as plt
 
-from lib.bench import ARCHITECTURES, ROUTE, USER_BASELINES, architecture
+from lib.experiments.bench import ARCHITECTURES, ROUTE, USER_BASELINES, architecture
 
-FAMILY_STYLE = {  # the time figure's lines, one per family of routes (lib.bench.ROUTES), in drawing order
+FAMILY_STYLE = {  # the time figure's lines, one per family of routes (lib.experiments.bench.ROUTES), in drawing order
     "DataLoader": ("C0", "s"), "fast path": ("C1", "o"), "fast path, compiled": ("C2", "D"),
     "fused C loop from uint8": ("C3", "*"), "end to end from host memory": ("C4", "P"),
 }  # fmt: skip
@@ -22,7 +22,7 @@ def _number(value, default: float) -> float:
 
 def plot_benchmark(rows: list[dict], title: str = ""):
     """Seconds for all images against batch (or slice) size: a row of panels per device, a panel per
-    model. In each panel a line per family of routes (``lib.bench.ROUTES``: DataLoader, fast path, fast
+    model. In each panel a line per family of routes (``lib.experiments.bench.ROUTES``: DataLoader, fast path, fast
     path compiled, fused C loop, end to end), each point the best configuration of that family at that
     size (filled marker: from uint8 images; open: from float), and as horizontal lines the pipeline image
     by image (the assignment's baseline) and the fastest route a user would take instead."""

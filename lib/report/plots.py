@@ -4,8 +4,7 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.colors import LogNorm
 
-from lib.metrics import GRAY_LEVELS
-from lib.stopping import HALF_GRAY
+from lib.core.constants import GRAY_LEVELS, HALF_GRAY
 
 
 def example_indices(n_images: int, n: int = 6, seed: int = 0) -> list[int]:

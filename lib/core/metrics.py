@@ -5,9 +5,8 @@ import math
 
 import torch
 
-from lib.models import in_chunks
-
-GRAY_LEVELS = 255
+from lib.core.constants import GRAY_LEVELS
+from lib.core.models import in_chunks
 
 
 def _check(pred: torch.Tensor, target: torch.Tensor) -> None:
@@ -74,17 +73,29 @@ def psnr(pred: torch.Tensor, target: torch.Tensor) -> float:
     return math.inf if err == 0 else 10 * math.log10(1 / err)
 
 
-def summary(pred: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
-    """All metrics at once, errors also in gray levels."""
-    m, mx = mae(pred, target), max_abs(pred, target)
+TABLE_SCORES = ("mae_gray", "max_gray", "exact8_pct", "outside_01_pct")  # what a fidelity table shows
+
+
+def score(pred: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
+    """A prediction against its target, the one comparison every table and stopping rule uses: the mean
+    and largest error in gray levels (and in [0, 1] units), the share of pixels on the target's 8-bit value
+    (a fraction and in percent), the share outside [0, 1] in percent, and the PSNR."""
+    m, mx, ex = mae(pred, target), max_abs(pred, target), exact8(pred, target)
     return {
         "mae_px": m,
         "mae_gray": m * GRAY_LEVELS,
         "max_abs": mx,
         "max_gray": mx * GRAY_LEVELS,
-        "exact8": exact8(pred, target),
+        "exact8": ex,
+        "exact8_pct": 100 * ex,
+        "outside_01_pct": 100 * outside_share(pred),
         "psnr_db": psnr(pred, target),
     }
+
+
+def score_model(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+    """:func:`score` of the model's predictions for images ``x`` against their targets ``y``."""
+    return score(predict(model, x), y)
 
 
 @torch.no_grad()
@@ -103,10 +114,6 @@ def fidelity(model: torch.nn.Module, sets: dict[str, tuple[torch.Tensor, torch.T
     exact-8-bit and out-of-range shares in percent."""
     rows = []
     for name, (x, y) in sets.items():
-        pred = predict(model, x)
-        m = summary(pred, y)
-        rows.append({
-            "images": name, "n": len(x), "mae_gray": m["mae_gray"], "max_gray": m["max_gray"],
-            "exact8_pct": 100 * m["exact8"], "outside_01_pct": 100 * outside_share(pred),
-        })  # fmt: skip
+        m = score_model(model, x, y)
+        rows.append({"images": name, "n": len(x), **{k: m[k] for k in TABLE_SCORES}})
     return rows

@@ -1,4 +1,4 @@
-"""The prose of ``notebooks/02_architectures.ipynb``, built from the tables of ``lib.designs``.
+"""The prose of ``notebooks/02_architectures.ipynb``, built from the tables of ``lib.experiments.designs``.
 
 Each function takes the tables it speaks of (read by row and column name, never by position) and returns
 Markdown; ``conclusions`` puts them together. Numbers are rounded as the notebook's tables show them
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from lib.metrics import percent
+from lib.core.metrics import percent
 
 REASONS = {  # properties of a loss that can stop full-batch L-BFGS short of its minimum (not results)
     "range_sse": "the assignment's loss jumps where a prediction crosses 0 or 1 (its weight changes there), "
@@ -139,7 +139,7 @@ class Findings:
     spectrum: pd.DataFrame  # designs.channel_spectrum
     gen_max: pd.DataFrame  # designs.generalisation (largest error), rows by model, columns by image set
     gray: dict[str, list[float]]  # grayscale mixes scaled to sum 1: "pipeline", "dense (Adam)", "dense (closed form)"
-    firings: str  # lib.stopping.firing_text of the moment-trained separable (+ noise)
+    firings: str  # lib.core.stopping.firing_text of the moment-trained separable (+ noise)
     optimum: str  # the closed-form label the loss study is checked against
     loss_iterations: int  # the loss study's iteration cap
     loss_images: str  # the loss study's training images, in words

@@ -8,14 +8,14 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
-from lib import metrics
-from lib.fit import fit_model
-from lib.losses import SUMMED, get_loss
-from lib.models import build
-from lib.moments import moments, require_separable, separable_sse
-from lib.pipeline import OUT_SHAPE
+from lib.core import metrics
+from lib.core.constants import OUT_SHAPE
+from lib.core.fit import fit_model
+from lib.core.losses import SUMMED, get_loss
+from lib.core.models import build
+from lib.core.moments import moments, require_separable, separable_sse
+from lib.core.stopping import TOLERANCE_GRAY, EarlyStopper
 from lib.progress import bar as tqdm
-from lib.stopping import TOLERANCE_GRAY, EarlyStopper
 
 OPTIMIZERS = ("adam", "sgd", "lbfgs", "moments", "closed_form")
 EXACT_SOLVERS = ("moments", "closed_form")  # minimise the plain summed squared error of a linear model
@@ -30,7 +30,7 @@ class TrainConfig:
     out_of_range_weight: float = 2.0  # range_sse only: weight of squared errors outside [0, 1]
     # adam, sgd, lbfgs (full batch, lbfgs_iters per epoch), moments (separable only: L-BFGS in float64
     # on the training set's exact second moments, lbfgs_iters per epoch) or closed_form (dense,
-    # separable, fc_large: the least-squares optimum in one step, lib.fit); the last two need loss="sse"
+    # separable, fc_large: the least-squares optimum in one step, lib.core.fit); the last two need loss="sse"
     optimizer: str = "adam"
     lr: float = 1e-3
     schedule: str = "none"  # none, cosine (to 0 over max_epochs) or exponential (gamma per epoch)
@@ -80,7 +80,7 @@ class TrainResult:
     epochs: int = 0
     seconds: float = 0.0
     config: dict = field(default_factory=dict)
-    info: dict = field(default_factory=dict)  # closed_form: solver and structure diagnostics (lib.fit)
+    info: dict = field(default_factory=dict)  # closed_form: solver and structure diagnostics (lib.core.fit)
 
 
 def seed_everything(seed: int) -> None:
@@ -235,7 +235,7 @@ def train(
             checked = []
             for key, (x, y) in val_sets.items():
                 pred = metrics.predict(model, x)
-                m = metrics.summary(pred, y)
+                m = metrics.score(pred, y)
                 row |= {f"{key}_{k}": m[k] for k in ("mae_gray", "max_gray", "exact8")}
                 checked.append((pred, y))
             row["seconds"] = time.perf_counter() - start

@@ -9,7 +9,7 @@ Every family gives float32 images (n, 3, 32, 32) in [0, 1], seeded.
 import torch
 import torch.nn.functional as F
 
-from lib.pipeline import make_targets
+from lib.core.pipeline import make_targets
 
 FAMILIES = ("noise", "smooth", "blocks", "gradients", "constant", "extremes")
 DESCRIPTIONS = {
@@ -78,7 +78,7 @@ def mixture(families: list[str] | tuple[str, ...], n: int, seed: int = 0) -> tor
 
 def labelled_sets(n_per_family: int, seed: int, families: tuple[str, ...] = FAMILIES, transform=None) -> dict:
     """{family: (images, pipeline targets)} with ``n_per_family`` images each: held-out test material.
-    ``transform``: another pipeline than the target (see ``lib.pipeline.make_targets``)."""
+    ``transform``: another pipeline than the target (see ``lib.core.pipeline.make_targets``)."""
     out = {}
     for k, family in enumerate(families):
         x = images(family, n_per_family, seed=seed + 7919 * k)

@@ -15,7 +15,7 @@ from PIL import Image
 from torchvision.transforms import v2
 
 from lib import paths
-from lib.pipeline import make_targets
+from lib.core.pipeline import make_targets
 from lib.progress import bar as tqdm
 
 SPLITS = ("train", "test")
@@ -210,7 +210,7 @@ def prepare(
 ) -> Data:
     """Everything a notebook needs: the seeded train/validation division of the train split, the
     test split, and the pipeline's targets for each. ``n_train``/``n_test`` = 0 keeps all images.
-    ``transform``: another pipeline than the target (see ``lib.pipeline.make_targets``)."""
+    ``transform``: another pipeline than the target (see ``lib.core.pipeline.make_targets``)."""
     if n_train < 0 or n_test < 0:
         raise ValueError("n_train and n_test must be >= 0 (0 = all images)")
     train, test = load_split(data_dir, "train"), load_split(data_dir, "test")

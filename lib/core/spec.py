@@ -19,8 +19,7 @@ import torch
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
-TARGET = "resize(28,28) | grayscale | hflip | vflip"  # the target pipeline of the assignment
-IN_SHAPE = (3, 32, 32)
+from lib.core.constants import IN_SHAPE, TARGET
 
 
 def _size(args: list[float], step: str) -> tuple[int, int]:
@@ -110,7 +109,7 @@ class Spec:
 
     @property
     def declared_linear(self) -> bool:
-        """Whether every step is one the parser knows to be linear (the probe measures it, see lib.classify)."""
+        """Whether every step is one the parser knows to be linear (the probe measures it, see lib.core.classify)."""
         return all(STEPS[name][2] for name, _ in self.steps)
 
 

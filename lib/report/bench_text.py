@@ -1,11 +1,12 @@
 """The benchmark's prose, built from its numbers: what ``03_benchmark`` says, as tested functions.
 
-Each function takes what :func:`lib.bench.summarize` writes into ``benchmark_summary.json`` (the summary
+Each function takes what :func:`lib.experiments.bench.summarize` writes into ``benchmark_summary.json`` (the summary
 of one device, or its ``config``) and returns Markdown, so the text cannot drift from the results.
 """
 
-from lib import bench, metrics
-from lib.pipeline import OUT_SHAPE
+from lib.core import metrics
+from lib.core.constants import OUT_SHAPE
+from lib.experiments import bench
 from lib.timing import SLOW_REPEATS
 
 READ_FLOOR = "the *read floor*: the time to read the input once, which no transform can beat"

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import torch
 
-from lib.fit import LinearFit, factor_channels, nearest_kronecker
-from lib.metrics import GRAY_LEVELS
-from lib.spec import IN_SHAPE, Spec
+from lib.core.constants import GRAY_LEVELS, IN_SHAPE
+from lib.core.fit import LinearFit, factor_channels, nearest_kronecker
+from lib.core.spec import Spec
 
 LINEAR_TOL_GRAY = 1e-3  # residuals below this (gray levels) are float rounding, not non-linearity
 STRUCTURE_TOL = 1e-5  # a rank-1 ratio below this means the structure holds up to float rounding

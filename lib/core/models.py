@@ -1,7 +1,7 @@
 """Models that map float images (N, 3, 32, 32) in [0, 1] to (N, 1, 28, 28), by name.
 
 Every model checks its input: a batch of float images (N, 3, 32, 32). A single image (3, 32, 32) or
-uint8 pixels are refused with a message saying what to pass (``x[None]``, ``lib.data.to_float``).
+uint8 pixels are refused with a message saying what to pass (``x[None]``, ``lib.core.data.to_float``).
 
 ``dense`` is the assignment's minimal design; ``separable`` keeps only the structure the pipeline has
 (grayscale is a 3-vector, resize and flips act on rows and columns separately).
@@ -13,9 +13,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from lib.data import to_float
-from lib.pipeline import OUT_SHAPE, check_images
-from lib.probe import probe, separable_map
+from lib.core.constants import OUT_SHAPE
+from lib.core.data import to_float
+from lib.core.pipeline import check_images
+from lib.core.probe import probe, separable_map
 
 OUTPUTS = ("none", "clamp", "sigmoid")
 REGISTRY: dict[str, type[nn.Module]] = {}
@@ -162,7 +163,7 @@ class FCLarge(nn.Module):
 
 @register("exact")
 class Exact(nn.Module):
-    """The pipeline's own linear operator (probed from the pipeline, see lib.probe): no training.
+    """The pipeline's own linear operator (probed from the pipeline, see lib.core.probe): no training.
 
     Stored as buffers, so it saves, loads and moves between devices like any model."""
 
@@ -213,7 +214,7 @@ def save(model: nn.Module, path: str | Path) -> Path:
     """Store the model's registry name, configuration and weights in one file."""
     name = getattr(model, "registry_name", None)
     if name is None:
-        raise TypeError(f"{type(model).__name__} is not a registered model; build it with lib.models.build")
+        raise TypeError(f"{type(model).__name__} is not a registered model; build it with lib.core.models.build")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
@@ -229,9 +230,9 @@ def load(path: str | Path, name: str | None = None) -> nn.Module:
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # pickle, zip and weights_only errors all mean the same thing here
-        raise ValueError(f"{path} is not a model file written by lib.models.save ({type(err).__name__})") from err
+        raise ValueError(f"{path} is not a model file written by lib.core.models.save ({type(err).__name__})") from err
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a model file written by lib.models.save")
+        raise ValueError(f"{path} is not a model file written by lib.core.models.save")
     saved = blob["name"]
     if name is not None and saved != name:
         raise ValueError(f"{path} holds a {saved!r} model, not {name!r}")

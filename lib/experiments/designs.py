@@ -13,15 +13,15 @@ from dataclasses import asdict, dataclass, field
 import pandas as pd
 import torch
 
-from lib import metrics, models, synthetic
-from lib.cost import cpu_seconds, mflops
-from lib.data import Data
-from lib.fit import fit_model, linear_lstsq, set_from_fit
-from lib.losses import SUMMED, get_loss
-from lib.metrics import GRAY_LEVELS
-from lib.pipeline import OUT_SHAPE, make_targets
-from lib.stopping import rule_met
-from lib.train import TrainConfig, TrainResult, build_and_train, seed_everything
+from lib.core import metrics, models, synthetic
+from lib.core.constants import GRAY_LEVELS, OUT_SHAPE
+from lib.core.cost import cpu_seconds, mflops
+from lib.core.data import Data
+from lib.core.fit import fit_model, linear_lstsq, set_from_fit
+from lib.core.losses import SUMMED, get_loss
+from lib.core.pipeline import make_targets
+from lib.core.stopping import rule_met
+from lib.core.train import TrainConfig, TrainResult, build_and_train, seed_everything
 
 DESIGNS = (
     ("dense", "none"), ("dense", "sigmoid"), ("dense", "clamp"),
@@ -30,7 +30,7 @@ DESIGNS = (
 )  # fmt: skip
 SMALL = ("separable", "conv3", "conv5")  # few parameters: they get the larger learning rate
 CONTAIN_PIPELINE = ("fc_large", "dense", "separable")  # linear designs that can represent the pipeline exactly
-CLOSED_FORM = (*CONTAIN_PIPELINE, "conv5")  # designs with a closed-form optimum (lib.fit)
+CLOSED_FORM = (*CONTAIN_PIPELINE, "conv5")  # designs with a closed-form optimum (lib.core.fit)
 LOSSES_COMPARED = ("range_sse", "sse", "mse", "l1")  # the loss study's losses, the assignment's first
 OUT_OF_RANGE_WEIGHTS = (1.0, 2.0, 10.0)  # weight 1 is the plain summed squared error, 2 the assignment's
 
@@ -80,9 +80,9 @@ class Budget:
 
     def closed_forms(self, names: tuple[str, ...], x, y, held_out, tolerance_gray: float) -> None:
         """``names`` set to the nearest map of their structure to one least-squares optimum on (x, y): one
-        solve serves every design (``lib.fit.set_from_fit``). Each is kept as "NAME (closed form)" with a
+        solve serves every design (``lib.core.fit.set_from_fit``). Each is kept as "NAME (closed form)" with a
         one-epoch result: the solve's seconds plus its own factorisation, and the tolerance rule checked on
-        the validation and held-out images as ``lib.train`` checks it."""
+        the validation and held-out images as ``lib.core.train`` checks it."""
         start = time.perf_counter()
         fit = linear_lstsq(x, y)
         solve_s = time.perf_counter() - start
@@ -96,7 +96,7 @@ class Budget:
             row, met = {"epoch": 1, "lr": None}, True
             for key, (vx, vy) in {"val": (self.ds.val_x, self.ds.val_y), "held_out": held_out}.items():
                 pred = metrics.predict(net, vx)
-                m = metrics.summary(pred, vy)
+                m = metrics.score(pred, vy)
                 row |= {f"{key}_{k}": m[k] for k in ("mae_gray", "max_gray", "exact8")}
                 met = met and rule_met("tolerance", pred, vy, tolerance_gray)
             seconds = solve_s + time.perf_counter() - start
@@ -112,8 +112,6 @@ def evaluate(
     """One row of the design table: size, cost, training and test fidelity. The CPU time over the test
     images does not depend on the weights: with ``timings`` it is measured once per architecture and output
     constraint and read from there after."""
-    pred = metrics.predict(net, ds.test_x)
-    m = metrics.summary(pred, ds.test_y)
     key = (getattr(net, "registry_name", type(net).__name__), getattr(getattr(net, "output", None), "mode", "none"))
     timings = {} if timings is None else timings
     if key not in timings:
@@ -121,10 +119,15 @@ def evaluate(
     return {
         "model": label, "trainer": trainer, "params": models.n_params(net), "mflops": mflops(net),
         "epochs": result.epochs if result else 0, "seconds": result.seconds if result else 0.0,
-        "stopped_by": result.stopped_by if result else "-", "test_mae_gray": m["mae_gray"],
-        "test_max_gray": m["max_gray"], "exact8_pct": 100 * m["exact8"],
-        "outside_01_pct": 100 * metrics.outside_share(pred), "cpu_10k_s": timings[key],
+        "stopped_by": result.stopped_by if result else "-", **_test_scores(net, ds), "cpu_10k_s": timings[key],
     }  # fmt: skip
+
+
+def _test_scores(net: torch.nn.Module, ds: Data) -> dict:
+    """A design's scores on the test images, under the names its tables use."""
+    m = metrics.score_model(net, ds.test_x, ds.test_y)
+    return {"test_mae_gray": m["mae_gray"], "test_max_gray": m["max_gray"], "exact8_pct": m["exact8_pct"],
+            "outside_01_pct": m["outside_01_pct"]}  # fmt: skip
 
 
 def compare_designs(budget: Budget) -> pd.DataFrame:
@@ -187,12 +190,9 @@ class LossStudy:
 
 
 def _loss_row(study: LossStudy, loss: str, net: torch.nn.Module, res: TrainResult, ds: Data) -> dict:
-    pred = metrics.predict(net, ds.test_x)
-    m = metrics.summary(pred, ds.test_y)
     return {
         "model": study.model, "loss": loss, "optimizer": "lbfgs", "epochs": res.epochs, "seconds": res.seconds,
-        "stopped_by": res.stopped_by, "test_mae_gray": m["mae_gray"], "test_max_gray": m["max_gray"],
-        "exact8_pct": 100 * m["exact8"], "outside_01_pct": 100 * metrics.outside_share(pred),
+        "stopped_by": res.stopped_by, **_test_scores(net, ds),
     }  # fmt: skip
 
 
@@ -264,12 +264,13 @@ def out_of_range_study(
         pred = metrics.predict(net, budget.ds.test_x)
         over = (-pred).clamp_min(0) + (pred - 1).clamp_min(0)  # distance outside [0, 1]
         outside = over > 0
+        m = metrics.score(pred, budget.ds.test_y)
         rows.append({
             "run": run, "out_of_range_weight": weight, "stopped_by": res.stopped_by, "epochs": res.epochs,
             "outside_pct": 100 * outside.double().mean().item(),
-            "mean_overshoot_gray": 255 * over[outside].mean().item() if outside.any() else 0.0,
-            "max_overshoot_gray": 255 * over.max().item(), "test_mae_gray": 255 * metrics.mae(pred, budget.ds.test_y),
-            "test_max_gray": 255 * metrics.max_abs(pred, budget.ds.test_y),
+            "mean_overshoot_gray": GRAY_LEVELS * over[outside].mean().item() if outside.any() else 0.0,
+            "max_overshoot_gray": GRAY_LEVELS * over.max().item(),
+            "test_mae_gray": m["mae_gray"], "test_max_gray": m["max_gray"],
         })  # fmt: skip
     return pd.DataFrame(rows).set_index("run")
 
@@ -296,6 +297,10 @@ def generalisation(nets: dict[str, torch.nn.Module], sets: dict) -> tuple[pd.Dat
     return worst, mean
 
 
+def _errors(prefix: str, m: dict) -> dict:
+    return {f"{prefix}: mean |err| (gray)": m["mae_gray"], f"{prefix}: max |err| (gray)": m["max_gray"]}
+
+
 def conv_control(budget: Budget, design_table: pd.DataFrame, n_noise: int, n_held_out: int) -> pd.DataFrame:
     """``conv5`` trained by Adam on the pipeline without its flips, against its row with flips, and the best
     any single 5x5 convolution can do (its closed-form optimum on the exact routes' images) with the flips
@@ -305,13 +310,11 @@ def conv_control(budget: Budget, design_table: pd.DataFrame, n_noise: int, n_hel
     rows = []
     for name in ("conv5",):
         net, _ = build_and_train(name, ds.train_x, noflip_y, ds.val_x, noflip_vy, budget.adam(name))
-        pred = metrics.predict(net, ds.test_x)
         rows.append({
             "model": f"{name} (Adam)",
             "with flips: mean |err| (gray)": design_table.loc[name, "test_mae_gray"],
             "with flips: max |err| (gray)": design_table.loc[name, "test_max_gray"],
-            "without flips: mean |err| (gray)": 255 * metrics.mae(pred, noflip_ty),
-            "without flips: max |err| (gray)": 255 * metrics.max_abs(pred, noflip_ty),
+            **_errors("without flips", metrics.score_model(net, ds.test_x, noflip_ty)),
         })  # fmt: skip
     if "conv5 (closed form)" not in budget.trained:
         raise KeyError("conv_control reuses the closed-form conv5 of exact_routes: run exact_routes first")
@@ -321,9 +324,7 @@ def conv_control(budget: Budget, design_table: pd.DataFrame, n_noise: int, n_hel
     best = {}
     for flips, (net, ty) in {"with flips": (budget.trained["conv5 (closed form)"], ds.test_y),
                              "without flips": (noflip, noflip_ty)}.items():  # fmt: skip
-        pred = metrics.predict(net, ds.test_x)
-        best |= {f"{flips}: mean |err| (gray)": 255 * metrics.mae(pred, ty),
-                 f"{flips}: max |err| (gray)": 255 * metrics.max_abs(pred, ty)}  # fmt: skip
+        best |= _errors(flips, metrics.score_model(net, ds.test_x, ty))
     rows.append({"model": "conv5 (closed form: the best 5x5 kernel)", **best})
     return pd.DataFrame(rows).set_index("model")
 

@@ -1,4 +1,4 @@
-"""A one-channel separable model as one hand-written loop over uint8 images (``lib/fused.c``), on CPU.
+"""A one-channel separable model as one hand-written loop over uint8 images (``lib/core/fused.c``), on CPU.
 
 PyTorch runs the separable map as three passes over memory (gray mix, then two products), each a
 library call on matrices too small to keep the vector units busy (28x32 by 32x32 per image). The loop
@@ -25,8 +25,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from lib.models import Exact, Separable
-from lib.spec import IN_SHAPE
+from lib.core.constants import IN_SHAPE
+from lib.core.models import Exact, Separable
 
 SOURCE = Path(__file__).with_name("fused.c")
 FLAGS = ("-O3", "-march=native", "-shared", "-fPIC")

@@ -1,6 +1,6 @@
 """Which pipelines a tiny network can learn: the study behind ``04_pipelines``.
 
-For each pipeline (a ``lib.spec`` string) the probe decides linearity and separability (``lib.classify``),
+For each pipeline (a ``lib.core.spec`` string) the probe decides linearity and separability (``lib.core.classify``),
 then the models are fitted in closed form on training images plus noise images and scored on test images:
 
 - linear pipelines: ``dense`` and ``separable`` built for the pipeline's output shape, each the nearest map
@@ -16,12 +16,13 @@ import time
 import torch
 from torch import nn
 
-from lib import fit, metrics, models
-from lib.classify import classify
-from lib.cost import cpu_seconds
-from lib.pipeline import make_targets
+from lib.core import fit, metrics, models
+from lib.core.classify import classify
+from lib.core.constants import IN_SHAPE
+from lib.core.cost import cpu_seconds
+from lib.core.pipeline import make_targets
+from lib.core.spec import parse
 from lib.progress import bar as tqdm
-from lib.spec import IN_SHAPE, parse
 from lib.timing import measure
 
 BOUNDARY_GRAY = 0.001  # targets this close to an 8-bit rounding boundary flip with any float error
@@ -148,14 +149,13 @@ def study(
         loop_s = measure(lambda s=spec: [s(img) for img in timed], repeats=repeats).median
         batched_s = measure(lambda s=spec: s(timed), repeats=repeats).median
         for name, (model, fit_s) in fitted.items():
-            pred = metrics.predict(model, test_x)
+            m = metrics.score_model(model, test_x, ty)
             model_s = cpu_seconds(model, timed, repeats=repeats, chunk=1024)
             rows.append({
                 "pipeline": spec.text, "out_shape": "x".join(map(str, spec.out_shape)), **probe.row(),
                 "model": name, "params": sum(p.numel() for p in model.parameters()),
-                "fit_s": fit_s, "test_max_gray": metrics.max_abs(pred, ty) * metrics.GRAY_LEVELS,
-                "test_mae_gray": metrics.mae(pred, ty) * metrics.GRAY_LEVELS,
-                "exact8_pct": 100 * metrics.exact8(pred, ty),
+                "fit_s": fit_s, "test_max_gray": m["max_gray"], "test_mae_gray": m["mae_gray"],
+                "exact8_pct": m["exact8_pct"],
                 "boundary_pct": 100 * metrics.boundary_share(ty, BOUNDARY_GRAY),
                 "model_ms": 1e3 * model_s, "loop_ms": 1e3 * loop_s, "batched_ms": 1e3 * batched_s,
                 "speedup_vs_loop": loop_s / model_s, "speedup_vs_batched": batched_s / model_s,

@@ -10,9 +10,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from lib import bench
-from lib.metrics import percent
-from lib.train_text import TEST, synthetic_extremes
+from lib.core.metrics import percent
+from lib.experiments import bench
+from lib.report.train_text import TEST, synthetic_extremes
 
 FINAL_RUN = "separable"  # the final model's run (results/train_separable.json, models/separable.pt)
 RECIPE_RUN = "dense_seed"  # the assignment's recipe: its design, loss, optimizer and rule
@@ -25,7 +25,7 @@ DESIGN_WORDS = {
     "conv5": "one 5x5 convolution that downsamples",
     "separable": "a gray mix and two 28x32 matrices, Y = A G B^T",
 }
-# Routes as the benchmark declares them (lib.bench.ROUTES): what a user would run instead of a model, the
+# Routes as the benchmark declares them (lib.experiments.bench.ROUTES): what a user would run instead of a model, the
 # model routes, those that compile code first, and each one's label
 USER_ROUTES, LEARNED, BUILT = bench.USER_BASELINES, bench.LEARNED_METHODS, bench.BUILT_METHODS
 ROUTE_WORDS = bench.METHOD_LABELS

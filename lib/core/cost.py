@@ -3,7 +3,7 @@
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from lib.models import in_chunks
+from lib.core.models import in_chunks
 from lib.timing import measure
 
 
@@ -17,7 +17,7 @@ def mflops(model: torch.nn.Module) -> float:
 
 def cpu_seconds(model: torch.nn.Module, x: torch.Tensor, repeats: int = 3, chunk: int = 4096) -> float:
     """Median CPU seconds for the model over all of ``x`` on the fast path (in-memory slices), timed
-    frozen as lib.bench times models; the model's parameters are left as they were."""
+    frozen as lib.experiments.bench times models; the model's parameters are left as they were."""
     model = model.cpu().eval()
     flags = [p.requires_grad for p in model.parameters()]
     model.requires_grad_(False)

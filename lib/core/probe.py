@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from lib.pipeline import make_targets
+from lib.core.pipeline import make_targets
 
 
 def separable_map(

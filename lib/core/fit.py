@@ -14,7 +14,7 @@ closed form. The route is the same for all three:
    (Van Loan and Pitsianis, 1993); again the second singular value says how far from separable M is.
 
 All three need a training set that excites every input direction; photographs alone leave the high
-spatial frequencies nearly unconstrained, which is why the notebooks add synthetic images (lib.synthetic).
+spatial frequencies nearly unconstrained, which is why the notebooks add synthetic images (lib.core.synthetic).
 When the normal matrix is singular (fewer images than pixels) the minimum-norm solution is used instead.
 
 ``conv5`` is linear too, with one shared 3x5x5 kernel: its optimum is the least-squares fit of every
@@ -28,8 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lib.moments import raw_moments
-from lib.spec import IN_SHAPE
+from lib.core.constants import IN_SHAPE
+from lib.core.moments import raw_moments
 
 FITTABLE = ("dense", "separable", "fc_large", "conv5")
 EIG_CUTOFF = 1e-12  # relative eigenvalue below which a direction counts as unseen (singular fallback)

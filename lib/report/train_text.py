@@ -1,7 +1,7 @@
 """The paragraphs of ``notebooks/01_train.ipynb`` that are built from a run's numbers, as functions of
 the run's results (the dict the notebook saves as ``results/train_<run>.json``), so they can be tested."""
 
-from lib.metrics import percent
+from lib.core.metrics import percent
 
 # The assignment's recipe: its design, optimizer, loss, learning rate, batch size and stopping rule
 ASSIGNMENT_RECIPE = {"model": "dense", "optimizer": "adam", "lr": 1e-3, "batch_size": 64, "loss": "range_sse",

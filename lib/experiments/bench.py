@@ -1,6 +1,6 @@
 """Inference benchmark: the pipeline against the learned models, on CPU and, when present, GPU.
 
-Runs without Jupyter: ``python -m lib.bench --out DIR`` writes ``benchmark.csv`` and
+Runs without Jupyter: ``python -m lib.experiments.bench --out DIR`` writes ``benchmark.csv`` and
 ``benchmark_summary.json`` there. Every route timed is declared once in :data:`ROUTES` (its identifier
 in the CSV, its label in words, what it starts from, whether it compiles code first); tables, figures
 and the summary look routes up there. All routes run on the same in-memory images:
@@ -18,12 +18,12 @@ and the summary look routes up there. All routes run on the same in-memory image
   ``small_batch`` run on the first ``small_batch_images`` images and their times are scaled to all
   (per-batch overhead dominates there: the time grows in proportion to the images);
 - each model on slices of a tensor already on the device, over slice ("chunk") size, from the float
-  images or from the uint8 images (each slice converted just before the model, ``lib.models.FromUint8``);
+  images or from the uint8 images (each slice converted just before the model, ``lib.core.models.FromUint8``);
 - (optional) both through ``torch.compile``, which fuses the uint8 conversion into the model's first
   pass; compilation is timed apart, and where no compiler works the rows are left out and the reason
   recorded in the summary;
 - (CPU) one-channel separable models (``separable``, ``exact``) as the hand-written loop of
-  ``lib.fused`` from uint8 images; left out, with the reason, where no C compiler works;
+  ``lib.core.fused`` from uint8 images; left out, with the reason, where no C compiler works;
 - (GPU) end to end: uint8 images in pinned host memory, copied, converted and transformed on the GPU.
 
 Every row also carries its fidelity: the largest error (gray levels) against the float pipeline on the
@@ -52,9 +52,11 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, TensorDataset
 
-from lib import data, fused, metrics, models, paths, pipeline, results, spec
-from lib.cost import mflops
+from lib import paths
+from lib.core import constants, data, fused, metrics, models, pipeline, spec
+from lib.core.cost import mflops
 from lib.progress import bar as tqdm
+from lib.report import results
 from lib.timing import measure, measure_interleaved, synchronize
 
 
@@ -150,7 +152,9 @@ class BenchConfig:
     devices: list[str] = field(default_factory=lambda: ["cpu", "cuda"])  # cuda rows only where available
     slow_s: float = 3.0  # a DataLoader configuration whose warm-up takes longer gets timing.SLOW_REPEATS runs
     compile: bool = True  # also time the fast path through torch.compile (left out where it fails)
-    pipeline: str = spec.TARGET  # the pipeline the models reproduce (lib.spec); Pillow rows only for the target's
+    pipeline: str = (
+        constants.TARGET
+    )  # the pipeline the models reproduce (lib.core.spec); Pillow rows only for the target's
 
     def __post_init__(self) -> None:
         spec.parse(self.pipeline)  # a clear error for a bad pipeline before any work
@@ -183,7 +187,7 @@ class BenchConfig:
 
 
 def _target_steps() -> tuple:
-    return spec.parse(spec.TARGET).steps
+    return spec.parse(constants.TARGET).steps
 
 
 def load_images(data_dir: str | Path | None, n: int) -> tuple[torch.Tensor, str]:
@@ -214,13 +218,13 @@ def load_models(models_dir: str | Path, names: list[str] | None = None) -> dict[
 
 
 def fresh_models(
-    names: tuple[str, ...] = ("dense", "separable", "exact"), out_shape: tuple[int, int, int] = pipeline.OUT_SHAPE
+    names: tuple[str, ...] = ("dense", "separable", "exact"), out_shape: tuple[int, int, int] = constants.OUT_SHAPE
 ) -> dict[str, torch.nn.Module]:
     """Newly built models of each architecture, labelled "(untrained)" where they are: timing does not
     depend on the weights, so a machine without trained files can still time every architecture. For
     another output shape than the target pipeline's, only dense and separable (the exact operator is the
     target pipeline's)."""
-    target = out_shape == pipeline.OUT_SHAPE
+    target = out_shape == constants.OUT_SHAPE
     config = {} if target else {"out_shape": out_shape}
     kept = names if target else tuple(n for n in names if n not in ORACLES)
     nets = {name: models.build(name, **config).eval().requires_grad_(False) for name in kept}
@@ -263,9 +267,9 @@ def fidelity(
     }
     if cfg.is_target:
         hwc = x_u8.permute(0, 2, 3, 1).contiguous().numpy()
-        outputs["pillow_loop"] = torch.from_numpy(pillow_loop(hwc))[:, None] / 255
-    return {k: {"max_gray": 255 * metrics.max_abs(out, reference), "exact8_pct": 100 * metrics.exact8(out, reference)}
-            for k, out in outputs.items()}  # fmt: skip
+        outputs["pillow_loop"] = torch.from_numpy(pillow_loop(hwc))[:, None] / constants.GRAY_LEVELS
+    scores = {k: metrics.score(out, reference) for k, out in outputs.items()}
+    return {k: {"max_gray": m["max_gray"], "exact8_pct": m["exact8_pct"]} for k, m in scores.items()}
 
 
 def matmul_work(device: str, n: int = 2048) -> tuple[Callable[[], torch.Tensor], float]:
@@ -549,7 +553,7 @@ def roofline_points(
     rows: list[dict], device: str, mflops_per_image: dict[str, float]
 ) -> dict[str, tuple[float, float]]:
     """{label in words: (MFLOPs per image, seconds)}: each model's fastest route on ``device`` apart from
-    the DataLoader (whose time is not the model's), for :func:`lib.plots.plot_roofline`."""
+    the DataLoader (whose time is not the model's), for :func:`lib.report.plots.plot_roofline`."""
     mine = [r for r in rows if r["device"] == device and r["method"] in LEARNED_METHODS and r["method"] != "dataloader"]
     points = {}
     for name in dict.fromkeys(r["model"] for r in mine):
@@ -575,7 +579,7 @@ def write(rows: list[dict], summary: dict, out_dir: str | Path) -> tuple[Path, P
 
 def main(argv: list[str] | None = None) -> None:
     default = BenchConfig()
-    p = argparse.ArgumentParser(prog="python -m lib.bench", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m lib.experiments.bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default=str(paths.RESULTS), help="folder for benchmark.csv and benchmark_summary.json")
     p.add_argument("--data-dir", default=str(paths.DATA), help="CIFAR-10 folder (noise images when absent)")
     p.add_argument("--models-dir", default=str(paths.MODELS), help="folder of saved models (*.pt)")
@@ -591,7 +595,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--chunk-sizes", type=int, nargs="+", default=default.chunk_sizes)
     p.add_argument("--devices", nargs="+", default=default.devices, choices=["cpu", "cuda"])
     p.add_argument("--no-compile", action="store_true", help="skip the torch.compile rows")
-    p.add_argument("--pipeline", default=spec.TARGET, help="the pipeline the models reproduce (lib.spec syntax)")
+    p.add_argument(
+        "--pipeline", default=constants.TARGET, help="the pipeline the models reproduce (lib.core.spec syntax)"
+    )
     a = p.parse_args(argv)
     cfg = BenchConfig(n_images=a.n_images, repeats=a.repeats, dataloader_repeats=a.dataloader_repeats,
                       batch_sizes=a.batch_sizes, small_batch_images=a.small_batch_images, num_workers=a.num_workers,

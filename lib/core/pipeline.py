@@ -3,8 +3,6 @@
 import torch
 from torchvision.transforms import v2
 
-OUT_SHAPE = (1, 28, 28)
-
 
 def make_pipeline(flips: bool = True) -> v2.Compose:
     """The exact torchvision v2 pipeline, for float32 images in [0, 1]. ``flips=False`` drops the two
@@ -24,7 +22,7 @@ def check_images(x: torch.Tensor) -> None:
     if x.ndim != 4 or x.shape[1:] != (3, 32, 32):
         raise ValueError(f"expected images of shape (N, 3, 32, 32), got {tuple(x.shape)}")
     if not x.is_floating_point():
-        raise TypeError(f"expected float images in [0, 1], got dtype {x.dtype}; convert with lib.data.to_float")
+        raise TypeError(f"expected float images in [0, 1], got dtype {x.dtype}; convert with lib.core.data.to_float")
 
 
 def apply_batched(x: torch.Tensor, pipeline: v2.Compose | None = None) -> torch.Tensor:
@@ -43,7 +41,7 @@ def apply_loop(x: torch.Tensor, pipeline: v2.Compose | None = None) -> torch.Ten
 @torch.no_grad()
 def make_targets(x: torch.Tensor, chunk: int = 8192, flips: bool = True, transform=None) -> torch.Tensor:
     """Targets for a float image set, computed batched in chunks to bound memory: the target pipeline,
-    or ``transform`` (any callable on image batches, such as a ``lib.spec`` pipeline) when given."""
+    or ``transform`` (any callable on image batches, such as a ``lib.core.spec`` pipeline) when given."""
     check_images(x)
     pipeline = transform or make_pipeline(flips)
     return torch.cat([pipeline(x[i : i + chunk]) for i in range(0, len(x), chunk)])

@@ -1,0 +1,1 @@
+"""One module per question the notebooks ask: the design study (02), the benchmark (03), other pipelines (04)."""
