@@ -2,7 +2,6 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from torchvision.transforms import v2
 
 from lib.core import data
 from tests.conftest import write_image_folder
@@ -116,10 +115,13 @@ def test_loads_torchvision_layout(tmp_path, monkeypatch):
     assert torch.equal(split.images[1, :, 5, 6], torch.from_numpy(fake[1, 5, 6]))
 
 
-def test_to_float_matches_todtype():
-    x = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
-    assert torch.equal(data.to_float(x), v2.ToDtype(torch.float32, scale=True)(x))
-    assert data.to_float(x).max() <= 1
+def test_to_float_divides_by_255():
+    # known answers, not the one line it wraps: every 8-bit value k becomes k / 255, 0 and 255 exactly 0 and 1
+    x = torch.arange(256, dtype=torch.uint8).view(1, 1, 16, 16)
+    out = data.to_float(x)
+    assert out.dtype == torch.float32 and out.shape == x.shape
+    assert out[0, 0, 0, 0] == 0 and out[0, 0, 15, 15] == 1
+    assert torch.allclose(out.flatten().double(), torch.arange(256, dtype=torch.float64) / 255, rtol=0, atol=1e-7)
     with pytest.raises(TypeError):
         data.to_float(x.float())
 

@@ -1,20 +1,22 @@
 """The front page's numbers and sentences, on small hand-made results."""
 
 import csv
+import dataclasses
 import json
 
 import pytest
+from factories import make_record
 
-from lib.report import front
+from lib.report import front, front_text
 
 
 def _run(name, model, params, optimizer, stopping, stopped_by, test_max, synth_max, history, loss="sse"):
     fid = [{"images": "CIFAR-10 test", "n": 10000, "mae_gray": test_max / 10, "max_gray": test_max, "exact8_pct": 99.9},
            {"images": "noise", "n": 1000, "mae_gray": 0.1, "max_gray": synth_max, "exact8_pct": 99.5},
            {"images": "blocks", "n": 1000, "mae_gray": 0.1, "max_gray": synth_max / 2, "exact8_pct": 99.8}]  # fmt: skip
-    return {"run_name": name, "model": model, "n_params": params, "optimizer": optimizer, "stopping": stopping,
-            "stopped_by": stopped_by, "epochs": len(history), "tolerance_gray": 0.01, "fidelity": fid,
-            "history": history, "loss_minimised": loss, "config": {"lbfgs_iters": 20}}  # fmt: skip
+    return make_record(run_name=name, model=model, n_params=params, optimizer=optimizer, stopping=stopping,
+                       stopped_by=stopped_by, epochs=len(history), fidelity=fid, history=history,
+                       loss_minimised=loss, test_max_gray=test_max)  # fmt: skip
 
 
 FINAL_HISTORY = [{"epoch": 1, "val_mae_gray": 3.0, "val_max_gray": 40.0, "held_out_max_gray": 80.0, "seconds": 9.0},
@@ -86,30 +88,30 @@ def test_design_table_takes_each_design_at_its_best_and_ends_with_the_final_run(
 
 def test_opening_and_conclusion_carry_the_headline_numbers():
     res = _results()
-    text = front.opening(res)
+    text = front_text.opening(res)
     assert "**The final model is `separable`**" in text and "1,796 parameters against the 803,604" in text
     assert "at most **0.0034 gray levels**" in text and "at most 0.0051 on 2 families" in text
     assert "11.7 gray levels off at its worst" in text
     assert "Test CPU, AVX2, 2 threads" in text and "5.0x faster than" in text
     assert f"**20 ms** ({front.ROUTE_WORDS['compiled_uint8']}), 50x faster" in text
     assert "Trained by L-BFGS on the training images' second moments on the summed" in text
-    end = front.conclusion(res)
+    end = front_text.conclusion(res)
     assert "at most 0.0051 gray levels" in end and "50x the target pipeline" in end and "5.0x the fastest" in end
     assert "GPU: not measured (no GPU in this run, none recorded)." in end
-    recorded = front.conclusion(_results(gpu_env={"gpu": "H200", "date": "2026-12-01T10:00:00"}))
+    recorded = front_text.conclusion(_results(gpu_env={"gpu": "H200", "date": "2026-12-01T10:00:00"}))
     assert "GPU: recorded on H200 on 2026-12-01." in recorded
 
 
 def test_stopping_loss_and_beyond_text():
     res = _results()
-    stop = front.stopping_text(res.final, res.recipe)
+    stop = front_text.stopping_text(res.final, res.recipe)
     assert "fired at epoch 2, when the worst validation or held-out pixel was 0.008 gray levels off" in stop
     assert "mean validation error of 0.49 gray levels but a worst pixel 11 gray levels off" in stop
-    missed = dict(res.final, stopped_by="max_epochs")
-    assert "did **not** fire: the run ended by max_epochs at epoch 2" in front.stopping_text(missed, res.recipe)
-    loss = front.loss_text(front.loss_rows(res.losses), res.final)
+    missed = dataclasses.replace(res.final, stopped_by="max_epochs")
+    assert "did **not** fire: the run ended by max_epochs at epoch 2" in front_text.stopping_text(missed, res.recipe)
+    loss = front_text.loss_text(front.loss_rows(res.losses), res.final)
     assert "from 0.003 gray levels (`sse`) to 0.9 (`l1`)" in loss and "2 of 3 losses reached" in loss
-    beyond = front.beyond_text(res)
+    beyond = front_text.beyond_text(res)
     assert "fitted that way is 9e-05 gray levels off" in beyond and "Of 2 pipelines" in beyond
     assert "reproduces 1 within half a gray level" in beyond and "none does for `b`" in beyond
 
@@ -118,9 +120,9 @@ def test_load_names_the_missing_files_and_reads_numbers(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"losses.csv \(from 02_architectures\)"):
         front.load(tmp_path)
     res = _results()
-    for name, data in (("train_separable.json", res.final), ("train_dense_seed.json", res.recipe),
-                       ("benchmark_summary.json", res.bench_summary)):  # fmt: skip
-        (tmp_path / name).write_text(json.dumps(data))
+    res.final.write(tmp_path)
+    res.recipe.write(tmp_path)
+    (tmp_path / "benchmark_summary.json").write_text(json.dumps(res.bench_summary))
     for name, rows in (("architectures.csv", res.designs), ("losses.csv", res.losses), ("benchmark.csv", res.bench),
                        ("pipelines.csv", res.pipelines)):  # fmt: skip
         with (tmp_path / name).open("w", newline="") as f:
@@ -130,4 +132,4 @@ def test_load_names_the_missing_files_and_reads_numbers(tmp_path):
     loaded = front.load(tmp_path, tmp_path / "no-gpu")
     assert loaded.bench[0]["median_s"] == 1.0 and loaded.designs[0]["params"] == 803604
     assert loaded.gpu == [] and loaded.gpu_env is None
-    assert front.opening(loaded) == front.opening(res)  # the same numbers after a trip through the files
+    assert front_text.opening(loaded) == front_text.opening(res)  # the same numbers after a trip through the files

@@ -12,6 +12,8 @@ import torch
 from lib.core import models
 from lib.experiments import bench, designs
 from lib.paths import ROOT
+from lib.report import records
+from lib.report.records import TrainRecord
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 EXACT_NOISE = 3200  # noise images for the exact fits: more than the 3,072 input pixels, so the fit is determined
@@ -64,7 +66,9 @@ def _run(name: str, tmp_path: Path, **params) -> Path:
     return out
 
 
-RUNS = {  # run name: extra parameters; the assignment's recipe, the final model, and the closed form
+# Smoke configurations of 01_train, by run name: every run of the report (lib.report.records.RUNS) in a small
+# form, and the closed form; test_smoke_runs_cover_the_report_runs keeps the two lists together.
+SMOKE_RUNS = {
     "dense_seed": {"model": "dense", "stopping": "mean", "optimizer": "adam"},
     "separable": {"model": "separable", "optimizer": "moments", "loss": "sse", "stopping": "tolerance",
                   "lbfgs_iters": 2, "n_synthetic": EXACT_NOISE, "n_held_out": 10, "lr": 1.0},
@@ -73,29 +77,33 @@ RUNS = {  # run name: extra parameters; the assignment's recipe, the final model
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("run_name", RUNS)
+def test_smoke_runs_cover_the_report_runs():
+    assert {r.name for r in records.RUNS} <= set(SMOKE_RUNS)
+
+
+@pytest.mark.parametrize("run_name", SMOKE_RUNS)
 def test_train_notebook(tmp_path, smoke_data_dir, run_name):
-    params = RUNS[run_name]
+    params = SMOKE_RUNS[run_name]
     out = _run("01_train", tmp_path, data_dir=str(smoke_data_dir), run_name=run_name, **params)
-    res = json.loads((out / "results" / f"train_{run_name}.json").read_text())
-    assert res["model"] == params["model"] and res["run_name"] == run_name and 1 <= res["epochs"] <= 2
-    assert res["loss_minimised"] == params.get("loss", "range_sse")
-    source = res["data_source"].split(": ", 1)[1]  # shown relative to the project root, never absolute
+    res = TrainRecord.of_run(out / "results", run_name)
+    assert res.model == params["model"] and res.run_name == run_name and 1 <= res.epochs <= 2
+    assert res.loss_minimised == params.get("loss", "range_sse")
+    source = res.data_source.split(": ", 1)[1]  # shown relative to the project root, never absolute
     assert source.endswith(smoke_data_dir.name) and not Path(source).is_absolute()
-    assert res["torch_version"] and res["cpu_vector"]
-    fidelity = {r["images"]: r for r in res["fidelity"]}
+    assert res.torch_version and res.cpu_vector
+    fidelity = {r["images"]: r for r in res.fidelity}
     assert set(fidelity) == {"CIFAR-10 test", "noise", "smooth", "blocks", "gradients", "constant", "extremes"}
-    assert fidelity["CIFAR-10 test"]["max_gray"] == pytest.approx(res["test_max_abs"] * 255)
-    first, last = res["history"][0], res["history"][-1]
+    assert fidelity["CIFAR-10 test"]["max_gray"] == pytest.approx(res.test_max_abs * 255)
+    first, last = res.history[0], res.history[-1]
     if run_name == "dense":  # determined by the noise images: exact on every family, whatever the CIFAR count
-        assert res["stopped_by"] == "tolerance_rule" and res["fit"]["solver"] == "cholesky"
+        assert res.stopped_by == "tolerance_rule" and res.fit["solver"] == "cholesky"
         assert max(r["max_gray"] for r in fidelity.values()) < 0.01
         assert first["held_out_max_gray"] < 0.01
     else:  # two short epochs lower the training loss (in so few steps the validation error may still wander
         # upward: Adam on the summed loss overshoots, L-BFGS's first steps trade the worst pixel for the sum)
-        assert res["epochs"] == 2 and last["loss"] < first["loss"]
+        assert res.epochs == 2 and last["loss"] < first["loss"]
     loaded = models.load(out / "models" / f"{run_name}.pt", name=params["model"])
-    assert models.n_params(loaded) == res["n_params"]
+    assert models.n_params(loaded) == res.n_params
 
 
 def test_benchmark_notebook(tmp_path, smoke_data_dir):
@@ -208,7 +216,7 @@ def test_pipelines_notebook(tmp_path, smoke_data_dir):
 def test_train_and_benchmark_notebooks_learn_another_pipeline(tmp_path, smoke_data_dir):
     other = "resize(16,20) | hflip"  # RGB out, another size
     out = _run(
-        "01_train", tmp_path, data_dir=str(smoke_data_dir), pipeline=other, **{**RUNS["dense"], "run_name": "rgb"}
+        "01_train", tmp_path, data_dir=str(smoke_data_dir), pipeline=other, **{**SMOKE_RUNS["dense"], "run_name": "rgb"}
     )
     res = json.loads((out / "results" / "train_rgb.json").read_text())
     assert res["pipeline"] == other and res["out_shape"] == [3, 16, 20]
@@ -238,7 +246,7 @@ def test_front_page_shows_the_results_files(tmp_path, smoke_data_dir):
     what the front page shows must be what those files hold."""
     data = {"data_dir": str(smoke_data_dir)}
     for run in ("dense_seed", "separable"):
-        out = _run("01_train", tmp_path, run_name=run, **RUNS[run], **data)
+        out = _run("01_train", tmp_path, run_name=run, **SMOKE_RUNS[run], **data)
     _run("02_architectures", tmp_path, **data)
     _run("03_benchmark", tmp_path, models_dir=str(out / "models"), models=["dense_seed", "separable", "exact"],
          devices=["cpu"], **data)  # fmt: skip

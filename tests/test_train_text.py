@@ -1,23 +1,11 @@
+from factories import make_record
+
 from lib.core import constants
 from lib.report import train_text
 
 
-def _res(**over) -> dict:
-    res = {
-        "run_name": "separable", "model": "separable", "n_params": 1796, "optimizer": "moments", "epochs": 12,
-        "train_seconds": 41.26, "stopping": "tolerance", "stopped_by": "tolerance_rule", "n_test": 10000,
-        "test_mae_gray": 0.000192, "test_max_gray": 0.0034, "test_exact8": 0.99998,
-        "fidelity": [
-            {"images": "CIFAR-10 test", "max_gray": 0.0034, "exact8_pct": 99.998},
-            {"images": "noise", "max_gray": 0.0051, "exact8_pct": 99.97},
-            {"images": "extremes", "max_gray": 0.0002, "exact8_pct": 99.999},
-        ],
-    }  # fmt: skip
-    return res | over
-
-
 def test_verdict_gives_the_run_numbers_and_the_worst_family():
-    text = train_text.verdict(_res())
+    text = train_text.verdict(make_record())
     assert "`separable` (`separable`, 1,796 parameters, moments) reached the tolerance rule after 12 epochs" in text
     assert "41.3 s" in text and "10,000 CIFAR-10 test images" in text and "largest 0.0034" in text
     assert "99.998% of test pixels" in text
@@ -26,7 +14,7 @@ def test_verdict_gives_the_run_numbers_and_the_worst_family():
 
 
 def test_verdict_of_the_recipe_that_missed_its_rule():
-    res = _res(stopped_by="max_epochs", stopping="mean", test_max_gray=11.7, epochs=1, fidelity=[])
+    res = make_record(stopped_by="max_epochs", stopping="mean", test_max_gray=11.7, epochs=1, fidelity=[])
     text = train_text.verdict(res, recipe=True)
     assert "did **not** reach the mean rule (stopped by max_epochs) after 1 epoch " in text
     assert "assignment's recipe" in text and "Not every test pixel is within half a gray level." in text

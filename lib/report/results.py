@@ -1,5 +1,6 @@
-"""Writing results with the machine and library versions beside them."""
+"""Writing results with the machine and library versions beside them, and reading results tables back."""
 
+import csv
 import datetime
 import json
 import math
@@ -67,3 +68,22 @@ def write_json(path: str | Path, data: dict) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(_clean(data), indent=2) + "\n")
     return path
+
+
+def _value(text: str):
+    """CSV text as a number where it is one ("True"/"False" as booleans), else as it is."""
+    if text in ("True", "False"):
+        return text == "True"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def read_csv(path: str | Path, numbers: bool = True) -> list[dict]:
+    """The rows of a results table, with numbers as numbers (``numbers=False``: every cell as its text)."""
+    with Path(path).open() as f:
+        rows = list(csv.DictReader(f))
+    return [{k: _value(v) for k, v in row.items()} for row in rows] if numbers else rows

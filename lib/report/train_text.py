@@ -1,7 +1,9 @@
 """The paragraphs of ``notebooks/01_train.ipynb`` that are built from a run's numbers, as functions of
-the run's results (the dict the notebook saves as ``results/train_<run>.json``), so they can be tested."""
+the run's record (``lib.report.records.TrainRecord``, saved as ``results/train_<run>.json``), so they can be
+tested."""
 
 from lib.core.metrics import percent
+from lib.report.records import TrainRecord
 
 # The assignment's recipe: its design, optimizer, loss, learning rate, batch size and stopping rule
 ASSIGNMENT_RECIPE = {"model": "dense", "optimizer": "adam", "lr": 1e-3, "batch_size": 64, "loss": "range_sse",
@@ -25,24 +27,19 @@ def is_assignment_recipe(params: dict, pipeline: str, target: str) -> bool:
     return pipeline == target and all(params.get(k) == v for k, v in ASSIGNMENT_RECIPE.items())
 
 
-def verdict(res: dict, recipe: bool = False) -> str:
-    """What the run reached, on the test split and on the synthetic families, in a few sentences.
-
-    ``res`` holds run_name, model, n_params, optimizer, epochs, train_seconds, stopping, stopped_by,
-    n_test, test_mae_gray, test_max_gray, test_exact8 (a fraction) and fidelity (rows with images,
-    max_gray and exact8_pct, the first being the CIFAR-10 test split)."""
-    reached = res["stopped_by"] == f"{res['stopping']}_rule"
-    how = f"reached the {res['stopping']} rule" if reached else f"did **not** reach the {res['stopping']} rule"
-    if not reached:
-        how += f" (stopped by {res['stopped_by']})"
+def verdict(res: TrainRecord, recipe: bool = False) -> str:
+    """What the run reached, on the test split and on the synthetic families, in a few sentences."""
+    how = f"reached the {res.stopping} rule" if res.reached_rule else f"did **not** reach the {res.stopping} rule"
+    if not res.reached_rule:
+        how += f" (stopped by {res.stopped_by})"
     text = [
-        f"`{res['run_name']}` (`{res['model']}`, {res['n_params']:,} parameters, {res['optimizer']}) {how} "
-        f"after {res['epochs']} epoch{'s' if res['epochs'] != 1 else ''} and {res['train_seconds']:.1f} s. On the "
-        f"{res['n_test']:,} CIFAR-10 test images its mean error is {res['test_mae_gray']:.3g} gray levels and its "
-        f"largest {res['test_max_gray']:.3g}; {percent(100 * res['test_exact8'])}% of test pixels round to the same "
+        f"`{res.run_name}` (`{res.model}`, {res.n_params:,} parameters, {res.optimizer}) {how} "
+        f"after {res.epochs} epoch{'s' if res.epochs != 1 else ''} and {res.train_seconds:.1f} s. On the "
+        f"{res.n_test:,} CIFAR-10 test images its mean error is {res.test_mae_gray:.3g} gray levels and its "
+        f"largest {res.test_max_gray:.3g}; {percent(100 * res.test_exact8)}% of test pixels round to the same "
         "8-bit value as the pipeline's."
     ]
-    worst, lowest, _ = synthetic_extremes(res["fidelity"])
+    worst, lowest, _ = synthetic_extremes(res.fidelity)
     if worst is not None:
         text.append(
             f"On images unlike CIFAR-10 its largest error is {worst['max_gray']:.3g} gray levels (family "
@@ -54,7 +51,7 @@ def verdict(res: dict, recipe: bool = False) -> str:
             "the mean rule): the baseline, reported with its measured exactness. The mean rule bounds the "
             "*average* error only."
         )
-    if res["test_max_gray"] >= 0.5:
+    if res.test_max_gray >= 0.5:
         text.append("Not every test pixel is within half a gray level.")
     return "\n\n".join(text)
 

@@ -1,0 +1,106 @@
+"""The runs of a report and the record each training run leaves: one type, written and read by the same code.
+
+``RUNS`` is the one list of training runs: ``notebooks/01_train.ipynb`` runs once for each (the Makefile's
+``01_train_<name>`` targets, checked against this list by a test), each writes ``results/train_<name>.json``
+and ``models/<name>.pt``, and the summary and the front page read them from here.
+"""
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lib.report.results import write_json
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run of the report."""
+
+    name: str  # run_name: results/train_<name>.json, models/<name>.pt, Makefile target 01_train_<name>
+    role: str  # what it stands for, in words
+
+
+RECIPE = Run("dense_seed", "the assignment's recipe")
+FINAL = Run("separable", "the final model")
+RUNS = (RECIPE, FINAL)
+
+
+def record_path(results_dir: str | Path, run: str) -> Path:
+    """Where the record of training run ``run`` lives under a results folder."""
+    return Path(results_dir) / f"train_{run}.json"
+
+
+@dataclass
+class TrainRecord:
+    """What one run of ``01_train`` measured, as saved in ``results/train_<run_name>.json``."""
+
+    run_name: str
+    pipeline: str  # the pipeline learned, as its lib.core.spec string
+    out_shape: list[int]
+    model: str  # registry name of the architecture
+    optimizer: str
+    output_constraint: str
+    n_params: int
+    epochs: int
+    train_seconds: float
+    stopped_by: str  # "<rule>_rule", or the guard that ended training (patience, max_epochs, optimum, ...)
+    stopping: str  # the rule the run aimed at: mean, strict or tolerance
+    tolerance_gray: float
+    loss_minimised: str
+    n_test: int
+    test_mae_px: float
+    test_mae_gray: float
+    test_max_abs: float
+    test_max_gray: float
+    test_exact8: float  # a fraction
+    test_psnr_db: float
+    test_outside_01_pct: float
+    fidelity: list[dict]  # rows of lib.core.metrics.fidelity: the test split first, then synthetic families
+    threshold: float  # the rule's threshold in [0, 1] units
+    threshold_unit: str
+    data_source: str
+    sizes: dict
+    synthetic_families: list[str]
+    device: str
+    config: dict  # the TrainConfig, as a dict
+    history: list[dict]  # one row per epoch
+    fit: dict = field(default_factory=dict)  # closed form: solver and structure diagnostics
+    torch_version: str = ""
+    torchvision_version: str = ""
+    cpu: str = ""
+    cpu_vector: str = ""
+    torch_threads: int = 0
+    date: str = ""
+
+    @property
+    def reached_rule(self) -> bool:
+        """Whether the run stopped because its own stopping rule held."""
+        return self.stopped_by == f"{self.stopping}_rule"
+
+    def write(self, results_dir: str | Path) -> Path:
+        """Save as ``train_<run_name>.json`` under ``results_dir`` (non-finite floats as strings)."""
+        return write_json(record_path(results_dir, self.run_name), dataclasses.asdict(self))
+
+    @classmethod
+    def read(cls, path: str | Path) -> "TrainRecord":
+        """A record saved by :meth:`write`; a file that is not one is refused with what it lacks."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"no training record at {path}: run notebooks/01_train.ipynb (make train) first")
+        data = json.loads(path.read_text())
+        names = {f.name: f for f in dataclasses.fields(cls)}
+        required = {n for n, f in names.items() if f.default is f.default_factory is dataclasses.MISSING}
+        missing = sorted(required - set(data))
+        if missing:
+            raise ValueError(f"{path} is not a training record: it lacks {', '.join(missing)}")
+        kept = {k: v for k, v in data.items() if k in names}
+        for k, f in names.items():  # JSON holds inf and nan as strings (lib.report.results.write_json)
+            if f.type is float and k in kept:
+                kept[k] = float(kept[k])
+        return cls(**kept)
+
+    @classmethod
+    def of_run(cls, results_dir: str | Path, run: str) -> "TrainRecord":
+        """The record of training run ``run`` (a name in :data:`RUNS`, or any run_name) under ``results_dir``."""
+        return cls.read(record_path(results_dir, run))
