@@ -153,3 +153,22 @@ def test_timing_plan_says_what_was_scaled():
 def test_models_read_as_their_architecture(model, arch, label):
     row = {"model": model} if arch is None else {"model": model, "architecture": arch}
     assert bench.model_label(row) == label
+
+
+def test_read_floors_are_the_floor_routes_in_words():
+    rows = [
+        {"device": "cpu", "method": "read_input", "model": "-", "median_s": 0.0056},
+        {"device": "cpu", "method": "read_uint8", "model": "-", "median_s": 0.00125},
+        {"device": "cpu", "method": "pipeline_batched", "model": "pipeline", "median_s": 0.226},  # no floor
+        {"device": "cuda", "method": "read_input", "model": "-", "median_s": 2.5e-5},
+    ]
+    assert bench_text.read_floors(rows) == (
+        "Read floors: cpu, reading the float input once: 5.6 ms; cpu, reading the uint8 images once: 1.25 ms; "
+        "cuda, reading the float input once: 0.025 ms"
+    )
+
+
+def test_a_dataloader_route_reads_with_its_batch_and_workers():
+    dl = _row("dataloader", "separable", 0.08, batch_size=64, num_workers=1)
+    assert bench_text._route(dl) == "a DataLoader with batch size 64 and 1 worker"
+    assert bench_text._route(_row("compiled", "separable", 0.02)) == "the fast path, compiled, in slices of 256"

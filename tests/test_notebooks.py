@@ -106,6 +106,10 @@ def test_train_notebook(tmp_path, smoke_data_dir, run_name):
     assert models.n_params(loaded) == res.n_params
 
 
+BENCH_LEARNED = {"dataloader", "fast_path", "fast_path_uint8", "compiled", "compiled_uint8", "fused_uint8"}
+BENCH_USER = {"pipeline_batched", "pipeline_uint8", "pillow_loop"}  # what a user would take instead of a model
+
+
 def test_benchmark_notebook(tmp_path, smoke_data_dir):
     models_dir = tmp_path / "models"
     for stem, name in (("dense_seed", "dense"), ("separable", "separable")):
@@ -126,13 +130,19 @@ def test_benchmark_notebook(tmp_path, smoke_data_dir):
     assert {r["architecture"] for r in rows if r["model"] == "dense_seed"} == {"dense"}
     summary = json.loads((out / "results" / "benchmark_summary.json").read_text())
     cpu = summary["devices"]["cpu"]
-    learned = [r for r in rows if r["device"] == "cpu" and r["method"] in bench.LEARNED_METHODS]
+    # the summary's classes against hand-written ones (not the route table it was built from)
+    learned = [r for r in rows if r["device"] == "cpu" and r["method"] in BENCH_LEARNED]
     fastest = min(learned, key=lambda r: float(r["median_s"]))
     loop = next(float(r["median_s"]) for r in rows if r["method"] == "pipeline_loop")
+    assert cpu["best_model"]["method"] in BENCH_LEARNED and cpu["user_best"]["method"] in BENCH_USER
     assert cpu["best_model"]["median_s"] == pytest.approx(float(fastest["median_s"]))
     assert cpu["speedup_vs_loop"] == pytest.approx(loop / float(fastest["median_s"]))
-    user = min((r for r in rows if r["method"] in bench.USER_BASELINES), key=lambda r: float(r["median_s"]))
+    user = min((r for r in rows if r["method"] in BENCH_USER), key=lambda r: float(r["median_s"]))
+    assert cpu["user_best"]["method"] == user["method"]
     assert cpu["speedup_vs_user_best"] == pytest.approx(float(user["median_s"]) / float(fastest["median_s"]))
+    floor = "read_uint8" if fastest["method"].endswith("_uint8") else "read_input"  # a route from uint8 reads uint8
+    assert cpu["floor_method"] == floor
+    assert cpu["floor_s"] == pytest.approx(float(next(r["median_s"] for r in rows if r["method"] == floor)))
     assert cpu["times_roofline"] == pytest.approx(float(fastest["median_s"]) / cpu["roofline_s"])
     assert float(next(r for r in rows if r["method"] == "pillow_loop")["max_gray"]) > 0.5  # not the float pipeline
     assert summary["environment"]["torch_version"]
@@ -184,9 +194,9 @@ def test_benchmark_notebook_shows_recorded_gpu_results(tmp_path, smoke_data_dir)
         for m, model, t in (("read_input", "-", 1e-5), ("pipeline_batched", "pipeline", 2e-3),
                             ("fast_path", "separable", 1e-4), ("dataloader", "separable", 5e-3))
     ]  # fmt: skip
-    bench._add_speedups(rows)
+    bench.add_speedups(rows)
     env = {"gpu": "Fixture GPU 80GB", "date": "2026-01-02T03:04:05", "torch_version": "2.11"}
-    bench.write(rows, bench.summarize(rows, env, "noise", bench.BenchConfig()), recorded)
+    bench.write(rows, bench.summarize(bench.RunRecord(rows), env, "noise", bench.BenchConfig()), recorded)
     models_dir = tmp_path / "models"
     models.save(models.build("separable"), models_dir / "separable.pt")
     params = {"devices": ["cpu"], "models": ["separable"], "recorded_gpu_dir": str(recorded)}

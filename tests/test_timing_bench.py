@@ -6,7 +6,7 @@ import torch
 
 from lib import timing
 from lib.core import fused, models
-from lib.experiments import bench
+from lib.experiments import bench, bench_run
 from lib.timing import Timing, measure
 
 
@@ -36,9 +36,9 @@ def test_uint8_routes_are_measured_against_the_uint8_read_floor():
                             ("pipeline_batched", "pipeline", 0.2), ("fast_path", "m", 0.03),
                             ("compiled_uint8", "m", 0.008))
     ]  # fmt: skip
-    bench._add_speedups(rows)
-    notes = {"mflops_per_image": {"m": 0.5}, "matmul_peak_gflops": {"cpu": 200.0}, "compile": {}}
-    s = bench.summarize(rows, {}, "test", bench.BenchConfig(), notes)["devices"]["cpu"]
+    bench.add_speedups(rows)
+    record = bench.RunRecord(rows, mflops_per_image={"m": 0.5}, matmul_peak_gflops={"cpu": 200.0})
+    s = bench.summarize(record, {}, "test", bench.BenchConfig())["devices"]["cpu"]
     assert s["best_model"]["method"] == "compiled_uint8" and s["best_eager"]["method"] == "fast_path"
     assert s["floor_method"] == "read_uint8" and s["floor_s"] == pytest.approx(0.001)
     assert s["roofline_s"] == pytest.approx(0.0025) and s["times_roofline"] == pytest.approx(3.2)  # compute-bound
@@ -67,9 +67,9 @@ def test_speedups_and_summary():
         {"device": "cpu", "method": "fast_path", "model": "m", "median_s": 0.05, "batch_size": 8},
         {"device": "cpu", "method": "dataloader", "model": "m", "median_s": 0.4, "batch_size": 8},
     ]
-    bench._add_speedups(rows)
+    bench.add_speedups(rows)
     assert rows[3]["speedup_vs_loop"] == pytest.approx(40) and rows[3]["speedup_vs_batched"] == pytest.approx(4)
-    s = bench.summarize(rows, {}, "test", bench.BenchConfig())["devices"]["cpu"]
+    s = bench.summarize(bench.RunRecord(rows), {}, "test", bench.BenchConfig())["devices"]["cpu"]
     assert s["best_model"]["method"] == "fast_path" and s["times_floor"] == pytest.approx(5)
 
 
@@ -81,16 +81,16 @@ def test_summary_roofline_and_user_baselines():
                             ("pillow_loop", "pillow", 0.3), ("fast_path", "m", 0.03), ("compiled", "m", 0.02),
                             ("fast_path", "exact", 0.01))
     ]  # fmt: skip
-    bench._add_speedups(rows)
-    notes = {"mflops_per_image": {"m": 2.0, "exact": 2.0}, "matmul_peak_gflops": {"cpu": 200.0}, "compile": {}}
-    s = bench.summarize(rows, {}, "test", bench.BenchConfig(), notes)["devices"]["cpu"]
+    bench.add_speedups(rows)
+    record = bench.RunRecord(rows, mflops_per_image={"m": 2.0, "exact": 2.0}, matmul_peak_gflops={"cpu": 200.0})
+    s = bench.summarize(record, {}, "test", bench.BenchConfig())["devices"]["cpu"]
     assert (
         s["best_model"]["method"] == "compiled" and s["best_eager"]["method"] == "fast_path"
     )  # the oracle is not learned
     assert s["user_best"]["method"] == "pipeline_uint8" and s["speedup_vs_user_best"] == pytest.approx(5)
     assert s["compute_floor_s"] == pytest.approx(2e6 * 1000 / 200e9)  # 0.01 s: compute-bound, above the read floor
     assert s["roofline_s"] == pytest.approx(0.01) and s["times_roofline"] == pytest.approx(2)
-    without = bench.summarize(rows, {}, "test", bench.BenchConfig())["devices"]["cpu"]  # no notes: no roofline
+    without = bench.summarize(bench.RunRecord(rows), {}, "test", bench.BenchConfig())["devices"]["cpu"]  # no peak
     assert without["times_roofline"] is None and without["times_floor"] == pytest.approx(20)
 
 
@@ -100,10 +100,10 @@ def test_run_times_every_route_with_its_fidelity(tmp_path):
     x, source = bench.load_images(None, 8)
     assert x.dtype == torch.uint8 and source == "synthetic uniform noise"
     nets = {"separable": models.build("separable").eval(), "exact": models.build("exact")}
-    notes = {}
-    rows = bench.run(cfg, x, nets, progress=False, notes=notes)
+    record = bench.run(cfg, x, nets, progress=False)
+    rows = record.rows
     methods = ["read_input", "read_uint8", "pipeline_loop", "pipeline_batched", "pipeline_uint8", "pillow_loop"]
-    fused_rows = ["fused_uint8"] if notes["fused_unavailable"] is None else []  # needs a C compiler
+    fused_rows = ["fused_uint8"] if record.fused_unavailable is None else []  # needs a C compiler
     methods += ["dataloader", "fast_path", "fast_path_uint8", *fused_rows] * 2
     assert [r["method"] for r in rows] == methods
     by = {(r["method"], r["model"]): r for r in rows}
@@ -112,9 +112,10 @@ def test_run_times_every_route_with_its_fidelity(tmp_path):
         assert by[("fused_uint8", "exact")]["max_gray"] < 0.01 and by[("fused_uint8", "separable")]["max_gray"] > 10
     assert by[("pipeline_loop", "pipeline")]["max_gray"] == 0  # the same float arithmetic, image by image
     assert 0.5 < by[("pillow_loop", "pillow")]["max_gray"] < 3  # 8-bit throughout: close, not the same
-    assert notes["mflops_per_image"]["exact"] == pytest.approx(notes["mflops_per_image"]["separable"], rel=0.1)
-    assert notes["matmul_peak_gflops"]["cpu"] > 1 and notes["compile"] == {"cpu": {}}
-    csv_path, json_path = bench.write(rows, bench.summarize(rows, {}, source, cfg, notes), tmp_path)
+    assert record.mflops_per_image["exact"] == pytest.approx(record.mflops_per_image["separable"], rel=0.1)
+    assert set(record.matmul_peak_gflops) == {"cpu"} and record.matmul_peak_gflops["cpu"] > 1
+    assert record.compile == {"cpu": {}}  # compile=False: nothing tried
+    csv_path, json_path = bench.write(rows, bench.summarize(record, {}, source, cfg), tmp_path)
     assert csv_path.read_text().startswith("device,method,model,batch_size")
     with pytest.raises(FileNotFoundError, match="no saved models"):
         bench.load_models(tmp_path)
@@ -127,10 +128,11 @@ def test_without_a_c_compiler_the_fused_rows_are_left_out_with_the_reason(monkey
     monkeypatch.setattr(fused, "library", no_compiler)
     cfg = bench.BenchConfig(n_images=8, repeats=1, batch_sizes=[8], num_workers=[0], chunk_sizes=[8], devices=["cpu"],
                             compile=False)  # fmt: skip
-    notes = {}
-    rows = bench.run(cfg, bench.load_images(None, 8)[0], {"exact": models.build("exact")}, progress=False, notes=notes)
-    assert "fused_uint8" not in {r["method"] for r in rows} and "fast_path_uint8" in {r["method"] for r in rows}
-    summary = bench.summarize(rows, {}, "test", cfg, notes)["devices"]["cpu"]
+    record = bench.run(cfg, bench.load_images(None, 8)[0], {"exact": models.build("exact")}, progress=False)
+    methods = {r["method"] for r in record.rows}
+    assert "fused_uint8" not in methods and "fast_path_uint8" in methods
+    assert record.fused_unavailable == "no C compiler (cc or gcc) on this machine"
+    summary = bench.summarize(record, {}, "test", cfg)["devices"]["cpu"]
     assert summary["fused_unavailable"] == "no C compiler (cc or gcc) on this machine"
 
 
@@ -144,28 +146,26 @@ def test_compile_failure_leaves_the_eager_rows(monkeypatch):
         raise RuntimeError("no C++ compiler found\nmore detail")
 
     monkeypatch.setattr(torch, "compile", no_compiler)
-    notes = {}
-    rows = bench.run(_compile_cfg(), bench.load_images(None, 8)[0], {"separable": models.build("separable")},
-                     progress=False, notes=notes)  # fmt: skip
-    methods = {r["method"] for r in rows}
+    record = bench.run(_compile_cfg(), bench.load_images(None, 8)[0], {"separable": models.build("separable")},
+                       progress=False)  # fmt: skip
+    methods = {r["method"] for r in record.rows}
     assert "fast_path" in methods and not {"compiled", "compiled_uint8"} & methods
-    assert notes["compile"]["cpu"]["separable"] == "RuntimeError: no C++ compiler found"
-    assert notes["compile"]["cpu"]["separable from uint8"] == "RuntimeError: no C++ compiler found"
+    assert record.compile == {"cpu": {"separable": "RuntimeError: no C++ compiler found",
+                                      "separable from uint8": "RuntimeError: no C++ compiler found"}}  # fmt: skip
 
 
 @pytest.mark.skipif(shutil.which("c++") is None, reason="torch.compile on CPU needs a C++ compiler")
 def test_compiled_rows_compute_what_the_eager_model_does():
     net = models.build("separable").eval().requires_grad_(False)
     x = torch.rand(8, 3, 32, 32)
-    compiled, seconds = bench._compile(net, x, [3, 8], "cpu")
+    compiled, seconds = bench.compile_model(net, x, [3, 8], "cpu")
     assert isinstance(seconds, float) and seconds > 0
     torch.testing.assert_close(compiled(x[:3]), net(x[:3]), rtol=1e-5, atol=1e-6)  # a shape compiled above
-    notes = {}
-    rows = bench.run(_compile_cfg(), bench.load_images(None, 8)[0], {"separable": net}, progress=False, notes=notes)
-    assert [r["batch_size"] for r in rows if r["method"] == "compiled"] == [3, 8]
-    assert [r["batch_size"] for r in rows if r["method"] == "compiled_uint8"] == [3, 8]
-    assert isinstance(notes["compile"]["cpu"]["separable"], float)
-    assert isinstance(notes["compile"]["cpu"]["separable from uint8"], float)
+    record = bench.run(_compile_cfg(), bench.load_images(None, 8)[0], {"separable": net}, progress=False)
+    assert [r["batch_size"] for r in record.rows if r["method"] == "compiled"] == [3, 8]
+    assert [r["batch_size"] for r in record.rows if r["method"] == "compiled_uint8"] == [3, 8]
+    assert list(record.compile["cpu"]) == ["separable", "separable from uint8"]
+    assert all(isinstance(s, float) and s > 0 for s in record.compile["cpu"].values())
 
 
 def test_fresh_models_are_labelled_untrained(tmp_path):
@@ -202,15 +202,6 @@ def test_another_pipeline_is_checked_first_and_gets_models_of_its_shape():
     assert nets["separable (untrained)"](torch.rand(2, 3, 32, 32)).shape == (2, 3, 16, 20)
 
 
-def test_every_route_is_declared_once_in_words():
-    assert len(bench.ROUTE) == len(bench.ROUTES)  # one declaration per identifier
-    assert all("_" not in r.label and "mission" not in r.label for r in bench.ROUTES)  # words, not identifiers
-    assert set(bench.USER_BASELINES) == {"pipeline_batched", "pipeline_uint8", "pillow_loop"}
-    assert set(bench.BUILT_METHODS) == {"compiled", "compiled_uint8", "fused_uint8"}
-    assert "end_to_end" not in bench.LEARNED_METHODS and "dataloader" in bench.LEARNED_METHODS
-    assert set(bench.UINT8_METHODS) == {"fast_path_uint8", "compiled_uint8", "fused_uint8"}
-
-
 class _Counting(torch.nn.Module):
     """A model that counts the images it is given, to see how many a timed run goes through."""
 
@@ -235,10 +226,10 @@ def test_small_dataloader_batches_run_on_fewer_images_and_are_scaled(monkeypatch
         asked.append(repeats)
         return Timing([0.5] * repeats)
 
-    monkeypatch.setattr(bench, "measure", fake_measure)
+    monkeypatch.setattr(bench_run, "measure", fake_measure)
     cfg = bench.BenchConfig(n_images=8, repeats=1, dataloader_repeats=2, batch_sizes=[1, 4], small_batch_images=2,
                             num_workers=[0], chunk_sizes=[8], devices=["cpu"], compile=False)  # fmt: skip
-    rows = bench.run(cfg, bench.load_images(None, 8)[0], {"mine": net}, progress=False)
+    rows = bench.run(cfg, bench.load_images(None, 8)[0], {"mine": net}, progress=False).rows
     dl = {r["batch_size"]: r for r in rows if r["method"] == "dataloader"}
     assert list(seen.values()) == [2, 8] and asked == [2, 2]  # batch size 1 on 2 images; dataloader_repeats runs
     assert dl[1]["n_timed"] == 2 and dl[1]["n_images"] == 8 and dl[4]["n_timed"] == 8
@@ -250,74 +241,25 @@ def test_small_dataloader_batches_run_on_fewer_images_and_are_scaled(monkeypatch
         bench.BenchConfig(small_batch_images=0)
 
 
-def _fixture_rows() -> list[dict]:
+def test_the_summary_reads_each_devices_measures_from_the_run_record():
     rows = [
-        {"device": d, "method": m, "model": model, "architecture": arch, "batch_size": bs, "num_workers": 0,
-         "n_images": 1000, "n_timed": timed, "median_s": t, "q1_s": t, "q3_s": t, "max_gray": 0.0}
+        {"device": d, "method": m, "model": model, "median_s": t, "batch_size": 8, "n_images": 1000}
         for d in ("cpu", "cuda")
-        for m, model, arch, bs, timed, t in (
-            ("read_input", "-", "-", 1000, 1000, 0.001), ("read_uint8", "-", "-", 1000, 1000, 0.0005),
-            ("pipeline_loop", "pipeline", "-", 1000, 1000, 1.0), ("pipeline_batched", "pipeline", "-", 1000, 1000, 0.2),
-            ("pipeline_uint8", "pipeline", "-", 1000, 1000, 0.1), ("pillow_loop", "pillow", "-", 1000, 1000, 0.5),
-            *((m, model, arch, bs, 100 if (m, bs) == ("dataloader", 1) else 1000, t * k)
-              for model, arch, k in (("dense_seed", "dense", 10), ("separable", "separable", 1), ("exact", "exact", 1))
-              for m, t in (("dataloader", 0.3), ("fast_path", 0.03), ("fast_path_uint8", 0.025), ("compiled", 0.02),
-                           ("compiled_uint8", 0.015), ("fused_uint8", 0.01), ("end_to_end", 0.05))
-              for bs in (1, 256, 1000)),
-        )
-        if not (d == "cuda" and m in ("pipeline_loop", "pillow_loop", "fused_uint8"))
-        and not (d == "cpu" and m == "end_to_end")
+        for m, model, t in (("read_input", "-", 0.001), ("pipeline_batched", "pipeline", 0.2), ("fast_path", "m", 0.05))
     ]  # fmt: skip
-    bench._add_speedups(rows)
-    return rows
-
-
-def test_table_rows_name_routes_and_models_in_words():
-    table = bench.table_rows(_fixture_rows())
-    cpu = [r for r in table if r["device"] == "cpu"]
-    assert [r["ms"] for r in cpu] == sorted(r["ms"] for r in cpu)  # fastest first
-    assert not any(r["route"].startswith("reading") for r in table)  # the floors are stated apart
-    first = cpu[0]
-    assert first["route"] == "fused C loop from uint8" and first["ms"] == pytest.approx(10)
-    dense = next(r for r in cpu if r["model"].startswith("dense"))
-    assert dense["model"] == "dense (the assignment's design), dense_seed"
-    dl = next(r for r in cpu if r["route"] == "DataLoader" and r["model"] == "separable (the final model)")
-    assert dl["batch"] == 1 and dl["workers"] == 0 and dl["images timed"] == 100  # batch size 1: scaled
-    loop = next(r for r in cpu if r["route"] == "the pipeline image by image (the assignment's baseline)")
-    assert loop["batch"] is None and loop["model"] == "-" and loop["x loop"] == pytest.approx(1)
-
-
-def test_roofline_points_are_each_models_fastest_route_but_the_dataloader():
-    rows = _fixture_rows()
-    for r in rows:
-        if r["method"] == "dataloader":
-            r["median_s"] = 1e-6  # faster than anything: still not the model's own time
-    points = bench.roofline_points(rows, "cpu", {"dense_seed": 1.6, "separable": 0.11})
-    assert points == {
-        "dense (the assignment's design), dense_seed: fused C loop from uint8": (1.6, pytest.approx(0.1)),
-        "separable (the final model): fused C loop from uint8": (0.11, pytest.approx(0.01)),
-    }  # exact has no FLOP count here: left out
-
-
-def test_time_figure_has_few_series_per_panel_in_words():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from lib.report import bench_plots
-
-    fig = bench_plots.plot_benchmark(_fixture_rows(), title="t")
-    panels = [ax for ax in fig.axes if ax.has_data()]
-    assert len(panels) == 6  # three models on two devices
-    for ax in panels:
-        series = [line.get_label() for line in ax.get_lines() if not line.get_label().startswith("_")]
-        assert 3 <= len(series) <= 6, series
-        assert all("_" not in label for label in series)  # words, not method identifiers
-        assert "seconds" in ax.get_ylabel() or ax.get_ylabel() == ""  # the row's first panel carries the unit
-        assert "images" in ax.get_xlabel()
-    cpu_dense = panels[0]
-    labels = {line.get_label() for line in cpu_dense.get_lines()}
-    assert {"DataLoader", "fast path", "fast path, compiled", "fused C loop from uint8"} <= labels
-    assert "the pipeline image by image (the assignment's baseline)" in labels
-    assert "dense (the assignment's design)" in cpu_dense.get_title() and "dense_seed" in cpu_dense.get_title()
-    assert "DataLoader at batch size 1: timed on 100 images, scaled to 1,000." in fig._suptitle.get_text()
-    matplotlib.pyplot.close(fig)
+    bench.add_speedups(rows)
+    record = bench.RunRecord(
+        rows, mflops_per_image={"m": 1.0}, matmul_peak_gflops={"cuda": 1000.0},
+        compile={"cpu": {"m": "RuntimeError: no C++ compiler found"}, "cuda": {"m": 2.5, "m from uint8": 3.5}},
+        fused_unavailable="no C compiler (cc or gcc) on this machine",
+    )  # fmt: skip
+    devices = bench.summarize(record, {}, "test", bench.BenchConfig())["devices"]
+    assert devices["cpu"]["compile"] == {"m": "RuntimeError: no C++ compiler found"}
+    assert devices["cuda"]["compile"] == {"m": 2.5, "m from uint8": 3.5}
+    assert devices["cpu"]["fused_unavailable"] == "no C compiler (cc or gcc) on this machine"
+    assert devices["cuda"]["fused_unavailable"] is None  # the fused loop is a CPU route
+    assert devices["cpu"]["matmul_peak_gflops"] is None and devices["cpu"]["times_roofline"] is None  # no peak
+    assert devices["cuda"]["compute_floor_s"] == pytest.approx(1e6 * 1000 / 1e12)  # 1 MFLOP x 1,000 at 1 TFLOPS
+    assert devices["cuda"]["times_roofline"] == pytest.approx(0.05 / 0.001)  # the read floor is the larger
+    empty = bench.RunRecord(rows)  # rows alone (a recorded run): no roofline, nothing compiled
+    assert bench.summarize(empty, {}, "test", bench.BenchConfig())["devices"]["cuda"]["compile"] == {}

@@ -1,14 +1,14 @@
-"""The benchmark's time figure: every route of ``lib.experiments.bench.ROUTES`` against batch or slice size."""
+"""The benchmark's time figure: every route of ``lib.experiments.routes.ROUTES`` against batch or slice size.
+
+Each route's family, colour, marker and (for a baseline drawn as a horizontal line) line style are
+declared with the route; only the line of "the fastest route a user would take", which is no one route,
+has its style here."""
 
 import matplotlib.pyplot as plt
 
-from lib.experiments.bench import ARCHITECTURES, ROUTE, USER_BASELINES, architecture
+from lib.experiments.routes import ARCHITECTURES, BATCHED, FAMILIES, LOOP, ROUTE, USER_BASELINES, architecture
 
-FAMILY_STYLE = {  # the time figure's lines, one per family of routes (lib.experiments.bench.ROUTES), in drawing order
-    "DataLoader": ("C0", "s"), "fast path": ("C1", "o"), "fast path, compiled": ("C2", "D"),
-    "fused C loop from uint8": ("C3", "*"), "end to end from host memory": ("C4", "P"),
-}  # fmt: skip
-REFERENCE_STYLE = {"pipeline_loop": ":", "user_best": "--", "pipeline_batched": "-."}  # the horizontal lines
+USER_BEST_LINE = "--"  # the horizontal line of the fastest route a user would take, whichever it is
 
 
 def _number(value, default: float) -> float:
@@ -22,7 +22,7 @@ def _number(value, default: float) -> float:
 
 def plot_benchmark(rows: list[dict], title: str = ""):
     """Seconds for all images against batch (or slice) size: a row of panels per device, a panel per
-    model. In each panel a line per family of routes (``lib.experiments.bench.ROUTES``: DataLoader, fast path, fast
+    model. In each panel a line per family of routes (``lib.experiments.routes.ROUTES``: DataLoader, fast path, fast
     path compiled, fused C loop, end to end), each point the best configuration of that family at that
     size (filled marker: from uint8 images; open: from float), and as horizontal lines the pipeline image
     by image (the assignment's baseline) and the fastest route a user would take instead."""
@@ -37,9 +37,10 @@ def plot_benchmark(rows: list[dict], title: str = ""):
     scaled = set()
     for ax_row, device in zip(axes, devices, strict=True):
         mine = [r for r in rows if r["device"] == device]
-        references = _references(mine, USER_BASELINES, ROUTE)
+        references = _references(mine)
         for ax, model in zip(ax_row, models[device], strict=False):
-            for family, (colour, marker) in FAMILY_STYLE.items():
+            for family, first in FAMILIES.items():  # a family is drawn as its first route declares
+                colour, marker = first.colour, first.marker
                 best: dict[int, dict] = {}
                 for r in mine:
                     if r["model"] == model and ROUTE[r["method"]].family == family:
@@ -57,8 +58,8 @@ def plot_benchmark(rows: list[dict], title: str = ""):
                     if _number(best[b].get("n_timed"), n_images) < n_images:
                         scaled.add((family, b, int(_number(best[b].get("n_timed"), n_images))))
                 legend.setdefault(family, line)
-            for key, (label, seconds) in references.items():
-                legend.setdefault(label, ax.axhline(seconds, color="k", ls=REFERENCE_STYLE[key], lw=1, label=label))
+            for label, (ls, seconds) in references.items():
+                legend.setdefault(label, ax.axhline(seconds, color="k", ls=ls, lw=1, label=label))
             arch = architecture(next(r for r in mine if r["model"] == model))
             saved = "" if model == arch else f"saved as {model}, "
             ax.set(xscale="log", yscale="log", title=f"{ARCHITECTURES.get(arch, arch)}\n{saved}on {device}",
@@ -72,15 +73,15 @@ def plot_benchmark(rows: list[dict], title: str = ""):
              "pin_memory); filled marker: the route from uint8 images, open: from float."]  # fmt: skip
     for family, size, timed in sorted(scaled):
         notes.append(f"{family} at batch size {size}: timed on {timed:,} images, scaled to {n_images:,}.")
-    order = [k for k in FAMILY_STYLE if k in legend] + [k for k in legend if k not in FAMILY_STYLE]  # lines first
+    order = [k for k in FAMILIES if k in legend] + [k for k in legend if k not in FAMILIES]  # lines first
     fig.legend([legend[k] for k in order], order, loc="outside lower center", ncol=2, fontsize=8, frameon=False)
     fig.suptitle("\n".join(filter(None, [title, *dict.fromkeys(notes)])), fontsize=9)
     return fig
 
 
-def _references(rows: list[dict], user_methods: tuple, routes: dict) -> dict[str, tuple[str, float]]:
-    """The horizontal lines of one device's panels: {key: (label, seconds)} for the pipeline image by
-    image (where timed), the fastest route a user would take, and the pipeline on the whole batch where
+def _references(rows: list[dict]) -> dict[str, tuple[str, float]]:
+    """The horizontal lines of one device's panels: {label: (line style, seconds)} for the pipeline image
+    by image (where timed), the fastest route a user would take, and the pipeline on the whole batch where
     that is not already the fastest and no image-by-image loop was timed (a GPU)."""
 
     def fastest(methods):
@@ -88,13 +89,13 @@ def _references(rows: list[dict], user_methods: tuple, routes: dict) -> dict[str
         return min(found, key=lambda r: r["median_s"]) if found else None
 
     out = {}
-    loop = fastest(("pipeline_loop",))
+    loop = fastest((LOOP.method,))
     if loop is not None:
-        out["pipeline_loop"] = (routes["pipeline_loop"].label, loop["median_s"])
-    user = fastest(user_methods)
+        out[LOOP.label] = (LOOP.line, loop["median_s"])
+    user = fastest(USER_BASELINES)
     if user is not None:
-        out["user_best"] = (f"fastest route a user would take: {routes[user['method']].label}", user["median_s"])
-    batched = fastest(("pipeline_batched",))
-    if loop is None and batched is not None and (user is None or user["method"] != "pipeline_batched"):
-        out["pipeline_batched"] = (routes["pipeline_batched"].label, batched["median_s"])
+        out[f"fastest route a user would take: {ROUTE[user['method']].label}"] = (USER_BEST_LINE, user["median_s"])
+    batched = fastest((BATCHED.method,))
+    if loop is None and batched is not None and (user is None or user["method"] != BATCHED.method):
+        out[BATCHED.label] = (BATCHED.line, batched["median_s"])
     return out

@@ -1,12 +1,13 @@
 """The benchmark's prose, built from its numbers: what ``03_benchmark`` says, as tested functions.
 
 Each function takes what :func:`lib.experiments.bench.summarize` writes into ``benchmark_summary.json`` (the summary
-of one device, or its ``config``) and returns Markdown, so the text cannot drift from the results.
+of one device, or its ``config``), or rows of ``benchmark.csv``, and returns Markdown, so the text cannot drift from
+the results. Routes are named as :data:`lib.experiments.routes.ROUTES` declares them.
 """
 
 from lib.core import metrics
 from lib.core.constants import OUT_SHAPE
-from lib.experiments import bench
+from lib.experiments.routes import BUILT_METHODS, FLOOR_INPUTS, METHOD_LABELS, ROUTE, architecture, model_label
 from lib.timing import SLOW_REPEATS
 
 READ_FLOOR = "the *read floor*: the time to read the input once, which no transform can beat"
@@ -32,10 +33,11 @@ def _exact8(row: dict) -> str:
 
 def _route(row: dict) -> str:
     """A route and its configuration in words: "the fast path from uint8, compiled, in slices of 256"."""
-    if row["method"] == "dataloader":
+    route = ROUTE.get(row["method"])
+    if route is not None and route.loader:
         workers = int(row.get("num_workers") or 0)
         return f"a DataLoader with batch size {int(row['batch_size'])} and {workers} worker{'s' * (workers != 1)}"
-    return f"the {bench.METHOD_LABELS.get(row['method'], row['method'])}, in slices of {int(row['batch_size'])}"
+    return f"the {METHOD_LABELS.get(row['method'], row['method'])}, in slices of {int(row['batch_size'])}"
 
 
 def _compiled_name(key: str) -> str:
@@ -58,27 +60,27 @@ def answer(
         return head + "no learned model was timed on this device."
     by_method = s["best_by_method"]
     n = int(top["n_images"])
-    text = f"the fastest learned model is {bench.model_label(top)}, run as {_route(top)}: {_ms(top['median_s'])} for "
+    text = f"the fastest learned model is {model_label(top)}, run as {_route(top)}: {_ms(top['median_s'])} for "
     text += f"{n:,} images"
     if "pipeline_batched" in by_method and s.get("speedup_vs_batched"):
         batched = by_method["pipeline_batched"]["median_s"]
         text += f", {s['speedup_vs_batched']:.1f}x the pipeline on the whole batch ({_ms(batched)})"
     if s.get("speedup_vs_loop") is not None:
         text += f" and {s['speedup_vs_loop']:.0f}x the pipeline image by image on CPU (the assignment's baseline)"
-    read = bench.FLOOR_INPUTS[s.get("floor_method", "read_input")]  # recorded runs may predate the key
+    read = FLOOR_INPUTS[s.get("floor_method", "read_input")]  # recorded runs may predate the key
     text += f". Reading its {read} once takes {_ms(s['floor_s'])}"
     text += f" ({READ_FLOOR})" if define else " (the read floor)"
     text += f", so it runs at {s['times_floor']:.1f}x the read floor."
     dl = s.get("best_dataloader")
     if dl is not None and "pipeline_batched" in by_method:
         faster = dl["median_s"] < by_method["pipeline_batched"]["median_s"]
-        text += f" Through a DataLoader the best learned model takes {_ms(dl['median_s'])} ({bench.model_label(dl)}, "
+        text += f" Through a DataLoader the best learned model takes {_ms(dl['median_s'])} ({model_label(dl)}, "
         text += f"{_route(dl)}), {'still faster' if faster else 'slower'} than the pipeline on the whole batch."
     user = s.get("user_best")
     if user is None:
         text += " No route a user would take instead of a model was timed on this device."
     else:
-        label = bench.METHOD_LABELS.get(user["method"], user["method"])
+        label = METHOD_LABELS.get(user["method"], user["method"])
         text += (
             f" The fastest route a user would take instead is {label}: {_ms(user['median_s'])} (max error "
             f"{_gray(user)}, {_exact8(user)} of pixels exact at 8 bits); the model is {s['speedup_vs_user_best']:.1f}x "
@@ -87,7 +89,7 @@ def answer(
     if s.get("times_roofline") is not None:
         text += _roofline(s, top, out_shape, define)
     eager = s.get("best_eager")
-    if top["method"] in bench.BUILT_METHODS and eager is not None:
+    if top["method"] in BUILT_METHODS and eager is not None:
         text += f" Without compiled code the best is {_ms(eager['median_s'])} ({_route(eager)})."
     compiled = s.get("compile") or {}
     if compiled:
@@ -121,7 +123,7 @@ def _roofline(s: dict, top: dict, out_shape: tuple, define: bool) -> str:
             f"{out_w} columns, and its 32x32 matrices let each loaded vector serve four multiply-adds, where a large "
             "product reuses each many times."
         )
-    if bench.architecture(top) in ("separable", "exact"):
+    if architecture(top) in ("separable", "exact"):
         return text + (
             f": its products are {out_h}x32 and 32x{out_w} matrices per image, far too small to keep the cores' "
             "vector units as busy as a large product does, and the channel mix before them is a pass over the "
@@ -169,3 +171,11 @@ def timing_plan(config: dict) -> str:
             "few images per batch, the time is the per-batch cost, in proportion to the images."
         )
     return text
+
+
+def read_floors(rows: list[dict]) -> str:
+    """The line under ``03_benchmark``'s table of routes: each device's read floors (the routes that only read
+    the input once, left out of that table) in milliseconds, in the order of ``rows``."""
+    floors = {(r["device"], ROUTE[r["method"]].label): 1e3 * r["median_s"] for r in rows
+              if ROUTE[r["method"]].kind == "floor"}  # fmt: skip
+    return "Read floors: " + "; ".join(f"{d}, {label}: {ms:.3g} ms" for (d, label), ms in floors.items())

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from lib import paths
 from lib.core.metrics import percent
+from lib.experiments.routes import LOOP, ROUTE
 
 
 def _table(header: list[str], rows: list[list]) -> list[str]:
@@ -26,21 +27,16 @@ def _g(value, digits: int = 3) -> str:
     return f"{float(value):.{digits}g}"
 
 
-METHOD_NAMES = {
-    "read_input": "reading the input once (the floor)",
-    "read_uint8": "reading the uint8 images once (the floor from uint8)",
-    "pipeline_loop": "pipeline, image by image (the baseline)",
-    "pipeline_batched": "pipeline, whole batch",
-    "pipeline_uint8": "pipeline on uint8, whole batch",
-    "pillow_loop": "Pillow, image by image",
-    "dataloader": "DataLoader",
-    "fast_path": "fast path (in-memory slices)",
-    "fast_path_uint8": "fast path from uint8",
-    "compiled": "fast path, torch.compile",
-    "compiled_uint8": "fast path from uint8, torch.compile",
-    "fused_uint8": "fused C loop from uint8 (lib/core/fused.c)",
-    "end_to_end": "end to end from uint8",
-}
+def _method_name(method: str) -> str:
+    """A benchmark route in few words (``Route.short``); a method no route declares (an older run's) as it is."""
+    route = ROUTE.get(method)
+    return route.short if route is not None else method
+
+
+def _batch(row: dict) -> str:
+    """A benchmark row's batch or slice size; none for the read floors and the pipeline image by image."""
+    route = ROUTE.get(row["method"])
+    return "-" if route is not None and (route.kind == "floor" or route == LOOP) else row["batch_size"]
 
 
 def _speedup(value: str) -> str:
@@ -134,9 +130,9 @@ def benchmark_section(results_dir: Path) -> list[str]:
             if key not in best or float(r["median_s"]) < float(best[key]["median_s"]):
                 best[key] = r
         rows = [
-            [METHOD_NAMES.get(r["method"], r["method"]),
+            [_method_name(r["method"]),
              f"`{r['model']}`" if r["model"] not in ("-", "pipeline") else "-",
-             r["batch_size"] if r["method"] not in ("read_input", "read_uint8", "pipeline_loop") else "-",
+             _batch(r),
              f"{float(r['median_s']):.4g}", _speedup(r["speedup_vs_loop"]), _speedup(r["speedup_vs_batched"]),
              f"{float(r['max_gray']):.2g}" if r.get("max_gray") else "-"]
             for r in sorted(best.values(), key=lambda r: float(r["median_s"]))
@@ -150,7 +146,7 @@ def benchmark_section(results_dir: Path) -> list[str]:
                 f"Best learned model `{s['best_model']['model']}` ({s['best_model']['method']}): "
                 f"{s['speedup_vs_user_best']:.1f}x the fastest user route ({s['user_best']['method']}), "
                 f"{s['times_roofline']:.2f}x the roofline (read floor {s['floor_s'] * 1e3:.3g} ms, "
-                f"{METHOD_NAMES[s.get('floor_method', 'read_input')]}; compute floor "
+                f"{_method_name(s.get('floor_method', 'read_input'))}; compute floor "
                 f"{s['compute_floor_s'] * 1e3:.3g} ms at a measured {s['matmul_peak_gflops']:.0f} GFLOPS).",
                 "",
             ]

@@ -1,0 +1,248 @@
+"""What each benchmark route runs: one function per family of routes, each returning its jobs.
+
+A :class:`Job` is the fields of its row in ``benchmark.csv`` and the work that runs that configuration
+once. :func:`device_jobs` lists every job of one device in the order the rows are timed and written: the
+read floors, the pipelines, then per model its DataLoader, fast-path, compiled, fused and end-to-end rows.
+Compilation happens here, before any timing, and its seconds (or why it failed) are returned with the jobs.
+:func:`fidelity` runs each route once more on the CPU and scores its output against the float pipeline.
+"""
+
+import itertools
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader, TensorDataset
+
+from lib.core import constants, data, fused, metrics, models, pipeline
+from lib.experiments.bench_config import BenchConfig
+from lib.timing import synchronize
+
+RECOMPILE_LIMIT = 64  # torch.compile specialisations of one forward (torch's default, 8, is too few here)
+
+
+class Job(NamedTuple):
+    """One configuration to time: its row's fields (method, model, batch size, ...) and the work running it once."""
+
+    fields: dict
+    work: Callable[[], object]
+
+
+@dataclass(frozen=True)
+class Images:
+    """The benchmark's images in every form a route starts from, for one device."""
+
+    device: str
+    x_u8: torch.Tensor  # (N, 3, 32, 32) uint8 on the CPU, as loaded
+    x_cpu: torch.Tensor  # (N, 3, 32, 32) float in [0, 1] on the CPU
+    x_dev: torch.Tensor  # the float images on the device
+    u8_dev: torch.Tensor  # the uint8 images on the device
+
+    @classmethod
+    def on(cls, x_u8: torch.Tensor, device: str) -> "Images":
+        x_cpu = data.to_float(x_u8)
+        return cls(device, x_u8, x_cpu, x_cpu.to(device), x_u8.to(device))
+
+
+def _chunked(model, x: torch.Tensor, chunk: int) -> None:
+    for _ in models.in_chunks(model, x, chunk):
+        pass
+
+
+def pillow_loop(hwc: np.ndarray) -> np.ndarray:
+    """The pipeline's steps in Pillow, image by image, on (N, 32, 32, 3) uint8: (N, 28, 28) uint8."""
+    out = np.empty((len(hwc), 28, 28), dtype=np.uint8)
+    for i, img in enumerate(hwc):
+        out[i] = np.asarray(Image.fromarray(img).resize((28, 28), Image.BILINEAR).convert("L").rotate(180))
+    return out
+
+
+def pipeline_uint8(x_u8: torch.Tensor, reference) -> torch.Tensor:
+    """The v2 pipeline on uint8 images, then the float conversion that makes its output comparable."""
+    return data.to_float(reference(x_u8))
+
+
+def _hwc(x_u8: torch.Tensor) -> np.ndarray:
+    """Images as they come from disk, for Pillow: (N, 32, 32, 3), height, width, channel."""
+    return x_u8.permute(0, 2, 3, 1).contiguous().numpy()
+
+
+def fidelity(
+    x_u8: torch.Tensor, nets: dict[str, torch.nn.Module], cfg: BenchConfig | None = None, loops: dict | None = None
+) -> dict:
+    """{method, model or (method, model): largest error (gray levels) and exact-8-bit share (%)} against the
+    float pipeline on the same images, for every baseline, every model (run on the CPU: a GPU's rounding
+    may differ in the last float bits, far below a gray level) and every fused loop (``loops``)."""
+    cfg = cfg or BenchConfig()
+    x = data.to_float(x_u8)
+    reference = pipeline.make_targets(x, transform=cfg.transform)
+    outputs = {
+        "pipeline_loop": pipeline.apply_loop(x, cfg.transform),
+        "pipeline_batched": reference,
+        "pipeline_uint8": pipeline_uint8(x_u8, cfg.transform),
+        **{name: metrics.predict(net, x) for name, net in nets.items()},
+        **{("fused_uint8", name): loop(x_u8) for name, loop in (loops or {}).items()},
+    }
+    if cfg.is_target:
+        outputs["pillow_loop"] = torch.from_numpy(pillow_loop(_hwc(x_u8)))[:, None] / constants.GRAY_LEVELS
+    scores = {k: metrics.score(out, reference) for k, out in outputs.items()}
+    return {k: {"max_gray": m["max_gray"], "exact8_pct": m["exact8_pct"]} for k, m in scores.items()}
+
+
+def matmul_work(device: str, n: int = 2048) -> tuple[Callable[[], torch.Tensor], float]:
+    """(work, its FLOPs): one single-precision n x n by n x n product, whose rate is the machine's
+    matrix-multiply peak."""
+    a, b = torch.rand(n, n, device=device), torch.rand(n, n, device=device)
+    return lambda: a @ b, 2.0 * n**3
+
+
+def compile_model(net: torch.nn.Module, x: torch.Tensor, chunks: list[int], device: str):
+    """torch.compile of ``net``, specialised to every slice shape the fast path meets at these chunk
+    sizes (full chunks and the last, shorter one): (compiled model, seconds to compile them all), or
+    (None, why it failed)."""
+    quiet = logging.getLogger("torch.utils.cpp_extension")  # warns about CUDA_HOME on a CPU-only machine
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        start = time.perf_counter()
+        compiled = torch.compile(net, dynamic=False)
+        # every model behind FromUint8 shares its forward's code, so shapes x models specialisations
+        with torch._dynamo.config.patch(recompile_limit=RECOMPILE_LIMIT):
+            for chunk in chunks:
+                _chunked(compiled, x, chunk)
+        synchronize(device)
+        return compiled, time.perf_counter() - start
+    except Exception as err:  # no compiler, unsupported backend, ...: the eager rows stand
+        return None, f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"[:200]
+    finally:
+        quiet.setLevel(level)
+
+
+def fused_loops(nets: dict[str, torch.nn.Module]) -> tuple[dict[str, fused.Fused], str | None]:
+    """({name: the fused loop} for every model it handles, None) or ({}, why no loop could be built)."""
+    try:
+        fused.library()
+    except fused.Unavailable as err:
+        return {}, str(err)
+    loops = {}
+    for name, net in nets.items():
+        try:
+            loops[name] = fused.Fused(net.cpu())
+        except fused.Unavailable:  # not a one-channel separable map: nothing to fuse
+            continue
+    return loops, None
+
+
+def floor_jobs(im: Images) -> list[Job]:
+    """The read floors: one pass over the float input (a sum), or over the uint8 images (a maximum: a sum
+    of uint8 runs 30x slower)."""
+    return [Job({"method": "read_input", "model": "-"}, im.x_dev.sum),
+            Job({"method": "read_uint8", "model": "-"}, im.u8_dev.amax)]  # fmt: skip
+
+
+def baseline_jobs(cfg: BenchConfig, im: Images) -> list[Job]:
+    """The pipeline with no model: image by image (CPU), on the whole batch, on the uint8 images, and
+    (CPU, the target pipeline only: Pillow's steps are its steps) Pillow image by image."""
+    reference, on_cpu, jobs = cfg.transform, im.device == "cpu", []
+    if on_cpu:
+        jobs.append(
+            Job({"method": "pipeline_loop", "model": "pipeline"}, partial(pipeline.apply_loop, im.x_cpu, reference))
+        )
+    jobs.append(Job({"method": "pipeline_batched", "model": "pipeline"}, partial(reference, im.x_dev)))
+    jobs.append(Job({"method": "pipeline_uint8", "model": "pipeline"}, partial(pipeline_uint8, im.u8_dev, reference)))
+    if on_cpu and cfg.is_target:
+        jobs.append(Job({"method": "pillow_loop", "model": "pillow"}, partial(pillow_loop, _hwc(im.x_u8))))
+    return jobs
+
+
+def _through_loader(net, loader: DataLoader, device: str, pin: bool) -> None:
+    for (xb,) in loader:
+        net(xb.to(device, non_blocking=pin))
+
+
+def dataloader_jobs(cfg: BenchConfig, im: Images, name: str, net) -> list[Job]:
+    """``net`` through ``DataLoader(TensorDataset(x))`` at every batch size, worker count and (GPU only:
+    pinning only matters when copying to one) pin_memory. Small batches go through the first images only;
+    :func:`lib.experiments.bench_run.run` scales their time to all."""
+    pins = cfg.pin_memory if im.device == "cuda" else [False]
+    jobs = []
+    for bs, workers, pin in itertools.product(cfg.batch_sizes, cfg.num_workers, pins):
+        timed = cfg.images_timed(bs)
+        loader = DataLoader(
+            TensorDataset(im.x_cpu[:timed]), batch_size=bs, num_workers=workers, pin_memory=pin,
+            persistent_workers=workers > 0,
+        )  # fmt: skip
+        fields = {"method": "dataloader", "model": name, "batch_size": bs, "num_workers": workers, "pin_memory": pin,
+                  "n_timed": timed}  # fmt: skip
+        jobs.append(Job(fields, partial(_through_loader, net, loader, im.device, pin)))
+    return jobs
+
+
+def fast_path_jobs(cfg: BenchConfig, im: Images, name: str, net, net_u8) -> list[Job]:
+    """``net`` on slices of the images already on the device, at every slice size: from the float images,
+    then from the uint8 images (``net_u8`` converts each slice just before the model)."""
+    return [
+        Job({"method": method, "model": name, "batch_size": chunk}, partial(_chunked, module, x, chunk))
+        for chunk in cfg.chunk_sizes
+        for method, module, x in (("fast_path", net, im.x_dev), ("fast_path_uint8", net_u8, im.u8_dev))
+    ]
+
+
+def compiled_jobs(cfg: BenchConfig, im: Images, name: str, net, net_u8) -> tuple[list[Job], dict[str, float | str]]:
+    """Both fast paths through torch.compile, compiled here for every slice size: (their jobs, {model, or
+    model "from uint8": the seconds compiling took, or why it failed}). A failure leaves its rows out."""
+    jobs, compiled = [], {}
+    for method, module, x, key in (("compiled", net, im.x_dev, name),
+                                   ("compiled_uint8", net_u8, im.u8_dev, f"{name} from uint8")):  # fmt: skip
+        fast, compiled[key] = compile_model(module, x, cfg.chunk_sizes, im.device)
+        for chunk in cfg.chunk_sizes if fast is not None else []:
+            jobs.append(Job({"method": method, "model": name, "batch_size": chunk}, partial(_chunked, fast, x, chunk)))
+    return jobs, compiled
+
+
+def fused_jobs(cfg: BenchConfig, im: Images, name: str, loop: fused.Fused) -> list[Job]:
+    """The fused C loop (CPU) on slices of the uint8 images."""
+    return [Job({"method": "fused_uint8", "model": name, "batch_size": chunk}, partial(_chunked, loop, im.x_u8, chunk))
+            for chunk in cfg.chunk_sizes]  # fmt: skip
+
+
+def _end_to_end(net, pinned: torch.Tensor, device: str, chunk: int) -> None:
+    _chunked(net, data.to_float(pinned.to(device, non_blocking=True)), chunk)
+
+
+def end_to_end_jobs(cfg: BenchConfig, im: Images, name: str, net) -> list[Job]:
+    """(GPU) uint8 images in pinned host memory, copied, converted and transformed on the device."""
+    pinned = im.x_u8.pin_memory()
+    return [
+        Job({"method": "end_to_end", "model": name, "batch_size": chunk, "pin_memory": True},
+            partial(_end_to_end, net, pinned, im.device, chunk))
+        for chunk in cfg.chunk_sizes
+    ]  # fmt: skip
+
+
+def device_jobs(
+    cfg: BenchConfig, x_u8: torch.Tensor, nets: dict, device: str, loops: dict
+) -> tuple[list[Job], dict[str, float | str]]:
+    """Every job of one device, in the order its rows are timed and written, and {model, or model "from
+    uint8": torch.compile's seconds or why it failed} (empty without ``cfg.compile``). The models move to
+    ``device``; ``loops`` holds the fused loops (CPU rows)."""
+    im = Images.on(x_u8, device)
+    jobs, compiled = floor_jobs(im) + baseline_jobs(cfg, im), {}
+    for name, net in nets.items():
+        net = net.to(device)
+        net_u8 = models.FromUint8(net)
+        jobs += dataloader_jobs(cfg, im, name, net) + fast_path_jobs(cfg, im, name, net, net_u8)
+        if cfg.compile:
+            built, seconds = compiled_jobs(cfg, im, name, net, net_u8)
+            jobs, compiled = jobs + built, compiled | seconds
+        if device == "cpu" and name in loops:
+            jobs += fused_jobs(cfg, im, name, loops[name])
+        if device == "cuda":
+            jobs += end_to_end_jobs(cfg, im, name, net)
+    return jobs, compiled

@@ -1,0 +1,125 @@
+"""The benchmark's routes, declared once: every way ``03_benchmark`` produces the pipeline's output.
+
+A route is one frozen :class:`Route` in :data:`ROUTES`, with everything any reader needs to know about it: its
+identifier in ``benchmark.csv``, its label in words, whether it is a read floor, a route a user would take
+instead of a model, a learned model or the GPU's end-to-end transfer, what it starts from (float or uint8
+images), whether it compiles code first, and how the time figure draws it. The timing code, the summary, the
+tables, the figures, the prose and the front page filter or look up this tuple; none keeps its own list of
+identifiers, so a new route is one line here.
+
+Nothing here imports torch: the report's Markdown summary reads the routes without loading a model.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Route:
+    """One way of producing the pipeline's output, as the benchmark times it."""
+
+    method: str  # identifier in benchmark.csv
+    label: str  # in words, for tables, figures and prose
+    kind: str  # "floor" (reads the input once), "baseline" (the pipeline, no model), "model", "transfer" (GPU)
+    source: str  # what it starts from: "float" or "uint8" images
+    short: str  # in few words, for the tables of reports/SUMMARY.md
+    user: bool = False  # a route a user would take instead of a model (compared with the best model)
+    built: bool = False  # compiles code first (torch.compile, the fused C loop); the rest is eager
+    loader: bool = False  # goes through a DataLoader: holds worker processes, so it is timed on its own
+    reads: str = ""  # a read floor: what it reads, in words ("Reading its {reads} once ...")
+    family: str = ""  # the line it belongs to in the time figure (the best of a family at each size) ...
+    colour: str = ""  # ... drawn in this colour ...
+    marker: str = ""  # ... with this marker (filled for a route from uint8 images, open from float)
+    line: str = ""  # a baseline drawn as a horizontal line in the time figure: its line style
+
+    @property
+    def learned(self) -> bool:
+        """Whether a model runs on the device's own memory (a candidate for the best learned model)."""
+        return self.kind == "model"
+
+    @property
+    def batched(self) -> bool:
+        """Whether the route runs in batches or slices whose size ``benchmark.csv``'s ``batch_size`` gives (for
+        the pipelines and floors, that column holds all the images)."""
+        return self.kind in ("model", "transfer")
+
+
+# fmt: off
+ROUTES = (
+    Route("read_input", "reading the float input once", "floor", "float",
+          "reading the input once (the floor)", reads="float input"),
+    Route("read_uint8", "reading the uint8 images once", "floor", "uint8",
+          "reading the uint8 images once (the floor from uint8)", reads="uint8 images"),
+    Route("pipeline_loop", "the pipeline image by image (the assignment's baseline)", "baseline", "float",
+          "pipeline, image by image (the baseline)", line=":"),
+    Route("pipeline_batched", "the pipeline on the whole batch", "baseline", "float",
+          "pipeline, whole batch", user=True, line="-."),
+    Route("pipeline_uint8", "the pipeline on the uint8 images, whole batch", "baseline", "uint8",
+          "pipeline on uint8, whole batch", user=True),
+    Route("pillow_loop", "Pillow, image by image", "baseline", "uint8",
+          "Pillow, image by image", user=True),
+    Route("dataloader", "DataLoader", "model", "float",
+          "DataLoader", loader=True, family="DataLoader", colour="C0", marker="s"),
+    Route("fast_path", "fast path", "model", "float",
+          "fast path (in-memory slices)", family="fast path", colour="C1", marker="o"),
+    Route("fast_path_uint8", "fast path from uint8", "model", "uint8",
+          "fast path from uint8", family="fast path", colour="C1", marker="o"),
+    Route("compiled", "fast path, compiled", "model", "float",
+          "fast path, torch.compile", built=True, family="fast path, compiled", colour="C2", marker="D"),
+    Route("compiled_uint8", "fast path from uint8, compiled", "model", "uint8",
+          "fast path from uint8, torch.compile", built=True, family="fast path, compiled", colour="C2", marker="D"),
+    Route("fused_uint8", "fused C loop from uint8", "model", "uint8",
+          "fused C loop from uint8 (lib/core/fused.c)", built=True, family="fused C loop from uint8", colour="C3",
+          marker="*"),
+    Route("end_to_end", "end to end from uint8 host memory", "transfer", "uint8",
+          "end to end from uint8", family="end to end from host memory", colour="C4", marker="P"),
+)
+# fmt: on
+ROUTE = {r.method: r for r in ROUTES}  # by identifier
+
+# The two baselines every speedup is measured against: the assignment's loop (on CPU) and the whole batch
+LOOP, BATCHED = ROUTE["pipeline_loop"], ROUTE["pipeline_batched"]
+
+# Filters of ROUTES, by identifier, in declaration order
+FLOORS = tuple(r.method for r in ROUTES if r.kind == "floor")
+USER_BASELINES = tuple(r.method for r in ROUTES if r.user)  # what a user would pick instead of a model
+LEARNED_METHODS = tuple(r.method for r in ROUTES if r.learned)  # a model on the device's own memory
+UINT8_METHODS = tuple(m for m in LEARNED_METHODS if ROUTE[m].source == "uint8")  # read_uint8 is their floor
+BUILT_METHODS = tuple(m for m in LEARNED_METHODS if ROUTE[m].built)
+LOADER_METHODS = tuple(r.method for r in ROUTES if r.loader)
+TRANSFER_METHODS = tuple(r.method for r in ROUTES if r.kind == "transfer")
+METHOD_LABELS = {r.method: r.label for r in ROUTES}
+FLOOR_INPUTS = {r.method: r.reads for r in ROUTES if r.kind == "floor"}  # what each read floor reads
+FLOOR_OF = {r.source: r.method for r in ROUTES if r.kind == "floor"}  # the read floor of a route's input
+# The time figure's lines, in drawing order: {family: its first route, whose colour and marker it takes}
+FAMILIES = {f: next(r for r in ROUTES if r.family == f) for f in dict.fromkeys(r.family for r in ROUTES if r.family)}
+
+
+# Models: how tables name them
+ORACLES = ("exact",)  # models that are not learned: timed, but not counted as the best learned model
+ARCHITECTURES = {
+    "dense": "dense (the assignment's design)",
+    "separable": "separable (the final model)",
+    "exact": "exact (the pipeline's own operator, probed; not learned)",
+}  # how tables name a model's architecture; others go by their registry name
+UNTRAINED = " (untrained)"  # suffix of freshly built models (bench.fresh_models)
+NO_MODEL = ("-", "pipeline", "pillow")  # the ``model`` of the floors', pipelines' and Pillow's rows
+
+
+def architecture(row: dict) -> str:
+    """The registry name of a row's model ("-" for the pipeline rows); rows recorded before the column
+    existed fall back to the model's name, less an "(untrained)" suffix."""
+    arch = row.get("architecture")
+    if isinstance(arch, str) and arch:
+        return arch
+    model = str(row.get("model", "-"))
+    return "-" if model in NO_MODEL else model.removesuffix(UNTRAINED)
+
+
+def model_label(row: dict, code: bool = True) -> str:
+    """A row's model in words: its architecture, and the saved file's name where that differs
+    (``dense_seed`` reads "dense (the assignment's design), `dense_seed`"; without ``code``, no backticks)."""
+    arch = architecture(row)
+    label = ARCHITECTURES.get(arch, arch)
+    if row.get("model") in (arch, *NO_MODEL):
+        return label
+    return f"{label}, `{row['model']}`" if code else f"{label}, {row['model']}"
