@@ -1,24 +1,22 @@
-import json
-
 import pytest
+from factories import make_record
 
 from lib.report import summary
 
-RUN = {
-    "run_name": "dense", "model": "dense", "n_params": 803604, "config": {"optimizer": "closed_form", "lr": 1e-3,
-    "batch_size": 64}, "sizes": {"train": 45000, "val": 5000, "test": 10000, "synthetic_train": 500},
-    "loss_minimised": "sse", "synthetic_families": ["noise"], "stopped_by": "tolerance_rule", "epochs": 1,
-    "train_seconds": 12.34,
-    "test_mae_gray": 1.9e-5, "test_max_gray": 2.1e-4, "test_exact8": 0.99998,
-    "fidelity": [{"images": "CIFAR-10 test", "max_gray": 2.1e-4, "exact8_pct": 99.998},
-                 {"images": "noise", "max_gray": 3.5e-4, "exact8_pct": 99.9963},
-                 {"images": "blocks", "max_gray": 1.0e-4, "exact8_pct": 99.9990}],
-    "cpu": "Test CPU", "torch_threads": 2, "torch_version": "2.x", "date": "2026-11-28T12:00:00", "data_source": "here",
-}  # fmt: skip
+FIDELITY = [{"images": "CIFAR-10 test", "max_gray": 2.1e-4, "exact8_pct": 99.998},
+            {"images": "noise", "max_gray": 3.5e-4, "exact8_pct": 99.9963},
+            {"images": "blocks", "max_gray": 1.0e-4, "exact8_pct": 99.9990}]  # fmt: skip
+RUN = make_record(
+    run_name="dense", model="dense", n_params=803604, config={"optimizer": "closed_form", "lr": 1e-3, "batch_size": 64},
+    sizes={"train": 45000, "val": 5000, "test": 10000, "synthetic_train": 500}, synthetic_families=["noise"],
+    stopped_by="tolerance_rule", epochs=1, train_seconds=12.34, test_mae_gray=1.9e-5, test_max_gray=2.1e-4,
+    test_exact8=0.99998, fidelity=FIDELITY, cpu="Test CPU", torch_threads=2, torch_version="2.x",
+    date="2026-11-28T12:00:00", data_source="here",
+)  # fmt: skip
 
 
 def test_summary_reads_the_numbers_of_the_run(tmp_path):
-    (tmp_path / "train_dense.json").write_text(json.dumps(RUN))
+    RUN.write(tmp_path)
     text = summary.write(tmp_path, tmp_path / "SUMMARY.md").read_text()
     row = next(line for line in text.splitlines() if line.startswith("| `dense`"))
     for cell in ("closed form (+500 noise)", "tolerance_rule", "12.3", "0.00021", "99.998", "0.00035", "99.996"):
@@ -44,3 +42,11 @@ def test_summary_lists_every_pipeline_and_model(tmp_path):
     assert rows[0].split(" | ")[1:8] == ["1x32x32", "yes", "no", "`dense`", "1,049,604", "6.1e-05", "99.9998"]
     assert rows[1].split(" | ")[2:4] == ["no", "-"] and "99.70" in rows[1]
     assert rows[0].startswith(r"| `rot90 \| grayscale` |")  # the pipe inside a cell is escaped
+
+
+def test_training_runs_in_the_reports_order_then_the_others(tmp_path):
+    for name in ("zz_extra", "separable", "dense_seed"):
+        make_record(run_name=name).write(tmp_path)
+    text = summary.write(tmp_path, tmp_path / "SUMMARY.md").read_text()
+    order = [line.split("`")[1] for line in text.splitlines() if line.startswith("| `")]
+    assert order == ["dense_seed", "separable", "zz_extra"]

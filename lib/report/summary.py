@@ -6,13 +6,16 @@ and date they were measured on. The README's results are copied from such a file
 """
 
 import argparse
-import csv
 import json
 from pathlib import Path
 
 from lib import paths
 from lib.core.metrics import percent
 from lib.experiments.routes import LOOP, ROUTE
+from lib.report import records
+from lib.report.records import TrainRecord
+from lib.report.results import read_csv
+from lib.report.train_text import TEST
 
 
 def _table(header: list[str], rows: list[list]) -> list[str]:
@@ -44,38 +47,39 @@ def _speedup(value: str) -> str:
 
 
 def training_section(results_dir: Path) -> list[str]:
-    runs = [json.loads(p.read_text()) for p in sorted(results_dir.glob("train_*.json"))]
+    """The report's training runs (``records.RUNS``, in that order; others found under ``results_dir`` after them)."""
+    names = [r.name for r in records.RUNS]
+    found = [p.stem.removeprefix("train_") for p in sorted(results_dir.glob("train_*.json"))]
+    runs = [
+        TrainRecord.of_run(results_dir, n)
+        for n in [*(n for n in names if n in found), *sorted(set(found) - set(names))]
+    ]
     if not runs:
         return []
-    order = {"dense_seed": 0, "dense": 1, "separable": 2}
-    runs.sort(key=lambda r: (order.get(r.get("run_name"), 9), r.get("run_name", "")))
     first = runs[0]
     lines = [
         "## Training (`01_train`)",
         "",
-        f"Measured on {first['cpu']} ({first.get('cpu_vector', 'vector width not recorded')}, "
-        f"{first['torch_threads']} threads), torch {first['torch_version']}, "
-        f"{first['date'][:10]}; data: {first['data_source']}; "
-        f"{first['sizes']['train']:,} training / {first['sizes']['val']:,} validation / "
-        f"{first['sizes']['test']:,} test images. Errors in gray levels (1/255); exact 8-bit: pixels that round "
+        f"Measured on {first.cpu} ({first.cpu_vector or 'vector width not recorded'}, {first.torch_threads} "
+        f"threads), torch {first.torch_version}, {first.date[:10]}; data: {first.data_source}; "
+        f"{first.sizes['train']:,} training / {first.sizes['val']:,} validation / "
+        f"{first.sizes['test']:,} test images. Errors in gray levels (1/255); exact 8-bit: pixels that round "
         "to the pipeline's 8-bit value. Synthetic: the six families of `lib.core.synthetic`, 1,000 unseen images each.",
         "",
     ]
     rows = []
     for r in runs:
-        cfg = r["config"]
-        fam = [f for f in r.get("fidelity", []) if f["images"] != "CIFAR-10 test"]
+        cfg = r.config
+        fam = [f for f in r.fidelity if f["images"] != TEST]
         trained = {"closed_form": "closed form", "moments": "L-BFGS on moments"}.get(
             cfg["optimizer"], f"{cfg['optimizer']}, lr {cfg['lr']:g}, batch {cfg['batch_size']}"
         )
-        extra = r["sizes"].get("synthetic_train", 0)
+        extra = r.sizes.get("synthetic_train", 0)
         if extra:
-            trained += f" (+{extra:,} {'/'.join(r.get('synthetic_families', ['synthetic']))})"
+            trained += f" (+{extra:,} {'/'.join(r.synthetic_families or ['synthetic'])})"
         rows.append([
-            f"`{r.get('run_name', r['model'])}`", f"`{r['model']}` ({r['n_params']:,})",
-            trained, f"{r['loss_minimised']}",
-            r["stopped_by"], r["epochs"], f"{r['train_seconds']:.1f}", _g(r["test_mae_gray"]),
-            _g(r["test_max_gray"]), percent(100 * r["test_exact8"]),
+            f"`{r.run_name}`", f"`{r.model}` ({r.n_params:,})", trained, r.loss_minimised, r.stopped_by, r.epochs,
+            f"{r.train_seconds:.1f}", _g(r.test_mae_gray), _g(r.test_max_gray), percent(100 * r.test_exact8),
             _g(max(f["max_gray"] for f in fam)) if fam else "-",
             percent(min(f["exact8_pct"] for f in fam)) if fam else "-",
         ])  # fmt: skip
@@ -85,11 +89,8 @@ def training_section(results_dir: Path) -> list[str]:
 
 
 def _read_csv(path: Path) -> list[dict]:
-    """The rows of a results table, or none when the notebook that writes it has not run."""
-    if not path.is_file():
-        return []
-    with path.open() as f:
-        return list(csv.DictReader(f))
+    """The rows of a results table as text, or none when the notebook that writes it has not run."""
+    return read_csv(path, numbers=False) if path.is_file() else []
 
 
 def architectures_section(results_dir: Path) -> list[str]:
@@ -121,8 +122,7 @@ def benchmark_section(results_dir: Path) -> list[str]:
         f"{summary['data_source']}; medians of {summary['config']['repeats']} timed runs.",
         "",
     ]
-    with (results_dir / "benchmark.csv").open() as f:  # written with the summary: missing is an error
-        table = list(csv.DictReader(f))
+    table = read_csv(results_dir / "benchmark.csv", numbers=False)  # written with the summary: missing is an error
     for device in summary["devices"]:
         best: dict[tuple, dict] = {}
         for r in (r for r in table if r["device"] == device):
