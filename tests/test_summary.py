@@ -46,7 +46,7 @@ def test_summary_lists_every_pipeline_and_model(tmp_path):
 
 def test_training_runs_in_the_reports_order_then_the_others(tmp_path):
     for name in ("zz_extra", "separable", "dense_seed"):
-        make_record(run_name=name).write(tmp_path)
+        make_record(run_name=name, config=RUN.config).write(tmp_path)
     text = summary.write(tmp_path, tmp_path / "SUMMARY.md").read_text()
     order = [line.split("`")[1] for line in text.splitlines() if line.startswith("| `")]
     assert order == ["dense_seed", "separable", "zz_extra"]
