@@ -274,9 +274,7 @@ def test_front_page_shows_the_results_files(tmp_path, smoke_data_dir):
     with (out / "results" / "benchmark.csv").open() as f:
         rows = [r for r in csv.DictReader(f) if r["device"] == "cpu"]
     loop = min(float(r["median_s"]) for r in rows if r["method"] == "pipeline_loop")
-    final_best = min(
-        float(r["median_s"]) for r in rows if r["model"] == "separable" and r["method"] in bench.LEARNED_METHODS
-    )
+    final_best = min(float(r["median_s"]) for r in rows if r["model"] == "separable" and r["method"] in BENCH_LEARNED)
     assert f"{1e3 * loop:.3g}" in shown and f"{1e3 * final_best:.3g}" in shown  # the speed table's milliseconds
     assert f"**{1e3 * final_best:.3g} ms** (" in shown and f"), {loop / final_best:.0f}x faster" in shown
     assert "GPU**: not measured" in shown and "mission" not in shown.lower()
