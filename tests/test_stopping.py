@@ -90,3 +90,30 @@ def test_score_follows_the_rule():
     m.update([(spread, TARGET)])
     m.update([(spiky, TARGET)])
     assert m.improved  # mean error 5/255/3136 per pixel is below 0.6/255
+
+
+@pytest.mark.parametrize("rule", ["mean", "strict", "tolerance"])
+def test_best_weights_are_kept_when_the_rule_fires(rule):
+    s = EarlyStopper(rule, patience=0, max_epochs=5)
+    assert not s.update([(TARGET + 0.5, TARGET)])
+    assert s.update([(TARGET, TARGET)]) and s.rule_fired and not s.restore_best
+
+
+def test_best_weights_are_restored_when_a_guard_or_an_outside_reason_ends_training():
+    far = TARGET + 0.5
+    s = EarlyStopper("mean", patience=1, max_epochs=50)
+    s.update([(far, TARGET)])
+    assert s.update([(far, TARGET)]) and s.stopped_by == "patience" and s.restore_best
+    s = EarlyStopper("mean", patience=0, max_epochs=1)
+    assert s.update([(far, TARGET)]) and s.stopped_by == "max_epochs" and s.restore_best
+    for reason in ("interrupted", "optimum"):
+        s = EarlyStopper("strict", patience=0, max_epochs=5)
+        s.update([(far, TARGET)])
+        s.stop(reason)
+        assert s.stopped_by == reason and not s.rule_fired and s.restore_best
+
+
+def test_another_rules_reason_is_not_this_rules_firing():
+    s = EarlyStopper("tolerance")
+    s.stop("mean_rule")  # the text of a reason alone does not make the rule fire
+    assert not s.rule_fired and s.restore_best

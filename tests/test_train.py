@@ -1,9 +1,12 @@
 import pytest
 import torch
 
-from lib.core import models, synthetic
+from lib.core import models, optimizers, synthetic
+from lib.core import train as train_module
+from lib.core.losses import get_loss
 from lib.core.pipeline import make_targets
-from lib.core.train import TrainConfig, seed_everything, train
+from lib.core.stopping import EarlyStopper
+from lib.core.train import EXACT_SOLVERS, OPTIMIZERS, TrainConfig, seed_everything, train
 
 
 def _data(n, seed):
@@ -118,3 +121,160 @@ def test_moments_refuses_another_output_shape():
     model = models.build("separable", out_shape=(3, 16, 20))
     with pytest.raises(ValueError, match="use optimizer='closed_form' for another pipeline"):
         train(model, x, y, x, y, TrainConfig(optimizer="moments", loss="sse"), progress=False)
+
+
+# The strategies, one by one, and the loop's contract with them.
+
+
+class _Bar:
+    """Counts the images an epoch reports, as the progress bar would."""
+
+    def __init__(self):
+        self.n = 0
+
+    def update(self, n):
+        self.n += n
+
+
+def _prepared(cfg, name="dense", n=96):
+    seed_everything(cfg.seed)
+    model, (x, y) = models.build(name), _data(n, 0)
+    how = optimizers.strategy(cfg)
+    how.check_model(model, y)
+    model.to(cfg.device, how.dtype)
+    how.prepare(model, x, y)
+    return how, model, x, y
+
+
+def test_the_table_names_every_optimizer_and_its_properties():
+    assert OPTIMIZERS == ("adam", "sgd", "lbfgs", "moments", "closed_form")
+    assert EXACT_SOLVERS == ("moments", "closed_form")
+    kinds = {name: type(optimizers.strategy(TrainConfig(optimizer=name, loss="sse"))) for name in OPTIMIZERS}
+    assert kinds == optimizers.STRATEGIES
+    assert [name for name, s in kinds.items() if s.solves_at_once] == ["closed_form"]
+    assert [name for name, s in kinds.items() if s.dtype != torch.float32] == ["moments"]
+
+
+@pytest.mark.parametrize("loss", ["sse", "mse"])
+def test_a_minibatch_epoch_reports_the_loss_per_image_and_draws_one_permutation(loss):
+    cfg = TrainConfig(optimizer="adam", loss=loss, lr=1e-12, batch_size=40, seed=3)  # too small a step to move
+    how, model, x, y = _prepared(cfg)
+    assert isinstance(how.opt, torch.optim.Adam) and how.lr == 1e-12
+    before = get_loss(loss)(model(x), y).item() / (len(x) if loss == "sse" else 1)
+    bar = _Bar()
+    assert how.epoch(model, bar) == pytest.approx(before, rel=1e-5)  # batches of 40, 40 and 16, weighted
+    assert bar.n == len(x)
+    gen = torch.Generator().manual_seed(3)
+    torch.randperm(len(x), generator=gen)
+    assert torch.equal(how.gen.get_state(), gen.get_state())
+
+
+def test_sgd_uses_momentum_and_the_schedule_steps_once_per_epoch():
+    how, model, _, _ = _prepared(TrainConfig(optimizer="sgd", lr=1e-9, schedule="exponential", gamma=0.5))
+    assert isinstance(how.opt, torch.optim.SGD) and how.opt.param_groups[0]["momentum"] == 0.9
+    how.epoch(model, _Bar())
+    assert how.lr == pytest.approx(0.5e-9)
+
+
+def test_full_batch_lbfgs_reports_the_loss_after_its_iterations():
+    how, model, x, y = _prepared(TrainConfig(optimizer="lbfgs", loss="sse", lr=1, lbfgs_iters=3, batch_size=40))
+    assert isinstance(how.opt, torch.optim.LBFGS) and how.opt.defaults["max_iter"] == 3
+    before = get_loss("sse")(model(x), y).item() / len(x)
+    bar = _Bar()
+    loss = how.epoch(model, bar)
+    assert bar.n == len(x) and loss < before
+    with torch.no_grad():
+        assert loss == pytest.approx(get_loss("sse")(model(x), y).item() / len(x), rel=1e-5)
+
+
+def test_moments_trains_in_float64_on_the_statistics():
+    cfg = TrainConfig(optimizer="moments", loss="sse", lr=1, lbfgs_iters=3)
+    how, model, x, y = _prepared(cfg, "separable")
+    assert how.stats.n == len(x) and all(p.dtype == torch.float64 for p in model.parameters())
+    bar = _Bar()
+    loss = how.epoch(model, bar)
+    assert bar.n == len(x)
+    with torch.no_grad():  # the statistics give the loss over the images themselves
+        assert loss == pytest.approx(((model(x.double()) - y.double()) ** 2).sum().item() / len(x), rel=1e-9)
+
+
+def test_closed_form_solves_in_one_epoch_and_reports_its_fit(monkeypatch):
+    def fit_zero(model, x, y):  # a stand-in for the solver (lib.core.fit has its own tests): every weight 0
+        for p in model.parameters():
+            p.data.zero_()
+        return {"solver": "zeros", "n_images": len(x)}
+
+    monkeypatch.setattr(optimizers, "fit_model", fit_zero)
+    how, model, x, y = _prepared(TrainConfig(optimizer="closed_form", loss="sse"), n=64)
+    assert how.lr is None and how.info == {}
+    bar = _Bar()
+    loss = how.epoch(model, bar)
+    assert how.info == {"solver": "zeros", "n_images": 64} and bar.n == 64
+    assert loss == pytest.approx((y**2).sum().item() / 64, rel=1e-6)  # the loss of the fitted (zero) model
+
+
+def test_only_the_exact_solvers_ask_for_the_plain_loss_and_no_output_constraint():
+    x, y = _data(8, 0)
+    for name in ("adam", "sgd", "lbfgs"):
+        TrainConfig(optimizer=name, loss="range_sse")
+        optimizers.strategy(TrainConfig(optimizer=name)).check_model(models.build("dense", output="clamp"), y)
+    with pytest.raises(ValueError, match="sigmoid"):
+        optimizers.strategy(TrainConfig(optimizer="closed_form", loss="sse")).check_model(
+            models.build("dense", output="sigmoid"), y
+        )
+
+
+class _Recorder(optimizers.Strategy):
+    """A strategy that does nothing but record how the loop calls it."""
+
+    dtype = torch.float64
+
+    def __init__(self, cfg, calls, interrupt_at=None):
+        super().__init__(cfg)
+        self.calls, self.interrupt_at = calls, interrupt_at
+
+    def check_model(self, model, train_y):
+        self.calls.append(("check_model", next(model.parameters()).dtype))
+
+    def prepare(self, model, train_x, train_y):
+        self.calls.append(("prepare", next(model.parameters()).dtype))
+
+    def epoch(self, model, bar):
+        self.calls.append(("epoch", next(model.parameters()).dtype))
+        if len(self.calls) - 2 == self.interrupt_at:
+            raise KeyboardInterrupt
+        return 1.0
+
+
+@pytest.mark.parametrize("interrupt_at", [None, 2])
+def test_the_loop_follows_the_strategy_and_returns_a_float32_model(monkeypatch, interrupt_at):
+    calls = []
+    monkeypatch.setattr(train_module, "strategy", lambda cfg: _Recorder(cfg, calls, interrupt_at))
+    model, r = _run(TrainConfig(max_epochs=3, patience=0))
+    f32, f64 = torch.float32, torch.float64
+    epochs = 3 if interrupt_at is None else interrupt_at
+    assert calls == [("check_model", f32), ("prepare", f64)] + [("epoch", f64)] * epochs
+    assert r.stopped_by == ("max_epochs" if interrupt_at is None else "interrupted")
+    assert r.epochs == epochs - (interrupt_at is not None) and r.history[0]["lr"] is None
+    assert all(p.dtype == f32 for p in model.parameters())
+
+
+def test_float32_comes_back_when_training_fails(monkeypatch):
+    def fail(self, model, bar):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(optimizers.MomentsLBFGS, "steps", fail)
+    model = models.build("separable")
+    x, y = _data(8, 0)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        train(model, x, y, x, y, TrainConfig(optimizer="moments", loss="sse"), progress=False)
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+
+
+def test_the_loop_asks_the_stopper_whether_to_restore(monkeypatch):
+    # the diverging run of test_best_weights_are_restored_when_a_guard_stops, with the stopper saying no
+    monkeypatch.setattr(EarlyStopper, "restore_best", property(lambda self: False))
+    model, r = _run(TrainConfig(optimizer="sgd", lr=3e-5, batch_size=16, max_epochs=2, patience=0))
+    vx, vy = _data(16, 1)
+    assert r.stopped_by == "max_epochs"
+    assert (model(vx) - vy).abs().mean().item() * 255 == pytest.approx(r.history[-1]["val_mae_gray"], rel=1e-4)

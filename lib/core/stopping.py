@@ -54,7 +54,8 @@ class EarlyStopper:
     Each epoch it is given one or more validation sets (the validation images, and optionally held-out
     images of other kinds); the rule must hold on every one. The score that patience and the best
     checkpoint follow is the rule's own statistic, worst over the sets, so a run aiming at the strict or
-    tolerance rule keeps the weights with the smallest largest error. ``stopped_by`` records the reason.
+    tolerance rule keeps the weights with the smallest largest error. ``stopped_by`` records the reason,
+    and ``restore_best`` says whether the training loop should go back to those weights.
     """
 
     rule: str = "mean"
@@ -94,6 +95,24 @@ class EarlyStopper:
         elif self.epochs >= self.max_epochs:
             self.stopped_by = "max_epochs"
         return self.stopped_by is not None
+
+    def stop(self, reason: str) -> None:
+        """End training for a reason outside the rule and its guards: an interruption (Ctrl-C), or a
+        solver that reached its optimum and has nothing left to iterate."""
+        self.stopped_by = reason
+
+    @property
+    def rule_fired(self) -> bool:
+        """Whether the rule itself ended training, rather than a guard or an outside reason."""
+        return self.stopped_by == f"{self.rule}_rule"
+
+    @property
+    def restore_best(self) -> bool:
+        """Whether the best weights seen should replace the last ones. True when anything but the rule
+        ended training (patience, max_epochs, an interruption): the last epoch need not be the best. False
+        when the rule fired: the weights that met it are the ones wanted, and they are also the best seen,
+        since no earlier epoch got below the threshold."""
+        return not self.rule_fired
 
 
 def rule_firings(history: list[dict], tolerance_gray: float = TOLERANCE_GRAY) -> dict[str, dict]:
