@@ -24,7 +24,7 @@ def test_linear_lstsq_is_the_operator(noise_set, op):
     x, y = noise_set
     f = fit.linear_lstsq(x, y)
     assert f.solver == "cholesky"
-    assert (f.weight - op.matrix()).abs().max() < 1e-4
+    assert (f.weight - op.matrix).abs().max() < 1e-4
     assert f.bias.abs().max() < 1e-4
 
 
@@ -71,6 +71,17 @@ def test_refuses_what_it_cannot_fit(noise_set):
         fit.fit_model(models.build("conv3"), x[:10], y[:10])
     with pytest.raises(ValueError, match="sigmoid"):
         fit.fit_model(models.build("dense", output="sigmoid"), x[:10], y[:10])
+
+
+def test_conv_lstsq_recovers_several_channels_and_oblong_kernels():
+    g = torch.Generator().manual_seed(3)
+    x = torch.rand(30, 3, 32, 32, generator=g)
+    kernel, bias = torch.randn(2, 3, 7, 3, generator=g), torch.tensor([0.3, -0.2])
+    y = torch.nn.functional.conv2d(x, kernel, bias)  # (30, 2, 26, 30)
+    model = models.build("conv5", out_shape=(2, 26, 30))
+    info = fit.fit_model(model, x, y)
+    assert info["solver"] == "normal equations of the 7x3 patches"
+    assert torch.allclose(model.conv.weight, kernel, atol=1e-4) and torch.allclose(model.conv.bias, bias, atol=1e-4)
 
 
 def test_conv_lstsq_recovers_a_known_kernel():

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from lib.core import fused, models
+from lib.core.probe import probe
 
 pytestmark = pytest.mark.skipif(
     shutil.which("cc") is None and shutil.which("gcc") is None, reason="the fused loop needs a C compiler"
@@ -17,8 +18,8 @@ def _images(n: int = 37) -> torch.Tensor:
 @pytest.mark.parametrize(
     "net",
     [models.build("separable"), models.build("exact"), models.build("separable", out_shape=(1, 16, 20)),
-     models.build("separable", out_shape=(1, 13, 7))],
-    ids=["separable", "exact", "separable 16x20", "separable 13x7"],
+     models.build("separable", out_shape=(1, 13, 7)), probe("resize(20, 24) | grayscale | vflip")],
+    ids=["separable", "exact", "separable 16x20", "separable 13x7", "probed operator 20x24"],
 )  # fmt: skip
 @pytest.mark.parametrize("threads", [1, 3, 64])  # 64 threads: more than images
 def test_fused_loop_computes_what_the_model_does(net, threads):
@@ -26,16 +27,18 @@ def test_fused_loop_computes_what_the_model_does(net, threads):
         if isinstance(net, models.Separable):
             net.gray.bias.fill_(0.05)  # a bias the loop must add too
         x = _images()
-        expected = models.FromUint8(net.eval())(x)
+        expected = models.FromUint8(net.eval() if isinstance(net, torch.nn.Module) else net)(x)
         got = fused.Fused(net, threads=threads)(x)
     assert got.shape == expected.shape and got.is_contiguous()
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=2e-6)  # the same weights, another order of sums
 
 
 def test_fused_loop_refuses_models_and_inputs_it_does_not_handle():
-    for net, why in ((models.build("dense"), "not a one-channel separable map"),
-                     (models.build("separable", out_shape=(3, 28, 28)), "not a one-channel separable map"),
-                     (models.build("separable", output="sigmoid"), "no output constraint")):  # fmt: skip
+    not_one = "not a one-channel separable map"
+    for net, why in ((models.build("dense"), not_one), (models.build("separable", out_shape=(3, 28, 28)), not_one),
+                     (models.build("separable", output="sigmoid"), "no output constraint"),
+                     (models.build("exact", pipeline="rot90 | grayscale"), not_one),  # a matrix, no parts
+                     (models.build("exact", pipeline="resize(16, 20)"), not_one)):  # fmt: skip
         with pytest.raises(fused.Unavailable, match=why):
             fused.Fused(net)
     loop = fused.Fused(models.build("exact"))

@@ -4,7 +4,11 @@ import torch
 from lib.core import models
 
 
-@pytest.mark.parametrize("name, n", [("dense", 3 + 1 + 1024 * 784 + 784), ("separable", 3 + 1 + 2 * 28 * 32)])
+@pytest.mark.parametrize(
+    "name, n",
+    [("dense", 3 + 1 + 1024 * 784 + 784), ("separable", 3 + 1 + 2 * 28 * 32), ("conv3", 27 + 1 + 9 + 1),
+     ("conv5", 75 + 1), ("fc_large", 3072 * 784 + 784), ("exact", 0)],
+)  # fmt: skip
 def test_shapes_and_sizes(name, n):
     model = models.build(name)
     assert model(torch.rand(2, 3, 32, 32)).shape == (2, 1, 28, 28)
@@ -69,6 +73,38 @@ def test_every_model_says_what_input_it_takes(name):
         model(torch.rand(2, 3, 64, 64))
     with pytest.raises(TypeError, match="lib.core.data.to_float"):
         model(torch.zeros(2, 3, 32, 32, dtype=torch.uint8))
+
+
+OTHER = {"out_shape": (3, 24, 20)}  # the output of "resize(24, 20)", which keeps RGB
+
+
+@pytest.mark.parametrize("name", sorted(models.REGISTRY))
+def test_every_model_builds_for_another_output_and_saves(tmp_path, name):
+    config = {**OTHER, "pipeline": "resize(24, 20)"} if name == "exact" else OTHER
+    model = models.build(name, **config)
+    x = torch.rand(2, 3, 32, 32)
+    assert model(x).shape == (2, 3, 24, 20) and model.out_shape == (3, 24, 20)
+    loaded = models.load(models.save(model, tmp_path / "m.pt"), name=name)
+    assert loaded.config == {"output": "none", **config} and torch.equal(loaded(x), model(x))
+
+
+def test_convolutions_are_sized_for_the_output():
+    conv3 = models.build("conv3", out_shape=(2, 27, 26))  # shrinks 5 rows and 6 columns over two layers
+    assert (conv3.conv1.kernel_size, conv3.conv2.kernel_size) == ((3, 4), (4, 4))
+    assert conv3.conv1.out_channels == conv3.conv2.in_channels == conv3.conv2.out_channels == 2
+    assert models.build("conv5", out_shape=(1, 16, 20)).conv.kernel_size == (17, 13)
+    with pytest.raises(ValueError, match="cannot take 32x32 images to 36x36; use dense or separable"):
+        models.build("conv5", out_shape=(1, 36, 36))  # "pad(2) | grayscale": larger than its input
+
+
+def test_exact_is_its_pipelines_operator():
+    with pytest.raises(ValueError, match=r"gives \(1, 28, 28\) images, not \(1, 16, 20\)"):
+        models.build("exact", out_shape=(1, 16, 20))  # the target pipeline's operator, asked for another size
+    turned = models.build("exact", pipeline="rot90 | grayscale")  # not separable: one matrix product
+    assert not turned.separable and turned.weight.shape == (3072, 1024)
+    x = torch.rand(4, 3, 32, 32)
+    luma = torch.tensor([0.2989, 0.587, 0.114]).view(1, 3, 1, 1)
+    assert (turned(x) - (x.rot90(1, (-2, -1)) * luma).sum(1, keepdim=True)).abs().max() < 1e-6
 
 
 def test_load_refuses_files_that_are_not_models(tmp_path):

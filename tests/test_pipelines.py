@@ -3,6 +3,7 @@ import torch
 
 from lib.core import classify, constants, fit, models, pipeline, spec
 from lib.core.probe import probe
+from lib.core.separable import parts_of
 from lib.experiments import generality
 
 LINEAR = {  # text: output shape
@@ -84,13 +85,26 @@ def test_bad_pipelines_get_clear_errors(text, message):
 def test_classification_of_known_pipelines():
     target = classify.classify(spec.parse(constants.TARGET), n=8)
     assert target.linear and target.separable and target.operator_gray < 1e-3
-    assert target.matrix.shape == (784, 3072)
-    # the probed matrix is the operator read off by the row and column probes
-    assert torch.allclose(target.matrix, probe().matrix(), atol=1e-6)
+    assert target.operator is probe() and target.operator.matrix.shape == (784, 3072)  # the one probe
     turned = classify.classify(spec.parse("rot90 | grayscale"), n=8)  # a transpose: linear, not A G B^T
-    assert turned.linear and not turned.separable and turned.kronecker_ratio > 0.1
+    assert turned.linear and not turned.separable and turned.row()["kronecker_ratio"] > 0.1
     curved = classify.classify(spec.parse("gamma(2.2) | grayscale"), n=8)
-    assert not curved.linear and curved.superposition_gray > 1 and curved.matrix is None
+    assert not curved.linear and curved.superposition_gray > 1 and curved.operator is None
+    assert curved.row() == {"superposition_gray": curved.superposition_gray, "scaling_gray": curved.scaling_gray,
+                            "linear": False, "operator_gray": None, "channel_ratio": None, "kronecker_ratio": None,
+                            "separable": None}  # fmt: skip
+
+
+@pytest.mark.parametrize("text", ["resize(16, 20) | hflip", "center_crop(24) | rot90 | grayscale"])
+def test_the_exact_model_of_any_linear_pipeline_is_the_pipeline(text):
+    s = spec.parse(text)
+    exact = models.build("exact", out_shape=s.out_shape, pipeline=text)
+    x = torch.rand(16, 3, 32, 32)
+    with torch.no_grad():
+        assert (exact(x) - s(x)).abs().max() * 255 < 1e-4
+    assert exact.separable == probe(s).separable == (text != "center_crop(24) | rot90 | grayscale")
+    if exact.separable:
+        assert parts_of(exact).out_shape == s.out_shape
 
 
 @pytest.mark.parametrize("out_shape", [(1, 16, 20), (3, 24, 24)])

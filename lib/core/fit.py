@@ -20,6 +20,8 @@ When the normal matrix is singular (fewer images than pixels) the minimum-norm s
 ``conv5`` is linear too, with one shared 3x5x5 kernel: its optimum is the least-squares fit of every
 output pixel on the 75 input values under the kernel (``conv_lstsq``), the best any single convolution
 can do, which says what the design can represent rather than how fast Adam gets there.
+
+The fits write ``separable`` through its parts (lib.core.separable), as every other caller does.
 """
 
 from dataclasses import dataclass, field
@@ -30,6 +32,7 @@ from torch import nn
 
 from lib.core.constants import IN_SHAPE
 from lib.core.moments import raw_moments
+from lib.core.separable import SeparableParts, set_parts
 
 FITTABLE = ("dense", "separable", "fc_large", "conv5")
 EIG_CUTOFF = 1e-12  # relative eigenvalue below which a direction counts as unseen (singular fallback)
@@ -65,19 +68,25 @@ def linear_lstsq(x: torch.Tensor, y: torch.Tensor) -> LinearFit:
 
 
 @torch.no_grad()
-def conv_lstsq(x: torch.Tensor, y: torch.Tensor, kernel: int, chunk: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
-    """The least-squares kernel (1, C, k, k) and bias of one valid convolution from x to y (one channel)."""
-    c = x.shape[1]
-    d = c * kernel * kernel + 1  # the kernel's weights and the bias
-    normal, rhs = torch.zeros(d, d, dtype=torch.float64), torch.zeros(d, dtype=torch.float64)
+def conv_lstsq(
+    x: torch.Tensor, y: torch.Tensor, kernel: int | tuple[int, int], chunk: int = 1024
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The least-squares kernel (O, C, kh, kw) and bias (O,) of one valid convolution from x to y (O channels).
+
+    Every output channel meets the same patches, so one normal matrix serves them all."""
+    c, out = x.shape[1], y.shape[1]
+    kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
+    d = c * kh * kw + 1  # the kernel's weights and the bias
+    normal, rhs = torch.zeros(d, d, dtype=torch.float64), torch.zeros(d, out, dtype=torch.float64)
     for i in range(0, len(x), chunk):
-        patches = F.unfold(x[i : i + chunk].double(), kernel)  # (n, C*k*k, positions)
+        patches = F.unfold(x[i : i + chunk].double(), (kh, kw))  # (n, C*kh*kw, positions)
         a = torch.cat([patches.transpose(1, 2).reshape(-1, d - 1), torch.ones(patches.shape[0] * patches.shape[2], 1,
                       dtype=torch.float64)], dim=1)  # fmt: skip
         normal += a.T @ a
-        rhs += a.T @ y[i : i + chunk].double().flatten()
-    sol = torch.linalg.lstsq(normal, rhs[:, None], driver="gelsd").solution[:, 0]
-    return sol[:-1].view(1, c, kernel, kernel), sol[-1:]
+        for o in range(out):  # a matrix-vector product per channel: (n * positions,) pixels in patch order
+            rhs[:, o] += a.T @ y[i : i + chunk, o].double().flatten()
+    sol = torch.linalg.lstsq(normal, rhs, driver="gelsd").solution  # (d, O)
+    return sol[:-1].T.reshape(out, c, kh, kw), sol[-1]
 
 
 def _rank1(matrix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, float]:
@@ -131,10 +140,11 @@ def fit_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict:
     """
     name = _check(model)
     if name == "conv5":
-        weight, bias = conv_lstsq(x, y, model.conv.kernel_size[0])
+        weight, bias = conv_lstsq(x, y, model.conv.kernel_size)
         model.conv.weight.copy_(weight)
         model.conv.bias.copy_(bias)
-        return {"solver": "normal equations of the 5x5 patches", "n_images": len(x)}
+        kh, kw = model.conv.kernel_size
+        return {"solver": f"normal equations of the {kh}x{kw} patches", "n_images": len(x)}
     return set_from_fit(model, linear_lstsq(x, y), tuple(y.shape[1:]))
 
 
@@ -151,18 +161,17 @@ def set_from_fit(model: nn.Module, fit: LinearFit, out_shape: tuple[int, int, in
     c, p, q = out_shape
     in_channels, h, w_in = IN_SHAPE
     w, spatial, info["channel_rank1_ratio"] = factor_channels(fit, in_channels, c)
-    model.gray.weight.copy_(w.view_as(model.gray.weight))
-    model.gray.bias.zero_()
+    mix = w.view(c, in_channels)
     intercept = fit.bias.view(c, p * q)  # per output channel; the models share one constant over channels
     if name == "dense":
+        model.gray.weight.copy_(mix.view_as(model.gray.weight))
+        model.gray.bias.zero_()
         model.linear.weight.copy_(spatial)
         model.linear.bias.copy_(intercept.mean(0))
         return info
     a, b, info["kronecker_rank1_ratio"] = nearest_kronecker(spatial, (p, q), (h, w_in))
-    model.rows.copy_(a)
-    model.cols.copy_(b)
     # separable's only constant is b (A 1)(B 1)^T per channel: the least-squares b for the fitted intercept
     ones = torch.outer(a.sum(1), b.sum(1)).flatten()
     norm = (ones @ ones).item()
-    model.gray.bias.copy_(intercept @ ones / norm if norm > 0 else torch.zeros(c))
+    set_parts(model, SeparableParts(mix, intercept @ ones / norm if norm > 0 else torch.zeros(c), a, b))
     return info

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from lib.core.constants import IN_SHAPE
-from lib.core.models import Exact, Separable
+from lib.core.separable import SeparableParts, parts_of
 
 SOURCE = Path(__file__).with_name("fused.c")
 FLAGS = ("-O3", "-march=native", "-shared", "-fPIC")
@@ -63,38 +63,40 @@ def library() -> ctypes.CDLL:
     return lib
 
 
-def separable_parts(net: nn.Module) -> tuple[torch.Tensor, float, torch.Tensor, torch.Tensor]:
-    """(gray (3,), bias, rows (H, 32), cols (W, 32)) of a one-channel separable map without an output
-    constraint: the ``separable`` model of one output channel, or the ``exact`` operator."""
-    if isinstance(net, Separable) and net.out_shape[0] == 1:
-        gray, bias = net.gray.weight[0, :, 0, 0], net.gray.bias[0].item()
-    elif isinstance(net, Exact):
-        gray, bias = net.gray, 0.0
-    else:
+def one_channel_parts(net) -> SeparableParts:
+    """The parts (lib.core.separable) of a one-channel separable map without an output constraint: the
+    ``separable`` model of one output channel, or the ``exact`` model or probed operator of such a pipeline."""
+    try:
+        parts = parts_of(net)
+    except TypeError as err:
+        raise Unavailable(f"{type(net).__name__} is not a one-channel separable map") from err
+    if parts.out_shape[0] != 1:
         raise Unavailable(f"{type(net).__name__} is not a one-channel separable map")
-    if net.output.mode != "none":
-        raise Unavailable(f"the fused loop has no output constraint ({net.output.mode})")
-    if max(len(net.rows), len(net.cols)) > SIDE:
+    mode = getattr(getattr(net, "output", None), "mode", "none")
+    if mode != "none":
+        raise Unavailable(f"the fused loop has no output constraint ({mode})")
+    if max(len(parts.rows), len(parts.cols)) > SIDE:
         raise Unavailable(f"outputs larger than {SIDE}x{SIDE} are not handled")
-    return gray, bias, net.rows, net.cols
+    return parts
 
 
 class Fused:
-    """``net`` (see :func:`separable_parts`) as the fused loop: uint8 (N, 3, 32, 32) -> float (N, 1, H, W)
+    """``net`` (see :func:`one_channel_parts`) as the fused loop: uint8 (N, 3, 32, 32) -> float (N, 1, H, W)
     on the CPU, the batch split across ``threads`` threads (torch's thread count by default)."""
 
     def __init__(self, net: nn.Module, threads: int | None = None):
-        gray, bias, rows, cols = separable_parts(net)
+        parts = one_channel_parts(net)
         self.lib = library()
 
         def f32(t: torch.Tensor) -> torch.Tensor:
             return t.detach().to("cpu", torch.float32).contiguous()
 
-        self.gray = f32(gray) / 255  # the uint8 -> [0, 1] scaling folded into the channel weights
-        self.bias = bias
-        self.rows = f32(rows)  # (H, 32)
+        cols = parts.cols
+        self.gray = f32(parts.gray[0]) / 255  # the uint8 -> [0, 1] scaling folded into the channel weights
+        self.bias = parts.bias[0].item()
+        self.rows = f32(parts.rows)  # (H, 32)
         self.cols_t = f32(nn.functional.pad(cols.detach().T, (0, SIDE - len(cols))))  # (32, 32), zeros past W
-        self.out_hw = (len(rows), len(cols))
+        self.out_hw = (len(parts.rows), len(cols))
         self.threads = threads or torch.get_num_threads()
         self.pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
 

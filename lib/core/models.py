@@ -2,6 +2,7 @@
 
 Every model checks its input: a batch of float images (N, 3, 32, 32). A single image (3, 32, 32) or
 uint8 pixels are refused with a message saying what to pass (``x[None]``, ``lib.core.data.to_float``).
+Every model takes ``out_shape`` (C, H, W; the target's by default): any can be built for another output.
 
 ``dense`` is the assignment's minimal design; ``separable`` keeps only the structure the pipeline has
 (grayscale is a 3-vector, resize and flips act on rows and columns separately).
@@ -13,10 +14,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from lib.core.constants import OUT_SHAPE
+from lib.core.constants import IN_SHAPE, OUT_SHAPE, TARGET
 from lib.core.data import to_float
 from lib.core.pipeline import check_images
-from lib.core.probe import probe, separable_map
+from lib.core.probe import probe
+from lib.core.separable import SeparableParts, copy_parts, parts_of, separable_map
 
 OUTPUTS = ("none", "clamp", "sigmoid")
 REGISTRY: dict[str, type[nn.Module]] = {}
@@ -80,9 +82,9 @@ class Dense(nn.Module):
     def __init__(self, output: str = "none", out_shape: tuple[int, int, int] = OUT_SHAPE):
         super().__init__()
         c, h, w = self.out_shape = tuple(out_shape)
-        self.gray = Conv1x1(3, c)
+        self.gray = Conv1x1(IN_SHAPE[0], c)
         self.flatten = nn.Flatten(2)
-        self.linear = nn.Linear(32 * 32, h * w)
+        self.linear = nn.Linear(IN_SHAPE[1] * IN_SHAPE[2], h * w)
         self.unflatten = nn.Unflatten(2, (h, w))
         self.output = OutputConstraint(output)
 
@@ -102,11 +104,11 @@ class Separable(nn.Module):
 
     def __init__(self, output: str = "none", out_shape: tuple[int, int, int] = OUT_SHAPE):
         super().__init__()
-        c, h, w = self.out_shape = tuple(out_shape)
-        self.gray = Conv1x1(3, c)
-        bound = 32**-0.5  # nn.Linear's default initialisation range for 32 inputs
-        self.rows = nn.Parameter(torch.empty(h, 32).uniform_(-bound, bound))  # A
-        self.cols = nn.Parameter(torch.empty(w, 32).uniform_(-bound, bound))  # B
+        self.out_shape = c, h, w = tuple(out_shape)
+        in_c, in_h, in_w = IN_SHAPE
+        self.gray = Conv1x1(in_c, c)  # A and B below start in nn.Linear's default range for 32 inputs
+        self.rows = nn.Parameter(torch.empty(h, in_h).uniform_(-(in_h**-0.5), in_h**-0.5))  # A
+        self.cols = nn.Parameter(torch.empty(w, in_w).uniform_(-(in_w**-0.5), in_w**-0.5))  # B
         self.output = OutputConstraint(output)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -116,68 +118,100 @@ class Separable(nn.Module):
         y = separable_map(x, mix[0] if len(mix) == 1 else mix, self.rows, self.cols, self.gray.bias)
         return self.output(y)  # (N, C, H, W)
 
+    def read_parts(self) -> SeparableParts:  # views of its parameters (lib.core.separable.parts_of)
+        return SeparableParts(self.gray.weight[:, :, 0, 0], self.gray.bias, self.rows, self.cols)
+
+    @torch.no_grad()
+    def write_parts(self, parts: SeparableParts) -> None:
+        copy_parts(self.read_parts(), parts)
+
+
+class ValidConvs(nn.Module):
+    """Valid convolutions, 3 -> C -> ... -> C channels, named ``layers``: their kernels take 32x32 images to
+    the output's H x W, the shrinking split as evenly as it goes (3x3 twice, or 5x5 once, for 28x28)."""
+
+    layers: tuple[str, ...] = ()
+
+    def __init__(self, output: str = "none", out_shape: tuple[int, int, int] = OUT_SHAPE):
+        super().__init__()
+        self.out_shape = (c, h, w) = tuple(out_shape)
+        (in_c, in_h, in_w), n = IN_SHAPE, len(self.layers)
+        if not (1 <= h <= in_h and 1 <= w <= in_w):
+            raise ValueError(f"valid convolutions cannot take {in_h}x{in_w} images to {h}x{w}; use dense or separable")
+        for i, name in enumerate(self.layers):
+            kernel = (1 + (in_h - h + i) // n, 1 + (in_w - w + i) // n)
+            setattr(self, name, nn.Conv2d(c if i else in_c, c, kernel_size=kernel))
+        self.output = OutputConstraint(output)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_images(x)
+        for name in self.layers:
+            x = getattr(self, name)(x)  # conv3: (N, 1, 30, 30), then (N, 1, 28, 28)
+        return self.output(x)
+
 
 @register("conv3")
-class Conv3(nn.Module):
+class Conv3(ValidConvs):
     """Two valid 3x3 convolutions, 3 -> 1 -> 1 channels: 32 -> 30 -> 28, learning the downsampling
     locally. A 5x5 receptive field cannot reach the far corner a 180-degree flip needs."""
 
-    def __init__(self, output: str = "none"):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 1, kernel_size=3)
-        self.conv2 = nn.Conv2d(1, 1, kernel_size=3)
-        self.output = OutputConstraint(output)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_images(x)
-        return self.output(self.conv2(self.conv1(x)))  # (N, 1, 30, 30) -> (N, 1, 28, 28)
+    layers = ("conv1", "conv2")
 
 
 @register("conv5")
-class Conv5(nn.Module):
+class Conv5(ValidConvs):
     """One valid 5x5 convolution, 3 -> 1 channels: 32 -> 28."""
 
-    def __init__(self, output: str = "none"):
-        super().__init__()
-        self.conv = nn.Conv2d(3, 1, kernel_size=5)
-        self.output = OutputConstraint(output)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_images(x)
-        return self.output(self.conv(x))  # (N, 1, 28, 28)
+    layers = ("conv",)
 
 
 @register("fc_large")
 class FCLarge(nn.Module):
     """One fully connected layer from the whole 3x32x32 input to the 28x28 output (2.4M parameters)."""
 
-    def __init__(self, output: str = "none"):
+    def __init__(self, output: str = "none", out_shape: tuple[int, int, int] = OUT_SHAPE):
         super().__init__()
-        self.linear = nn.Linear(3 * 32 * 32, 28 * 28)
+        self.out_shape = tuple(out_shape)
+        self.linear = nn.Linear(torch.Size(IN_SHAPE).numel(), torch.Size(self.out_shape).numel())
         self.output = OutputConstraint(output)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_images(x)
-        return self.output(self.linear(x.flatten(1)).view(-1, 1, 28, 28))  # (N, 1, 28, 28)
+        return self.output(self.linear(x.flatten(1)).view(-1, *self.out_shape))  # (N, C, H, W)
 
 
 @register("exact")
 class Exact(nn.Module):
-    """The pipeline's own linear operator (probed from the pipeline, see lib.core.probe): no training.
-
+    """A linear pipeline's own operator (lib.core.probe), the target's by default: no training. A separable
+    pipeline's runs as the separable map, another's as one matrix product. ``out_shape`` is the pipeline's.
     Stored as buffers, so it saves, loads and moves between devices like any model."""
 
-    def __init__(self, output: str = "none"):
+    def __init__(self, output: str = "none", out_shape: tuple[int, int, int] | None = None, pipeline: str = TARGET):
         super().__init__()
-        op = probe()
-        self.register_buffer("gray", op.gray.float())  # (3,)
-        self.register_buffer("rows", op.rows.float())  # (28, 32)
-        self.register_buffer("cols", op.cols.float())  # (28, 32)
+        op = probe(pipeline)
+        if out_shape is not None and tuple(out_shape) != op.out_shape:
+            raise ValueError(f"{op.text!r} gives {op.out_shape} images, not {tuple(out_shape)}: pass its pipeline")
+        self.out_shape, self.pipeline, self.separable = op.out_shape, op.text, op.separable
+        if op.separable:
+            self.register_buffer("gray", op.parts.gray.squeeze(0).float())  # (3,), or (C, 3) for C channels
+            self.register_buffer("rows", op.parts.rows.float())  # (H, 32)
+            self.register_buffer("cols", op.parts.cols.float())  # (W, 32)
+        else:
+            self.register_buffer("weight", op.matrix.float().T.contiguous())  # (3 * 32 * 32, C * H * W)
         self.output = OutputConstraint(output)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_images(x)
-        return self.output(separable_map(x, self.gray, self.rows, self.cols))  # (N, 1, 28, 28)
+        if self.separable:
+            return self.output(separable_map(x, self.gray, self.rows, self.cols))  # (N, C, H, W)
+        return self.output((x.flatten(1) @ self.weight).view(-1, *self.out_shape))  # (N, C, H, W)
+
+    def read_parts(self) -> SeparableParts:
+        """Views of its buffers and a zero bias; being the pipeline's, they have no ``write_parts``."""
+        if not self.separable:
+            raise TypeError(f"the operator of {self.pipeline!r} is not row/column separable")
+        gray = self.gray.view(-1, IN_SHAPE[0])  # (C, 3)
+        return SeparableParts(gray, gray.new_zeros(len(gray)), self.rows, self.cols)
 
 
 class FromUint8(nn.Module):
@@ -258,8 +292,9 @@ def in_chunks(
         yield model(x[i : i + chunk].to(device=device, dtype=dtype))
 
 
-def gray_weights(model: nn.Module) -> torch.Tensor:
-    """A model's grayscale mix (its 1x1 convolution), scaled to sum to one: the convolution and the
-    layers after it share a scale, so only the proportions are comparable with the pipeline's."""
-    w = model.gray.weight.detach().flatten().double()
+def gray_weights(model) -> torch.Tensor:
+    """The grayscale mix of ``dense`` or of anything with separable parts, scaled to sum to one: the mix and
+    the layers after it share a scale, so only the proportions are comparable with the pipeline's."""
+    mix = model.gray.weight if isinstance(model, Dense) else parts_of(model).gray
+    w = mix.detach().flatten().double()
     return w / w.sum()

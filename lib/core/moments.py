@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from lib.core.separable import SeparableParts, parts_of
+
 CHUNK = 2048  # images per pass: bounds the memory of the float64 intermediates
 
 
@@ -85,10 +87,12 @@ def moments(x: torch.Tensor, y: torch.Tensor) -> Moments:
     return Moments(pairs, raw.xsum.view(3, 32, 32), yx, raw.ysum.view(28, 28), raw.yy, raw.n)
 
 
-def require_separable(model: nn.Module) -> None:
-    """Moment-based training needs the separable structure Y = A (w . X + b) B^T."""
-    if not all(hasattr(model, a) for a in ("rows", "cols", "gray")):
-        raise TypeError(f"moment-based training needs a separable model, got {type(model).__name__}")
+def require_separable(model: nn.Module) -> SeparableParts:
+    """Moment-based training needs the separable structure Y = A (w . X + b) B^T: the model's parts."""
+    try:
+        return parts_of(model)
+    except TypeError as err:
+        raise TypeError(f"moment-based training needs a separable model, got {type(model).__name__}") from err
 
 
 def separable_sse(model: nn.Module, m: Moments) -> torch.Tensor:
@@ -97,9 +101,9 @@ def separable_sse(model: nn.Module, m: Moments) -> torch.Tensor:
     With G_n = sum_c w_c X_nc + b and Y_n ~ A G_n B^T, expand sum_n ||Y_n - A G_n B^T||^2 into terms
     that each meet the data through one of the statistics: one pass over ``xx`` per evaluation.
     """
-    require_separable(model)
-    A, B = model.rows.double(), model.cols.double()
-    w, b = model.gray.weight.double().flatten(), model.gray.bias.double()[0]
+    parts = require_separable(model)  # the model's own tensors: the loss's gradient reaches them
+    A, B = parts.rows.double(), parts.cols.double()
+    w, b = parts.gray.double().flatten(), parts.bias.double()[0]
     aa, bb = A.T @ A, B.T @ B  # (32, 32) each
     coef = torch.stack([w[c] * w[e] * (1 if c == e else 2) for c, e in PAIRS])
     a1, b1 = A.sum(1), B.sum(1)  # A 1 and B 1: the constant image's response

@@ -1,79 +1,89 @@
-"""The pipeline's own linear operator, read off the pipeline by probing it with basis images.
+"""A linear pipeline's own operator, read off the pipeline by probing it with basis images.
 
-Every step is linear on float images: grayscale is a fixed 3-vector, the antialiased resize is a fixed
-28x32 matrix on rows and another on columns, and the flips permute rows and columns. So the pipeline
-is Y = R (w . X) C^T, and feeding it images with one channel, one row or one column switched on
-reveals w, R and C without copying a single constant from torchvision's source.
+Column i of the operator's matrix is the pipeline's response to basis image i (one pixel of one channel
+on, 3,072 of them). Where the pipeline is row/column separable, as the target is (grayscale is a fixed
+3-vector, the antialiased resize a fixed matrix on rows and another on columns, the flips permute rows and
+columns), the matrix also factors as Y = A (w . X) B^T: a channel mix times one spatial map (the rank-1
+SVD of its channel blocks), and that map as a Kronecker product A ⊗ B (the rank-1 SVD of its
+rearrangement, lib.core.fit). Each factorisation's sigma_2 / sigma_1 is zero, up to float rounding, when
+the structure holds exactly. No constant is copied from torchvision's source.
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import torch
 
-from lib.core.pipeline import make_targets
+from lib.core.constants import IN_SHAPE, TARGET
+from lib.core.fit import LinearFit, factor_channels, nearest_kronecker
+from lib.core.separable import SeparableParts
+from lib.core.spec import Spec, parse
 
-
-def separable_map(
-    x: torch.Tensor, gray: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor, bias: torch.Tensor | float = 0.0
-) -> torch.Tensor:
-    """Y = rows @ (gray . X + bias) @ cols^T: (N, 3, 32, 32) -> (N, 1, 28, 28).
-
-    With ``gray`` of shape (C, 3) (and ``bias`` (C,)) the channels are mixed into C and each is mapped
-    alike: (N, C, H, W). For one channel, the arrangement that ran fastest on the project's CPU: the gray
-    mix as a matrix-vector product (faster than ``einsum`` eagerly, and fused with a uint8 conversion
-    under ``torch.compile``), then one large product over every row of every image, then one batched
-    product; under ``torch.compile`` the large product's columns are padded to whole vectors."""
-    if gray.ndim == 2:
-        bias = bias.view(1, -1, 1, 1) if isinstance(bias, torch.Tensor) else bias
-        g = torch.einsum("oc,nchw->nohw", gray, x) + bias  # (N, C, 32, 32)
-        return rows @ g @ cols.T  # (N, C, H, W)
-    n, (h, w) = len(x), x.shape[2:]
-    g = (gray.view(1, -1) @ x.flatten(2)).view(n, h, w) + bias  # (N, 32, 32); a (1, 3) matrix: FLOPs counted
-    cols_t = _vector_padded(cols.T) if torch.compiler.is_compiling() else cols.T  # (32, W or a little more)
-    y = (g.view(n * h, w) @ cols_t).view(n, h, cols_t.shape[1])[..., : len(cols)]  # (N, 32, W)
-    return (rows @ y).unsqueeze(1)  # (N, 1, H, W)
-
-
-def _vector_padded(m: torch.Tensor, lanes: int = 16) -> torch.Tensor:
-    """``m`` with zero columns appended up to a multiple of ``lanes`` when that adds at most a quarter.
-
-    On the project's CPU (AVX-512: 16 floats a vector) the compiled separable map ran about 1.1x faster
-    with the (N * 32, 32) x (32, 28) product padded to 32 columns. Only the compiled model pads: the eager
-    forward, whose operations torch's FLOP counter reads for the roofline, does the model's arithmetic
-    and no more, so the padding's extra work counts against the model, not for it."""
-    pad = -m.shape[1] % lanes
-    return torch.nn.functional.pad(m, (0, pad)) if 0 < 4 * pad <= m.shape[1] else m
+STRUCTURE_TOL = 1e-5  # a rank-1 ratio below this means the structure holds up to float rounding
 
 
 @dataclass
 class Operator:
-    """The pipeline as Y = rows @ (gray . X) @ cols^T."""
+    """A linear pipeline as one matrix and, where it is row/column separable, as separable parts."""
 
-    gray: torch.Tensor  # (3,) grayscale weights
-    rows: torch.Tensor  # (28, 32): resize + vertical flip
-    cols: torch.Tensor  # (28, 32): resize + horizontal flip
+    text: str  # the pipeline, as lib.core.spec writes it
+    out_shape: tuple[int, int, int]  # (C, H, W)
+    matrix: torch.Tensor  # (C * H * W, 3 * 32 * 32) float64: column i is the response to basis image i
+    channel_ratio: float  # sigma_2 / sigma_1 of the matrix as a channel mix times one spatial map
+    kronecker_ratio: float  # sigma_2 / sigma_1 of that spatial map as A ⊗ B
+    parts: SeparableParts | None  # float64, where both ratios are below STRUCTURE_TOL
+
+    @property
+    def separable(self) -> bool:
+        return self.parts is not None
+
+    def read_parts(self) -> SeparableParts:
+        """The separable parts (lib.core.separable.parts_of); a TypeError for a pipeline without them."""
+        if self.parts is None:
+            raise TypeError(f"{self.text!r} is not row/column separable (Kronecker ratio {self.kronecker_ratio:.2g})")
+        return self.parts
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return separable_map(x, self.gray.to(x.dtype), self.rows.to(x.dtype), self.cols.to(x.dtype))
-
-    def matrix(self) -> torch.Tensor:
-        """The whole map as one (784, 3072) matrix acting on flattened (3, 32, 32) images."""
-        spatial = torch.kron(self.rows, self.cols)  # (784, 1024)
-        return torch.cat([w * spatial for w in self.gray], dim=1)
+        """The operator on float images (N, 3, 32, 32), in their dtype: (N, C, H, W)."""
+        if self.parts is not None:
+            return self.parts(x)
+        return (x.flatten(1) @ self.matrix.T.to(x.dtype)).view(-1, *self.out_shape)
 
 
 @torch.no_grad()
-def probe() -> Operator:
-    """Derive w, R and C from the pipeline itself, in float64 so the probes add no rounding."""
-    eye3 = torch.eye(3, dtype=torch.float64)
-    channel = eye3[:, :, None, None].expand(3, 3, 32, 32).float()  # image c: channel c all ones
-    gray = make_targets(channel).double().mean(dim=(1, 2, 3))  # a constant stays constant under resize
-    row_probe = torch.zeros(32, 3, 32, 32)
-    col_probe = torch.zeros(32, 3, 32, 32)
-    for i in range(32):
-        row_probe[i, :, i, :] = 1  # row i on, in every channel
-        col_probe[i, :, :, i] = 1
-    total = gray.sum()
-    rows = make_targets(row_probe).double()[:, 0, :, 0].T / total  # (28, 32): column 0 of each response
-    cols = make_targets(col_probe).double()[:, 0, 0, :].T / total
-    return Operator(gray, rows, cols)
+def operator_matrix(spec: Spec, chunk: int = 1024) -> torch.Tensor:
+    """The pipeline's response to every basis image, as a (C * H * W, 3072) float64 matrix."""
+    d = torch.Size(IN_SHAPE).numel()
+    basis = torch.eye(d).view(d, *IN_SHAPE)
+    return torch.cat([spec(basis[i : i + chunk]).flatten(1).double() for i in range(0, d, chunk)]).T
+
+
+def probe(pipeline: Spec | str = TARGET) -> Operator:
+    """The operator of a linear ``pipeline`` (a Spec or its text; the target pipeline by default).
+
+    Probing and factoring take about a second, and every ``exact`` model built probes its pipeline, so the
+    last few operators are kept: the same pipeline gives back the same object, to be read, not modified."""
+    return _probe(pipeline.text if isinstance(pipeline, Spec) else parse(pipeline).text)
+
+
+@lru_cache(maxsize=4)
+@torch.no_grad()
+def _probe(text: str) -> Operator:
+    spec = parse(text)
+    m = operator_matrix(spec)
+    c, h, w = spec.out_shape
+    mix, spatial, channel_ratio = factor_channels(LinearFit(m, torch.zeros(len(m)), "probe"), IN_SHAPE[0], c)
+    a, b, kronecker_ratio = nearest_kronecker(spatial, (h, w), IN_SHAPE[1:])
+    separable = max(channel_ratio, kronecker_ratio) < STRUCTURE_TOL
+    parts = _scaled_parts(mix.view(c, -1), a, b) if separable else None
+    return Operator(spec.text, spec.out_shape, m, channel_ratio, kronecker_ratio, parts)
+
+
+def _scaled_parts(mix: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> SeparableParts:
+    """The factors with the rows of A and of B summing to one on average, as each row of a resize does, and
+    the scale they give up carried by the mix: the target's parts then read as torchvision's luma weights
+    and its resize weights. (The factorisation itself fixes them only up to a scale shared among the three.)"""
+    row_sum, col_sum = a.sum() / len(a), b.sum() / len(b)
+    row_sum, col_sum = (s if s != 0 else torch.ones_like(s) for s in (row_sum, col_sum))
+    bias = torch.zeros(len(mix), dtype=mix.dtype)  # a linear pipeline adds no constant
+    return SeparableParts(mix * row_sum * col_sum, bias, a / row_sum, b / col_sum)

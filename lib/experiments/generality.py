@@ -4,7 +4,8 @@ For each pipeline (a ``lib.core.spec`` string) the probe decides linearity and s
 then the models are fitted in closed form on training images plus noise images and scored on test images:
 
 - linear pipelines: ``dense`` and ``separable`` built for the pipeline's output shape, each the nearest map
-  of its structure to one least-squares fit, and the probed operator itself (``exact``, no parameters);
+  of its structure to one least-squares fit, and the probed operator itself (the ``exact`` model built for
+  the pipeline, no parameters: the separable map where the pipeline is separable, one matrix otherwise);
 - non-linear pipelines: the best linear map (``dense``), the same with its output clamped to [0, 1]
   (``dense + clamp``), and a learned point-wise curve on the input followed by ``separable``
   (``curve + separable``), fitted by alternating least squares: with the linear map fixed the curve's knot
@@ -12,6 +13,7 @@ then the models are fitted in closed form on training images plus noise images a
 """
 
 import time
+from dataclasses import replace
 
 import torch
 from torch import nn
@@ -21,23 +23,12 @@ from lib.core.classify import classify
 from lib.core.constants import IN_SHAPE
 from lib.core.cost import cpu_seconds
 from lib.core.pipeline import make_targets
+from lib.core.separable import parts_of, set_parts
 from lib.core.spec import parse
 from lib.progress import bar as tqdm
 from lib.timing import measure
 
 BOUNDARY_GRAY = 0.001  # targets this close to an 8-bit rounding boundary flip with any float error
-
-
-class Matrix(nn.Module):
-    """A probed linear operator as one matrix product: (N, 3, 32, 32) -> out_shape."""
-
-    def __init__(self, matrix: torch.Tensor, out_shape: tuple[int, int, int]):
-        super().__init__()
-        self.register_buffer("weight", matrix.float().T.contiguous())  # (3072, C * H * W)
-        self.out_shape = out_shape
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x.flatten(1) @ self.weight).view(-1, *self.out_shape)
 
 
 class Curve(nn.Module):
@@ -90,7 +81,8 @@ def fit_curve_then_separable(
     pick = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:curve_images]
     xs, ys = x[pick], y[pick]
     for _ in range(rounds):
-        linear.gray.bias.zero_()  # the hat functions sum to 1: a constant shift of the curve replaces it
+        parts = parts_of(linear)  # the hat functions sum to 1: a constant shift of the curve replaces the bias
+        set_parts(linear, replace(parts, bias=torch.zeros_like(parts.bias)))
         normal = torch.zeros(knots, knots, dtype=torch.float64)
         rhs = torch.zeros(knots, dtype=torch.float64)
         for i in range(0, len(xs), chunk):
@@ -107,20 +99,20 @@ def fit_curve_then_separable(
     return model.eval()
 
 
-def _fit_models(spec, probe, x, y, knots, rounds) -> dict[str, tuple[nn.Module, float]]:
+def _fit_models(spec, found, x, y, knots, rounds) -> dict[str, tuple[nn.Module, float]]:
     """{model name: (fitted model, seconds to fit)} for one pipeline."""
     fitted = {}
     start = time.perf_counter()
     linear_fit = fit.linear_lstsq(x.flatten(1), y.flatten(1))
     shared_s = time.perf_counter() - start  # one least squares serves dense and separable
-    names = ("dense", "separable") if probe.linear else ("dense",)
+    names = ("dense", "separable") if found.linear else ("dense",)
     for name in names:
         start = time.perf_counter()
         model = models.build(name, out_shape=spec.out_shape)
         fit.set_from_fit(model, linear_fit, spec.out_shape)
         fitted[name] = (model.eval(), shared_s + time.perf_counter() - start)
-    if probe.linear:
-        fitted["exact"] = (Matrix(probe.matrix, spec.out_shape), 0.0)
+    if found.linear:  # built from the operator classify has just probed (lib.core.probe keeps it)
+        fitted["exact"] = (models.build("exact", out_shape=spec.out_shape, pipeline=spec.text).eval(), 0.0)
         return fitted
     clamped = models.build("dense", output="clamp", out_shape=spec.out_shape)
     clamped.load_state_dict(fitted["dense"][0].state_dict())
@@ -142,9 +134,9 @@ def study(
     timed = test_x[:n_time]
     for text in tqdm(pipelines, desc="pipelines", unit="pipeline", disable=not progress):
         spec = parse(text)
-        probe = classify(spec)
+        found = classify(spec)
         y, ty = make_targets(train_x, transform=spec), make_targets(test_x, transform=spec)
-        fitted = _fit_models(spec, probe, train_x, y, knots, rounds)
+        fitted = _fit_models(spec, found, train_x, y, knots, rounds)
         fitted_all[spec.text] = {name: m for name, (m, _) in fitted.items()}
         loop_s = measure(lambda s=spec: [s(img) for img in timed], repeats=repeats).median
         batched_s = measure(lambda s=spec: s(timed), repeats=repeats).median
@@ -152,7 +144,7 @@ def study(
             m = metrics.score_model(model, test_x, ty)
             model_s = cpu_seconds(model, timed, repeats=repeats, chunk=1024)
             rows.append({
-                "pipeline": spec.text, "out_shape": "x".join(map(str, spec.out_shape)), **probe.row(),
+                "pipeline": spec.text, "out_shape": "x".join(map(str, spec.out_shape)), **found.row(),
                 "model": name, "params": sum(p.numel() for p in model.parameters()),
                 "fit_s": fit_s, "test_max_gray": m["max_gray"], "test_mae_gray": m["mae_gray"],
                 "exact8_pct": m["exact8_pct"],
