@@ -5,7 +5,7 @@ import torch
 from lib.core import synthetic
 from lib.core.data import Data
 from lib.core.pipeline import make_targets
-from lib.experiments import designs
+from lib.experiments import designs, loss_study
 from lib.report import plots
 
 
@@ -54,12 +54,14 @@ def test_closed_forms_say_when_the_rule_fails(budget):
     assert budget.results["separable (closed form)"].stopped_by == "tolerance_rule"
 
 
-STUDY = designs.LossStudy(n_cifar=32, n_noise=NOISE, lbfgs_iters=4, max_epochs=2, tolerance_gray=0.01)
+STUDY = loss_study.LossStudy(n_cifar=32, n_noise=NOISE, lbfgs_iters=4, max_epochs=2, tolerance_gray=0.01)
 
 
 def test_loss_study_rows_and_the_check_against_the_exact_map(budget, routes):
-    table, histories = designs.loss_study(budget, STUDY, n_held_out=4)
-    assert list(table["loss"]) == list(designs.LOSSES_COMPARED) and list(histories) == list(designs.LOSSES_COMPARED)
+    table, histories = loss_study.loss_study(budget, STUDY, n_held_out=4)
+    assert list(table["loss"]) == list(loss_study.LOSSES_COMPARED) and list(histories) == list(
+        loss_study.LOSSES_COMPARED
+    )
     assert list(table.columns) == ["model", "loss", "optimizer", "epochs", "seconds", "stopped_by", "test_mae_gray",
                                    "test_max_gray", "exact8_pct", "outside_01_pct"]  # fmt: skip
     assert (table["model"] == "separable").all() and (table["epochs"] == 2).all()
@@ -67,15 +69,15 @@ def test_loss_study_rows_and_the_check_against_the_exact_map(budget, routes):
     x, _, _ = STUDY.images(budget, 4)
     assert len(x) == 32 + NOISE
     # every loss is lower at the exact map than where eight iterations left it, by its own measure
-    check = designs.own_loss_check(budget, STUDY, 4, "separable (closed form)")
-    assert list(check.index) == list(designs.LOSSES_COMPARED) and (check["end / optimum"] > 10).all()
+    check = loss_study.own_loss_check(budget, STUDY, 4, "separable (closed form)")
+    assert list(check.index) == list(loss_study.LOSSES_COMPARED) and (check["end / optimum"] > 10).all()
     assert (check["run's end (gray levels)"] > 1).all()  # as errors: far from the map
     assert (check["separable (closed form) (gray levels)"] < 0.01).all()  # the exact map, by every loss
 
 
 def test_out_of_range_study_reuses_the_loss_runs(budget, routes):
-    table, _ = designs.loss_study(budget, STUDY, n_held_out=4, losses=("range_sse", "sse"))
-    oor = designs.out_of_range_study(budget, STUDY, 4, weights=(1.0, 2.0, 10.0), optimum="separable (closed form)")
+    table, _ = loss_study.loss_study(budget, STUDY, n_held_out=4, losses=("range_sse", "sse"))
+    oor = loss_study.out_of_range_study(budget, STUDY, 4, weights=(1.0, 2.0, 10.0), optimum="separable (closed form)")
     assert list(oor.index) == ["weight 1", "weight 2", "weight 10", "separable (closed form)"]
     by_loss = table.set_index("loss")
     assert oor.loc["weight 1", "test_max_gray"] == pytest.approx(by_loss.loc["sse", "test_max_gray"])  # the same run
@@ -116,7 +118,7 @@ def test_channel_spectrum_finds_the_shared_direction():
 
 def test_losses_as_gray_levels():
     level = 1 / 255
-    assert designs.as_gray("sse", 4 * level**2, n_pixels=4) == pytest.approx(1)  # summed over four pixels
-    assert designs.as_gray("range_sse", 8 * level**2, n_pixels=2) == pytest.approx(2)
-    assert designs.as_gray("mse", (3 * level) ** 2, n_pixels=4) == pytest.approx(3)  # a mean: pixels do not matter
-    assert designs.as_gray("l1", 0.5 * level, n_pixels=4) == pytest.approx(0.5)
+    assert loss_study.as_gray("sse", 4 * level**2, n_pixels=4) == pytest.approx(1)  # summed over four pixels
+    assert loss_study.as_gray("range_sse", 8 * level**2, n_pixels=2) == pytest.approx(2)
+    assert loss_study.as_gray("mse", (3 * level) ** 2, n_pixels=4) == pytest.approx(3)  # a mean: pixels do not matter
+    assert loss_study.as_gray("l1", 0.5 * level, n_pixels=4) == pytest.approx(0.5)

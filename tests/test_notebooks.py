@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from lib.core import models
-from lib.experiments import bench, designs
+from lib.experiments import bench, loss_study
 from lib.paths import ROOT
 from lib.report import records
 from lib.report.records import TrainRecord
@@ -173,7 +173,7 @@ def test_architectures_notebook(tmp_path, smoke_data_dir):
     assert models.n_params(models.load(out / "models" / "exact.pt", name="exact")) == 0
     with (out / "results" / "losses.csv").open() as f:
         losses = list(csv.DictReader(f))
-    assert [(r["model"], r["loss"]) for r in losses] == [("separable", loss) for loss in designs.LOSSES_COMPARED]
+    assert [(r["model"], r["loss"]) for r in losses] == [("separable", loss) for loss in loss_study.LOSSES_COMPARED]
     assert {"optimizer", "epochs", "seconds", "stopped_by", "test_mae_gray", "test_max_gray", "exact8_pct",
             "outside_01_pct"} <= set(losses[0])  # fmt: skip
     assert all(r["optimizer"] == "lbfgs" and 1 <= int(r["epochs"]) <= 2 for r in losses)

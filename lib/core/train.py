@@ -128,6 +128,20 @@ def train(
     return result
 
 
+def validation_scores(
+    model: nn.Module, val_sets: dict[str, tuple[torch.Tensor, torch.Tensor]]
+) -> tuple[dict, list[tuple[torch.Tensor, torch.Tensor]]]:
+    """What an epoch's history row records of each validation set (``<set>_mae_gray``, ``<set>_max_gray``,
+    ``<set>_exact8``) and the (prediction, target) pairs the stopping rule is given."""
+    row, checked = {}, []
+    for key, (x, y) in val_sets.items():
+        pred = metrics.predict(model, x)
+        m = metrics.score(pred, y)
+        row |= {f"{key}_{k}": m[k] for k in ("mae_gray", "max_gray", "exact8")}
+        checked.append((pred, y))
+    return row, checked
+
+
 def _epochs(
     model: nn.Module, how: Strategy, n_train: int, val_sets: dict[str, tuple[torch.Tensor, torch.Tensor]],
     stopper: EarlyStopper, result: TrainResult, start: float, progress: bool,
@@ -141,14 +155,8 @@ def _epochs(
             lr = how.lr
             with tqdm(total=n_train, desc=f"epoch {epoch}", unit="img", leave=False, disable=not progress) as bar:
                 loss = how.epoch(model, bar)
-            row = {"epoch": epoch, "loss": loss, "lr": lr}
-            checked = []
-            for key, (x, y) in val_sets.items():
-                pred = metrics.predict(model, x)
-                m = metrics.score(pred, y)
-                row |= {f"{key}_{k}": m[k] for k in ("mae_gray", "max_gray", "exact8")}
-                checked.append((pred, y))
-            row["seconds"] = time.perf_counter() - start
+            scores, checked = validation_scores(model, val_sets)
+            row = {"epoch": epoch, "loss": loss, "lr": lr, **scores, "seconds": time.perf_counter() - start}
             result.history.append(row)
             epochs.set_postfix(mae_gray=f"{row['val_mae_gray']:.3f}", max_gray=f"{row['val_max_gray']:.3f}")
             done = stopper.update(checked)

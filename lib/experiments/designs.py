@@ -14,14 +14,13 @@ import pandas as pd
 import torch
 
 from lib.core import metrics, models, synthetic
-from lib.core.constants import GRAY_LEVELS, OUT_SHAPE
+from lib.core.constants import OUT_SHAPE
 from lib.core.cost import cpu_seconds, mflops
 from lib.core.data import Data
 from lib.core.fit import fit_model, linear_lstsq, set_from_fit
-from lib.core.losses import SUMMED, get_loss
 from lib.core.pipeline import make_targets
-from lib.core.stopping import rule_met
-from lib.core.train import TrainConfig, TrainResult, build_and_train, seed_everything
+from lib.core.stopping import EarlyStopper
+from lib.core.train import TrainConfig, TrainResult, build_and_train, seed_everything, validation_scores
 
 DESIGNS = (
     ("dense", "none"), ("dense", "sigmoid"), ("dense", "clamp"),
@@ -31,8 +30,6 @@ DESIGNS = (
 SMALL = ("separable", "conv3", "conv5")  # few parameters: they get the larger learning rate
 CONTAIN_PIPELINE = ("fc_large", "dense", "separable")  # linear designs that can represent the pipeline exactly
 CLOSED_FORM = (*CONTAIN_PIPELINE, "conv5")  # designs with a closed-form optimum (lib.core.fit)
-LOSSES_COMPARED = ("range_sse", "sse", "mse", "l1")  # the loss study's losses, the assignment's first
-OUT_OF_RANGE_WEIGHTS = (1.0, 2.0, 10.0)  # weight 1 is the plain summed squared error, 2 the assignment's
 
 
 @dataclass
@@ -82,7 +79,7 @@ class Budget:
         """``names`` set to the nearest map of their structure to one least-squares optimum on (x, y): one
         solve serves every design (``lib.core.fit.set_from_fit``). Each is kept as "NAME (closed form)" with a
         one-epoch result: the solve's seconds plus its own factorisation, and the tolerance rule checked on
-        the validation and held-out images as ``lib.core.train`` checks it."""
+        the validation and held-out images by the training loop's own scores and stopper."""
         start = time.perf_counter()
         fit = linear_lstsq(x, y)
         solve_s = time.perf_counter() - start
@@ -93,15 +90,12 @@ class Budget:
             seed_everything(self.seed)
             net = models.build(name)
             info = set_from_fit(net, fit, OUT_SHAPE)
-            row, met = {"epoch": 1, "lr": None}, True
-            for key, (vx, vy) in {"val": (self.ds.val_x, self.ds.val_y), "held_out": held_out}.items():
-                pred = metrics.predict(net, vx)
-                m = metrics.score(pred, vy)
-                row |= {f"{key}_{k}": m[k] for k in ("mae_gray", "max_gray", "exact8")}
-                met = met and rule_met("tolerance", pred, vy, tolerance_gray)
+            scores, checked = validation_scores(net, {"val": (self.ds.val_x, self.ds.val_y), "held_out": held_out})
+            stopper = EarlyStopper("tolerance", max_epochs=1, tolerance_gray=tolerance_gray)
+            stopper.update(checked)
             seconds = solve_s + time.perf_counter() - start
-            row["seconds"] = seconds
-            res = TrainResult(history=[row], stopped_by="tolerance_rule" if met else "optimum", epochs=1,
+            res = TrainResult(history=[{"epoch": 1, "lr": None, **scores, "seconds": seconds}],
+                              stopped_by="tolerance_rule" if stopper.rule_fired else "optimum", epochs=1,
                               seconds=seconds, config=asdict(cfg), info=info)  # fmt: skip
             self.trained[f"{name} (closed form)"], self.results[f"{name} (closed form)"] = net, res
 
@@ -119,11 +113,11 @@ def evaluate(
     return {
         "model": label, "trainer": trainer, "params": models.n_params(net), "mflops": mflops(net),
         "epochs": result.epochs if result else 0, "seconds": result.seconds if result else 0.0,
-        "stopped_by": result.stopped_by if result else "-", **_test_scores(net, ds), "cpu_10k_s": timings[key],
+        "stopped_by": result.stopped_by if result else "-", **scores_on_test(net, ds), "cpu_10k_s": timings[key],
     }  # fmt: skip
 
 
-def _test_scores(net: torch.nn.Module, ds: Data) -> dict:
+def scores_on_test(net: torch.nn.Module, ds: Data) -> dict:
     """A design's scores on the test images, under the names its tables use."""
     m = metrics.score_model(net, ds.test_x, ds.test_y)
     return {"test_mae_gray": m["mae_gray"], "test_max_gray": m["max_gray"], "exact8_pct": m["exact8_pct"],
@@ -162,117 +156,6 @@ def exact_routes(
     rows = [evaluate(label, budget.trained[label], ds, budget.results[label], trainer, budget.timings)
             for label, trainer in trainers.items()]  # fmt: skip
     return pd.DataFrame(rows).set_index("model")
-
-
-@dataclass
-class LossStudy:
-    """What ``loss_study`` trains on and how: every loss gets the same images, initial weights and budget."""
-
-    n_cifar: int  # CIFAR-10 training images (the first of the study's)
-    n_noise: int  # the exact routes' noise images, all of them
-    lbfgs_iters: int  # L-BFGS iterations per epoch
-    max_epochs: int  # epoch cap: at most lbfgs_iters * max_epochs iterations
-    tolerance_gray: float  # the tolerance rule every run aims at
-    model: str = "separable"
-
-    def config(self, loss: str, seed: int, **overrides) -> TrainConfig:
-        """Full-batch L-BFGS (strong Wolfe line search) on ``loss``, to the tolerance rule or the epoch cap."""
-        return TrainConfig(optimizer="lbfgs", loss=loss, lr=1.0, lbfgs_iters=self.lbfgs_iters, batch_size=4096,
-                           stopping="tolerance", tolerance_gray=self.tolerance_gray, max_epochs=self.max_epochs,
-                           patience=0, seed=seed, **overrides)  # fmt: skip
-
-    def images(self, budget: Budget, n_held_out: int):
-        """The first ``n_cifar`` of the study's CIFAR-10 training images and the exact routes' noise images."""
-        x, y, held_out = budget.exact_images(self.n_noise, n_held_out)
-        n_all = len(budget.ds.train_x)
-        keep = torch.cat([torch.arange(min(self.n_cifar, n_all)), torch.arange(n_all, len(x))])
-        return x[keep], y[keep], held_out
-
-
-def _loss_row(study: LossStudy, loss: str, net: torch.nn.Module, res: TrainResult, ds: Data) -> dict:
-    return {
-        "model": study.model, "loss": loss, "optimizer": "lbfgs", "epochs": res.epochs, "seconds": res.seconds,
-        "stopped_by": res.stopped_by, **_test_scores(net, ds),
-    }  # fmt: skip
-
-
-def loss_study(
-    budget: Budget, study: LossStudy, n_held_out: int, losses: tuple[str, ...] = LOSSES_COMPARED
-) -> tuple[pd.DataFrame, dict[str, list[dict]]]:
-    """``study.model`` trained with each loss of ``losses`` by the same optimizer from the same initial
-    weights, on the same images, to the tolerance rule (or the epoch cap, reported as such): one row per
-    (model, loss), and each run's history by loss. The runs are kept as "MODEL · LOSS"."""
-    x, y, held_out = study.images(budget, n_held_out)
-    rows, histories = [], {}
-    for loss in losses:
-        label = f"{study.model} · {loss}"
-        net, res = budget.run(label, study.model, study.config(loss, budget.seed), x, y, held_out=held_out)
-        rows.append(_loss_row(study, loss, net, res, budget.ds))
-        histories[loss] = res.history
-    return pd.DataFrame(rows), histories
-
-
-def as_gray(loss: str, value: float, n_pixels: int) -> float:
-    """A loss value as an error in gray levels: the root of the mean (weighted) squared error for the squared
-    losses (summed ones divided by the ``n_pixels`` they sum over), the mean absolute error for ``l1``."""
-    if loss == "l1":
-        return GRAY_LEVELS * value
-    return GRAY_LEVELS * (value / (n_pixels if loss in SUMMED else 1)) ** 0.5
-
-
-def own_loss_check(budget: Budget, study: LossStudy, n_held_out: int, optimum: str, losses=LOSSES_COMPARED):
-    """Each loss on the study's training images, at the end of its own run and at the model ``optimum``
-    (a label of ``budget.trained``: the closed-form fit, the exact map), both as errors in gray levels
-    (``as_gray``), and the ratio of the loss values. A run whose own loss is higher at its end than at
-    ``optimum`` had not reached its minimum: ``optimum`` is better by that loss's own measure."""
-    x, y, _ = study.images(budget, n_held_out)
-    y = y.double()
-    best = metrics.predict(budget.trained[optimum], x).double()
-    rows = []
-    for loss in losses:
-        fn = get_loss(loss)
-        end = fn(metrics.predict(budget.trained[f"{study.model} · {loss}"], x).double(), y).item()
-        at_optimum = fn(best, y).item()
-        rows.append({"loss": loss, "run's end (gray levels)": as_gray(loss, end, y.numel()),
-                     f"{optimum} (gray levels)": as_gray(loss, at_optimum, y.numel()),
-                     "end / optimum": end / at_optimum if at_optimum > 0 else float("inf")})  # fmt: skip
-    return pd.DataFrame(rows).set_index("loss")
-
-
-def out_of_range_study(
-    budget: Budget, study: LossStudy, n_held_out: int, weights: tuple[float, ...] = OUT_OF_RANGE_WEIGHTS,
-    optimum: str | None = None,
-) -> pd.DataFrame:  # fmt: skip
-    """``study.model`` trained as in ``loss_study`` with the assignment's loss at each out-of-range weight,
-    and the model ``optimum`` (the closed-form fit, when given): how many test predictions leave [0, 1], how
-    far, and the errors. Weight 1 is the plain summed squared error and weight 2 the assignment's loss: where
-    ``loss_study`` trained those, its runs are reused."""
-    x, y, held_out = study.images(budget, n_held_out)
-    runs = {}
-    for weight in weights:
-        loss = {1.0: "sse", 2.0: "range_sse"}.get(weight)
-        label = f"{study.model} · {loss}" if loss else f"{study.model} · range_sse, weight {weight:g}"
-        if label not in budget.trained:
-            cfg = study.config("range_sse", budget.seed, out_of_range_weight=weight)
-            budget.run(label, study.model, cfg, x, y, held_out=held_out)
-        runs[f"weight {weight:g}"] = (weight, label)
-    if optimum is not None:
-        runs[optimum] = (float("nan"), optimum)
-    rows = []
-    for run, (weight, label) in runs.items():
-        net, res = budget.trained[label], budget.results[label]
-        pred = metrics.predict(net, budget.ds.test_x)
-        over = (-pred).clamp_min(0) + (pred - 1).clamp_min(0)  # distance outside [0, 1]
-        outside = over > 0
-        m = metrics.score(pred, budget.ds.test_y)
-        rows.append({
-            "run": run, "out_of_range_weight": weight, "stopped_by": res.stopped_by, "epochs": res.epochs,
-            "outside_pct": 100 * outside.double().mean().item(),
-            "mean_overshoot_gray": GRAY_LEVELS * over[outside].mean().item() if outside.any() else 0.0,
-            "max_overshoot_gray": GRAY_LEVELS * over.max().item(),
-            "test_mae_gray": m["mae_gray"], "test_max_gray": m["max_gray"],
-        })  # fmt: skip
-    return pd.DataFrame(rows).set_index("run")
 
 
 def synthetic_only(budget: Budget, kinds: tuple[str, ...], n: int, moments_cfg: TrainConfig) -> None:

@@ -39,8 +39,8 @@ def loss_text(losses: pd.DataFrame, check: pd.DataFrame, optimum: str, iteration
     """What the loss study shows: which losses reached the tolerance rule within the same budget, and whether
     the exact map (``optimum``) is lower than each run's end by that loss's own measure.
 
-    ``losses``: the rows of ``designs.loss_study`` for one model (columns ``loss``, ``stopped_by``,
-    ``epochs``, ``test_max_gray``, ``exact8_pct``); ``check``: ``designs.own_loss_check`` (index ``loss``,
+    ``losses``: the rows of ``loss_study.loss_study`` for one model (columns ``loss``, ``stopped_by``,
+    ``epochs``, ``test_max_gray``, ``exact8_pct``); ``check``: ``loss_study.own_loss_check`` (index ``loss``,
     column ``end / optimum``); ``iterations``: the budget's cap; ``images``: the training images in words."""
     rows = losses.set_index("loss")
     reached = [loss for loss, r in rows.iterrows() if _reached(r["stopped_by"])]
@@ -88,7 +88,7 @@ def loss_text(losses: pd.DataFrame, check: pd.DataFrame, optimum: str, iteration
 
 
 def out_of_range_text(oor: pd.DataFrame, optimum: str) -> str:
-    """The out-of-range weight's effect, from ``designs.out_of_range_study`` (index ``run``: "weight W"
+    """The out-of-range weight's effect, from ``loss_study.out_of_range_study`` (index ``run``: "weight W"
     rows and the ``optimum`` row)."""
     weights = oor.drop(index=optimum, errors="ignore")
     parts = [
@@ -132,9 +132,9 @@ class Findings:
     """The tables and numbers the conclusions speak of, as the notebook computed them."""
 
     arch: pd.DataFrame  # designs.compare_designs + exact_routes + the exact row, index "model"
-    losses: pd.DataFrame  # designs.loss_study for the final model
-    loss_check: pd.DataFrame  # designs.own_loss_check
-    oor: pd.DataFrame  # designs.out_of_range_study
+    losses: pd.DataFrame  # loss_study.loss_study for the final model
+    loss_check: pd.DataFrame  # loss_study.own_loss_check
+    oor: pd.DataFrame  # loss_study.out_of_range_study
     conv: pd.DataFrame  # designs.conv_control
     spectrum: pd.DataFrame  # designs.channel_spectrum
     gen_max: pd.DataFrame  # designs.generalisation (largest error), rows by model, columns by image set
