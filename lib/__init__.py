@@ -1,19 +1,24 @@
 """Teach a tiny network a fixed torchvision pipeline (CIFAR-10 -> 28x28 grayscale, flipped), and measure it.
 
-The package is cut in three layers; each imports only from the ones before it:
+The package is cut in three layers; each imports only from the ones before it (tests/test_layout.py):
 
-- ``lib.core``: the domain. The shared constants (``constants``: gray levels, shapes, the target
-  pipeline), pipelines (``pipeline``: the target; ``spec``: any pipeline named by a string; ``probe`` and
-  ``classify``: their operators read off by measurement), images (``data``: CIFAR-10; ``synthetic``:
-  images unlike photographs), models (``models``, ``fused``: a compiled loop; ``cost``: FLOPs and time),
-  and how they are fitted and scored (``losses``, ``stopping``, ``train``, ``fit``, ``moments``,
-  ``metrics``).
-- ``lib.experiments``: one module per question a notebook asks: ``designs`` (02), ``bench`` (03),
-  ``generality`` (04).
-- ``lib.report``: what a reader sees: ``plots`` and ``bench_plots`` (figures), ``results`` and ``summary``
-  (results files and the plain-text summary), ``front`` (the front page) and the prose built from numbers
-  (``train_text``, ``designs_text``, ``bench_text``).
+- ``lib.core``: the domain, which knows nothing of notebooks or tables.
+  ``constants`` (gray levels, shapes, the target pipeline); the pipelines: ``pipeline`` (the target),
+  ``spec`` (any pipeline named by a string), ``probe`` (a linear pipeline's operator, read off by basis
+  images) and ``classify`` (linear? separable?); the images: ``data`` (CIFAR-10) and ``synthetic`` (images
+  unlike photographs); the models: ``models`` (the registry), ``separable`` (row/column maps and their
+  parts), ``fused`` (a compiled loop), ``cost`` (FLOPs and time); fitting and scoring: ``losses``,
+  ``stopping``, ``train`` (the loop) with ``optimizers`` (one strategy per optimizer), ``fit`` (closed
+  forms), ``moments`` (second-moment statistics) and ``metrics`` (``score``, the one comparison).
+- ``lib.experiments``: one module per question a notebook asks: ``designs`` and ``loss_study`` (02);
+  ``routes`` (every benchmark route, declared once), ``bench`` with ``bench_config``, ``bench_jobs``,
+  ``bench_run`` and ``bench_tables`` (03); ``generality`` (04).
+- ``lib.report``: what a reader sees: ``records`` (the report's runs and the record each training run
+  writes), ``summary``
+  (reports/SUMMARY.md), ``plots`` and ``bench_plots`` (figures), ``front`` and ``front_text`` (the front
+  page), and the prose built from numbers (``train_text``, ``designs_text``, ``bench_text``).
 
-Beside them: ``paths`` (every project path), ``progress`` (progress bars), ``timing`` (medians of repeated
+Beside them, for every layer: ``paths`` (every project path), ``results`` (results files with the machine
+they were measured on, and tables read back), ``progress`` (progress bars), ``timing`` (medians of repeated
 runs) and ``deps`` (the notebooks' dependencies, for the Makefile).
 """

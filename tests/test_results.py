@@ -1,7 +1,7 @@
 import json
 import math
 
-from lib.report import results
+from lib import results
 
 
 def test_non_finite_values_become_strings_anywhere(tmp_path):

@@ -48,7 +48,7 @@ models), :mod:`~lib.experiments.bench_jobs` (what each route runs, and its fidel
 import argparse
 from pathlib import Path
 
-from lib import paths
+from lib import paths, results
 from lib.core import constants
 from lib.experiments.bench_config import BenchConfig, fresh_models, load_images, load_models
 from lib.experiments.bench_jobs import (
@@ -87,7 +87,6 @@ from lib.experiments.routes import (
     architecture,
     model_label,
 )
-from lib.report import results
 
 __all__ = [
     "ARCHITECTURES", "BATCHED", "BUILT_METHODS", "COLUMNS", "FAMILIES", "FLOOR_INPUTS", "FLOOR_OF", "FLOORS",

@@ -5,6 +5,7 @@ import csv
 from dataclasses import asdict
 from pathlib import Path
 
+from lib import results
 from lib.experiments.bench_config import BenchConfig
 from lib.experiments.bench_run import RunRecord
 from lib.experiments.routes import (
@@ -17,7 +18,6 @@ from lib.experiments.routes import (
     USER_BASELINES,
     model_label,
 )
-from lib.report import results
 
 COLUMNS = (
     "device", "method", "model", "batch_size", "num_workers", "pin_memory", "n_images", "repeats", "median_s", "q1_s",

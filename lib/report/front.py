@@ -13,8 +13,8 @@ from pathlib import Path
 from lib.experiments import bench
 from lib.report import records
 from lib.report.records import TrainRecord
-from lib.report.results import read_csv
 from lib.report.train_text import TEST, synthetic_extremes
+from lib.results import read_csv
 
 FINAL_RUN, RECIPE_RUN = records.FINAL.name, records.RECIPE.name  # the final model's run; the assignment's recipe
 

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lib.report.results import write_json
+from lib.results import write_json
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ class TrainRecord:
         if missing:
             raise ValueError(f"{path} is not a training record: it lacks {', '.join(missing)}")
         kept = {k: v for k, v in data.items() if k in names}
-        for k, f in names.items():  # JSON holds inf and nan as strings (lib.report.results.write_json)
+        for k, f in names.items():  # JSON holds inf and nan as strings (lib.results.write_json)
             if f.type is float and k in kept:
                 kept[k] = float(kept[k])
         return cls(**kept)

@@ -14,8 +14,8 @@ from lib.core.metrics import percent
 from lib.experiments.routes import LOOP, ROUTE
 from lib.report import records
 from lib.report.records import TrainRecord
-from lib.report.results import read_csv
 from lib.report.train_text import TEST
+from lib.results import read_csv
 
 
 def _table(header: list[str], rows: list[list]) -> list[str]:

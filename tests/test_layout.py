@@ -1,0 +1,49 @@
+"""The package's layers import one way: core before experiments before report (see lib/__init__.py)."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from lib.paths import ROOT
+
+LAYERS = ("core", "experiments", "report")  # each may import only from the ones before it
+BASICS = {"paths", "progress", "timing", "results", "deps"}  # beside the layers: any layer may use them
+
+
+def _lib_imports(path: Path) -> set[str]:
+    """The ``lib.<name>`` modules or packages a file imports (the first name after ``lib``)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module] + ([f"{node.module}.{a.name}" for a in node.names] if node.module == "lib" else [])
+        found |= {n.split(".")[1] for n in names if n.startswith("lib.")}
+    return found
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_a_layer_imports_only_the_layers_before_it(layer):
+    allowed = set(LAYERS[: LAYERS.index(layer) + 1]) | BASICS
+    for path in sorted((ROOT / "lib" / layer).glob("*.py")):
+        assert _lib_imports(path) <= allowed, f"{path.relative_to(ROOT)} imports {_lib_imports(path) - allowed}"
+
+
+def test_the_basics_import_no_layer():
+    for name in BASICS:
+        assert not _lib_imports(ROOT / "lib" / f"{name}.py") & set(LAYERS), name
+
+
+def test_the_check_sees_a_wrong_arrow(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("from lib.report import plots\nimport lib.experiments.bench\n")
+    assert _lib_imports(bad) == {"report", "experiments"}
+
+
+def test_no_module_over_300_lines():
+    long = {
+        str(p.relative_to(ROOT)): n for p in ROOT.glob("lib/**/*.py") if (n := len(p.read_text().splitlines())) > 300
+    }
+    assert not long
