@@ -1,5 +1,6 @@
 import pytest
 import torch
+from torchvision.transforms import v2
 
 from lib.core import pipeline
 
@@ -30,3 +31,12 @@ def test_constant_image_stays_constant():
 def test_rejects_bad_input(bad, err):
     with pytest.raises(err):
         pipeline.apply_batched(bad)
+
+
+def test_the_target_is_the_assignments_pipeline_bit_for_bit():
+    resize_gray = [v2.Resize((28, 28), antialias=True), v2.Grayscale()]
+    assignment = v2.Compose([*resize_gray, v2.functional.hflip, v2.functional.vflip])
+    x = torch.rand(8, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(pipeline.make_pipeline()(x), assignment(x))
+    assert torch.equal(pipeline.make_pipeline(flips=False)(x), v2.Compose(resize_gray)(x))
+    assert pipeline.WITHOUT_FLIPS == "resize(28,28) | grayscale"

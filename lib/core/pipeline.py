@@ -3,14 +3,17 @@
 import torch
 from torchvision.transforms import v2
 
+from lib.core.constants import TARGET
+from lib.core.spec import parse
+
+WITHOUT_FLIPS = " | ".join(step for step in TARGET.split(" | ") if not step.endswith("flip"))  # a control target
+
 
 def make_pipeline(flips: bool = True) -> v2.Compose:
-    """The exact torchvision v2 pipeline, for float32 images in [0, 1]. ``flips=False`` drops the two
-    flips: a control target for studying what local (convolutional) models can learn."""
-    steps = [v2.Resize((28, 28), antialias=True), v2.Grayscale()]
-    if flips:
-        steps += [v2.functional.hflip, v2.functional.vflip]
-    return v2.Compose(steps)
+    """The target pipeline (``constants.TARGET``) as torchvision v2 steps, for float32 images in [0, 1].
+    ``flips=False`` drops the two flips: a control target for studying what local (convolutional) models
+    can learn."""
+    return parse(TARGET if flips else WITHOUT_FLIPS).transform
 
 
 def check_images(x: torch.Tensor) -> None:
