@@ -5,8 +5,8 @@ uint8 pixels are refused with a message saying what to pass (``x[None]``, ``lib.
 Every model takes ``out_shape`` (C, H, W; the target's by default): any can be built for another output.
 
 ``dense`` is the assignment's minimal design; ``separable`` keeps only the structure the pipeline has
-(grayscale is a 3-vector, resize and flips act on rows and columns separately).
-"""
+(grayscale is a 3-vector, resize and flips act on rows and columns separately); ``banded`` (lib.core.banded)
+keeps only the entries of that structure the resize's filter uses."""
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -227,9 +227,6 @@ class FromUint8(nn.Module):
         return self.net(to_float(x))  # (N, 3, 32, 32) uint8 -> float -> the model's output
 
 
-# The registry and files: build by name, count, save and load.
-
-
 def build(name: str, output: str = "none", **config) -> nn.Module:
     """A fresh model by registry name, with its output constraint and any model-specific options."""
     if name not in REGISTRY:
@@ -298,3 +295,6 @@ def gray_weights(model) -> torch.Tensor:
     mix = model.gray.weight if isinstance(model, Dense) else parts_of(model).gray
     w = mix.detach().flatten().double()
     return w / w.sum()
+
+
+from lib.core import banded  # noqa: E402, F401  registers "banded", which builds on the classes above

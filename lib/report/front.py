@@ -25,6 +25,7 @@ DESIGN_WORDS = {
     "conv3": "two 3x3 convolutions that downsample",
     "conv5": "one 5x5 convolution that downsamples",
     "separable": "a gray mix and two 28x32 matrices, Y = A G B^T",
+    "banded": "separable kept on the entries its resize uses (2 or 3 a row)",
 }
 # Routes as the benchmark declares them (lib.experiments.bench.ROUTES): what a user would run instead of a model, the
 # model routes, those that compile code first, and each one's label

@@ -1,0 +1,133 @@
+"""``banded``: the separable map with its row and column matrices kept only on a support.
+
+An antialiased resize mixes only neighbouring pixels: each output row of the target pipeline reads 2 or 3
+input rows, each output column 2 or 3 input columns. So of the 28x32 entries of A and of B only 62 are
+not zero, and a separable model that keeps just those, with the gray mix and its bias, holds the whole
+pipeline in 128 parameters (``separable`` has 1,796, the assignment's design 803,604). The support is a
+property of the pipeline's filter: no smaller model of this structure can hold the pipeline, because
+dropping one more entry drops a tap the resize uses.
+
+The support is found, not assumed: :func:`support_of` keeps the entries of a fitted (or probed) separable
+map above a fraction of its largest, and :func:`fit_banded` fits by least squares first and then keeps
+that support. The model computes its A and B from the kept values, so it trains like ``separable`` (the
+moments strategy reads its parts, lib.core.separable) and saves its support in its configuration.
+"""
+
+import torch
+from torch import nn
+
+from lib.core.constants import IN_SHAPE, OUT_SHAPE
+from lib.core.fit import fit_model
+from lib.core.models import Conv1x1, OutputConstraint, build, register
+from lib.core.pipeline import check_images
+from lib.core.separable import SeparableParts, parts_of, separable_map
+
+SUPPORT_TOL = 1e-6  # an entry below this fraction of its matrix's largest is fitting noise, not a tap
+
+
+def _band(n_out: int, n_in: int, width: int) -> list[list[int]]:
+    """A default support: for each of ``n_out`` outputs, the ``width`` inputs nearest its centre."""
+    out = []
+    for i in range(n_out):
+        centre = (i + 0.5) * n_in / n_out - 0.5
+        start = min(max(round(centre - (width - 1) / 2), 0), n_in - width)
+        out.append(list(range(start, start + width)))
+    return out
+
+
+def _indices(support: list[list[int]], n_in: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(output index, input index) of every kept entry, refusing an input outside ``range(n_in)``."""
+    pairs = [(i, j) for i, cols in enumerate(support) for j in cols]
+    if not pairs or any(not 0 <= j < n_in for _, j in pairs) or len(set(pairs)) != len(pairs):
+        raise ValueError(f"a support lists, for each output, distinct inputs in 0..{n_in - 1}; got {support}")
+    i, j = zip(*pairs, strict=True)
+    return torch.tensor(i), torch.tensor(j)
+
+
+@register("banded")
+class Banded(nn.Module):
+    """1x1 conv 3->C, then Y = A G B^T with A (H, 32) and B (W, 32) zero outside their supports.
+
+    ``row_support[i]`` lists the input rows output row i reads (``col_support`` the same for columns);
+    by default a band of ``width`` around each output's centre, which ignores the flips: fit the support
+    from data (:func:`fit_banded`) for a real pipeline."""
+
+    def __init__(
+        self, output: str = "none", out_shape: tuple[int, int, int] = OUT_SHAPE,
+        row_support: list[list[int]] | None = None, col_support: list[list[int]] | None = None, width: int = 3,
+    ):  # fmt: skip
+        super().__init__()
+        self.out_shape = c, h, w = tuple(out_shape)
+        in_c, in_h, in_w = IN_SHAPE
+        self.row_support = [list(map(int, r)) for r in (row_support or _band(h, in_h, width))]
+        self.col_support = [list(map(int, r)) for r in (col_support or _band(w, in_w, width))]
+        if len(self.row_support) != h or len(self.col_support) != w:
+            raise ValueError(f"supports of {len(self.row_support)} rows and {len(self.col_support)} columns "
+                             f"do not fit the output {h}x{w}")  # fmt: skip
+        for name, support, n_in in (("rows", self.row_support, in_h), ("cols", self.col_support, in_w)):
+            i, j = _indices(support, n_in)
+            self.register_buffer(f"{name}_out", i, persistent=False)
+            self.register_buffer(f"{name}_in", j, persistent=False)
+        self.gray = Conv1x1(in_c, c)
+        self.row_values = nn.Parameter(torch.full((len(self.rows_in),), 1 / width))  # the kept entries of A
+        self.col_values = nn.Parameter(torch.full((len(self.cols_in),), 1 / width))  # the kept entries of B
+        self.output = OutputConstraint(output)
+
+    def _matrix(self, out: torch.Tensor, inp: torch.Tensor, values: torch.Tensor, n_out: int) -> torch.Tensor:
+        full = torch.zeros(n_out, IN_SHAPE[1], dtype=values.dtype, device=values.device)  # inputs are square
+        return full.index_put((out, inp), values)  # (H or W, 32), differentiable in the kept values
+
+    def read_parts(self) -> SeparableParts:
+        """Its parts: the mix and bias as views, A and B built from the kept values (gradients reach them)."""
+        rows = self._matrix(self.rows_out, self.rows_in, self.row_values, self.out_shape[1])
+        cols = self._matrix(self.cols_out, self.cols_in, self.col_values, self.out_shape[2])
+        return SeparableParts(self.gray.weight[:, :, 0, 0], self.gray.bias, rows, cols)
+
+    @torch.no_grad()
+    def write_parts(self, parts: SeparableParts) -> None:
+        """Take the mix, the bias and the entries of A and B on the support; entries off it are dropped."""
+        self.gray.weight.copy_(parts.gray.view_as(self.gray.weight))
+        self.gray.bias.copy_(parts.bias)
+        self.row_values.copy_(parts.rows[self.rows_out, self.rows_in])
+        self.col_values.copy_(parts.cols[self.cols_out, self.cols_in])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_images(x)
+        p = self.read_parts()
+        return self.output(separable_map(x, p.gray[0] if len(p.gray) == 1 else p.gray, p.rows, p.cols, p.bias))
+
+    def band_mflops(self) -> float:
+        """Floating-point operations per image when only the kept entries are multiplied (in millions): the
+        gray mix and bias over 32x32 pixels, then a multiply-add per kept entry of B for each of the 32 input
+        rows and per kept entry of A for each of the W output columns, for each output channel."""
+        c, _, w = self.out_shape
+        in_c, in_h, in_w = IN_SHAPE
+        return c * (2 * in_c * in_h * in_w + 2 * in_h * len(self.cols_in) + 2 * w * len(self.rows_in)) / 1e6
+
+
+def support_of(net, tol: float = SUPPORT_TOL) -> tuple[list[list[int]], list[list[int]]]:
+    """The supports of a separable map's A and B: in each row, the entries above ``tol`` times the matrix's
+    largest absolute entry."""
+    parts = parts_of(net)
+
+    def keep(m: torch.Tensor) -> list[list[int]]:
+        m = m.detach().abs()
+        return [torch.nonzero(row > tol * m.max()).flatten().tolist() for row in m]
+
+    return keep(parts.rows), keep(parts.cols)
+
+
+def from_separable(net, tol: float = SUPPORT_TOL, output: str = "none") -> Banded:
+    """A ``banded`` model holding ``net``'s map (a separable model, or a probed operator) on its support."""
+    rows, cols = support_of(net, tol)
+    parts = parts_of(net)
+    model = build("banded", output=output, out_shape=parts.out_shape, row_support=rows, col_support=cols)
+    model.write_parts(parts)
+    return model
+
+
+def fit_banded(x: torch.Tensor, y: torch.Tensor, tol: float = SUPPORT_TOL) -> Banded:
+    """The least-squares separable map of images ``x`` to targets ``y`` (lib.core.fit), kept on its support."""
+    sep = build("separable", out_shape=tuple(y.shape[1:]))
+    fit_model(sep, x, y)
+    return from_separable(sep, tol)
