@@ -170,7 +170,7 @@ def test_compiled_rows_compute_what_the_eager_model_does():
 
 def test_fresh_models_are_labelled_untrained(tmp_path):
     nets = bench.fresh_models()
-    assert set(nets) == {"dense (untrained)", "separable (untrained)", "exact"}
+    assert set(nets) == {"dense (untrained)", "separable (untrained)", "banded (untrained)", "exact"}
     assert not any(p.requires_grad for net in nets.values() for p in net.parameters())
 
 
@@ -198,8 +198,9 @@ def test_another_pipeline_is_checked_first_and_gets_models_of_its_shape():
     cfg = bench.BenchConfig(pipeline="resize(16,20) | hflip")
     assert not cfg.is_target and bench.BenchConfig().is_target
     nets = bench.fresh_models(out_shape=cfg.transform.out_shape)
-    assert set(nets) == {"dense (untrained)", "separable (untrained)"}  # the exact operator is the target pipeline's
-    assert nets["separable (untrained)"](torch.rand(2, 3, 32, 32)).shape == (2, 3, 16, 20)
+    assert set(nets) == {"dense (untrained)", "separable (untrained)", "banded (untrained)"}  # exact: the target's
+    for name in ("separable (untrained)", "banded (untrained)"):
+        assert nets[name](torch.rand(2, 3, 32, 32)).shape == (2, 3, 16, 20)
 
 
 class _Counting(torch.nn.Module):

@@ -99,6 +99,7 @@ ORACLES = ("exact",)  # models that are not learned: timed, but not counted as t
 ARCHITECTURES = {
     "dense": "dense (the assignment's design)",
     "separable": "separable (the final model)",
+    "banded": "banded (separable on its support)",
     "exact": "exact (the pipeline's own operator, probed; not learned)",
 }  # how tables name a model's architecture; others go by their registry name
 UNTRAINED = " (untrained)"  # suffix of freshly built models (bench.fresh_models)
