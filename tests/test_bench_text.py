@@ -132,6 +132,15 @@ def test_no_fused_loop_says_why_and_no_roofline_without_a_peak():
     assert "roofline" not in text and "GFLOPS" not in text
 
 
+def test_the_fused_loops_build_is_named():
+    s = _summary(fused_build="8 floats a vector, 2 rows a block (AVX2)")
+    assert "The fused C loop was built for this CPU: 8 floats a vector, 2 rows a block (AVX2)." in bench_text.answer(
+        s, "cpu"
+    )
+    without = bench_text.answer(_summary(fused_unavailable="no C compiler", fused_build=None), "cpu")
+    assert "built for this CPU" not in without
+
+
 def test_timing_plan_says_what_was_scaled():
     plan = bench_text.timing_plan(asdict(bench.BenchConfig()))
     assert "Every time is for 10,000 images" in plan and "then 5 timed rounds" in plan

@@ -61,3 +61,23 @@ def test_a_broken_compiler_is_reported(monkeypatch, tmp_path):
             fused.library()
     finally:
         fused.library.cache_clear()
+
+
+def test_the_build_follows_the_instruction_set():
+    assert fused.shape_for("AVX-512") == (16, 4) and fused.shape_for("AVX2") == (8, 2)
+    assert fused.shape_for("other") == fused.shape_for("no such thing") == (8, 2)
+    for lanes, block in fused.SHAPES.values():  # the accumulators and one row's loads fit in the registers
+        registers = 32 if lanes == 16 else 16
+        assert block * (32 // lanes) + 32 // lanes + 1 <= registers
+
+
+@pytest.mark.parametrize("lanes, block", [(16, 4), (8, 2), (8, 4), (16, 1)])
+@pytest.mark.parametrize("n, threads", [(1, 1), (37, 3), (5, 8)])
+def test_every_build_gives_the_same_numbers(lanes, block, n, threads):
+    net = models.build("separable", out_shape=(1, 13, 7)).eval()  # h not a multiple of any block
+    x = _images(n)
+    default = fused.Fused(net, threads=threads)(x)
+    built = fused.Fused(net, threads=threads, lib=fused.library(lanes, block))(x)
+    assert torch.equal(built, default)  # every output is the same sum in the same order
+    with torch.no_grad():
+        torch.testing.assert_close(built, models.FromUint8(net)(x), rtol=1e-5, atol=2e-6)

@@ -197,3 +197,15 @@ def test_time_figure_has_few_series_per_panel_in_words():
     assert "dense (the assignment's design)" in cpu_dense.get_title() and "dense_seed" in cpu_dense.get_title()
     assert "DataLoader at batch size 1: timed on 100 images, scaled to 1,000." in fig._suptitle.get_text()
     matplotlib.pyplot.close(fig)
+
+
+def test_the_summary_names_the_fused_loops_build_for_the_recorded_cpu():
+    rows = [_row("read_input", "-", 0.004), _row("pipeline_loop", "pipeline", 2.0), _row("fused_uint8", "m", 0.01)]
+    bench.add_speedups(rows)
+    avx2 = bench.summarize(bench.RunRecord(rows), {"cpu_vector": "AVX2"}, "test", bench.BenchConfig())["devices"]
+    assert avx2["cpu"]["fused_build"] == "8 floats a vector, 2 rows a block (AVX2)"
+    none = bench.RunRecord(rows, fused_unavailable="no C compiler")
+    assert (
+        bench.summarize(none, {"cpu_vector": "AVX2"}, "test", bench.BenchConfig())["devices"]["cpu"]["fused_build"]
+        is None
+    )

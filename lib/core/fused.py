@@ -3,12 +3,14 @@
 PyTorch runs the separable map as three passes over memory (gray mix, then two products), each a
 library call on matrices too small to keep the vector units busy (28x32 by 32x32 per image). The loop
 in ``fused.c`` takes one image at a time from its uint8 pixels to its output, with the gray image and
-the intermediate product in the first-level cache and the products written for 16-float vectors.
+the intermediate product in the first-level cache and the products written for the machine's vectors.
 The weights are the model's own; only the order of the arithmetic differs, by float rounding.
 
 The source is compiled at first use with the machine's C compiler (``cc -O3 -march=native``) into a
 temporary folder and loaded with ``ctypes``; ctypes releases the GIL, so a batch is split across
-threads (torch's thread count). Where no compiler works, :class:`Unavailable` says why.
+threads (torch's thread count). Its vector width and blocking follow the instruction set the CPU reports
+(:data:`SHAPES`, detected by ``lib.results.vector_isa``, not assumed): sized for AVX-512's 32 registers, the
+loop spills on AVX2's 16. Where no compiler works, :class:`Unavailable` says why.
 """
 
 import atexit
@@ -27,9 +29,13 @@ from torch import nn
 
 from lib.core.constants import IN_SHAPE
 from lib.core.separable import SeparableParts, parts_of
+from lib.results import vector_isa
 
 SOURCE = Path(__file__).with_name("fused.c")
 FLAGS = ("-O3", "-march=native", "-shared", "-fPIC")
+# (floats a vector, rows a block) per instruction set: BLOCK x 32/LANES accumulators and 32/LANES loaded
+# vectors fit in the registers (32 on AVX-512, 16 on AVX2 and older)
+SHAPES = {"AVX-512": (16, 4), "AVX2": (8, 2), "other": (8, 2)}
 SIDE = 32  # fused.c handles 32x32 inputs and outputs of at most 32x32
 
 
@@ -37,9 +43,17 @@ class Unavailable(RuntimeError):
     """The fused loop cannot run here (no working C compiler) or for this model."""
 
 
+def shape_for(isa: str | None = None) -> tuple[int, int]:
+    """(vector width in floats, rows a block) for an instruction set, this CPU's by default."""
+    return SHAPES.get(isa or vector_isa(), SHAPES["other"])
+
+
 @cache
-def library() -> ctypes.CDLL:
-    """fused.c, compiled for this machine and loaded (once per process)."""
+def library(lanes: int | None = None, block: int | None = None, extra: tuple[str, ...] = ()) -> ctypes.CDLL:
+    """fused.c, compiled for this machine and loaded (once per process and build). ``lanes`` and ``block``
+    default to :func:`shape_for` this CPU; ``extra`` compiler flags (``-mno-avx512f``) build other code."""
+    default_lanes, default_block = shape_for()
+    defines = (f"-DLANES={lanes or default_lanes}", f"-DBLOCK={block or default_block}")
     cc = shlex.split(os.environ.get("CC", "")) or [shutil.which("cc") or shutil.which("gcc")]
     if cc[0] is None:
         raise Unavailable("no C compiler (cc or gcc) on this machine")
@@ -47,7 +61,8 @@ def library() -> ctypes.CDLL:
     atexit.register(shutil.rmtree, folder, ignore_errors=True)  # the loaded library outlives its file
     target = folder / "fused.so"
     try:
-        done = subprocess.run([*cc, *FLAGS, str(SOURCE), "-o", str(target)], capture_output=True, text=True)
+        done = subprocess.run([*cc, *FLAGS, *extra, *defines, str(SOURCE), "-o", str(target)], capture_output=True,
+                              text=True)  # fmt: skip
     except OSError as err:
         raise Unavailable(f"cannot run the C compiler {cc[0]}: {err}") from err
     if done.returncode != 0:
@@ -84,9 +99,9 @@ class Fused:
     """``net`` (see :func:`one_channel_parts`) as the fused loop: uint8 (N, 3, 32, 32) -> float (N, 1, H, W)
     on the CPU, the batch split across ``threads`` threads (torch's thread count by default)."""
 
-    def __init__(self, net: nn.Module, threads: int | None = None):
+    def __init__(self, net: nn.Module, threads: int | None = None, lib: ctypes.CDLL | None = None):
         parts = one_channel_parts(net)
-        self.lib = library()
+        self.lib = lib or library()  # another build of fused.c (library(lanes, block, extra)) when given
 
         def f32(t: torch.Tensor) -> torch.Tensor:
             return t.detach().to("cpu", torch.float32).contiguous()

@@ -98,6 +98,8 @@ def answer(
         text += " `torch.compile`: " + "; ".join(parts) + "."
     if s.get("fused_unavailable"):
         text += f" No fused C loop: {s['fused_unavailable']}."
+    elif s.get("fused_build"):
+        text += f" The fused C loop was built for this CPU: {s['fused_build']}."
     if s.get("oracle") is not None:
         text += f" The exact operator (not learned, the same arithmetic) takes {_ms(s['oracle']['median_s'])}."
     if s.get("end_to_end_s") is not None:
@@ -120,8 +122,8 @@ def _roofline(s: dict, top: dict, out_shape: tuple, define: bool) -> str:
     if top["method"] == "fused_uint8":
         return text + (
             f" (counting the model's FLOPs, not the loop's): the loop multiplies 32-wide rows where the output has "
-            f"{out_w} columns, and its 32x32 matrices let each loaded vector serve four multiply-adds, where a large "
-            "product reuses each many times."
+            f"{out_w} columns, and its 32x32 matrices let each loaded vector serve a few multiply-adds (a block of "
+            "rows), where a large product reuses each many times."
         )
     if architecture(top) in ("separable", "exact"):
         return text + (
