@@ -133,8 +133,13 @@ def test_conclusions_speak_in_gray_levels_and_quote_the_tables():
 
 def test_minimal_text_reads_the_band_from_the_design_table():
     columns = ["model", "params", "mflops", "test_max_gray", "exact8_pct"]
-    arch = pd.DataFrame([("separable (closed form)", 1796, 0.1137, 9.1e-5, 99.999),
-                         ("banded (closed form)", 128, 0.0136, 6.1e-5, 99.9994)], columns=columns).set_index("model")
+    arch = pd.DataFrame(
+        [
+            ("separable (closed form)", 1796, 0.1137, 9.1e-5, 99.999),
+            ("banded (closed form)", 128, 0.0136, 6.1e-5, 99.9994),
+        ],
+        columns=columns,
+    ).set_index("model")
     text = designs_text.minimal_text(arch)
     assert "`banded`: 128 parameters instead of 1,796" in text and "13.6 thousand FLOPs an image instead of 114" in text
     assert "6.1e-05 gray levels largest test error (99.999% exact 8-bit; `separable`: 9.1e-05)" in text
