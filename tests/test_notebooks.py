@@ -215,7 +215,7 @@ def test_pipelines_notebook(tmp_path, smoke_data_dir):
         rows = list(csv.DictReader(f))
     by = {(r["pipeline"], r["model"]): r for r in rows}
     target, rgb, curved = CI_PARAMS["04_pipelines"]["pipelines"]
-    assert {m for p, m in by if p == target} == {"dense", "separable", "exact"}
+    assert {m for p, m in by if p == target} == {"dense", "separable", "banded", "exact"}
     assert by[(rgb, "separable")]["out_shape"] == "3x16x20" and by[(rgb, "separable")]["linear"] == "True"
     for name in ("dense", "separable"):  # determined by the noise images: exact on CIFAR-10 too
         assert float(by[(target, name)]["test_max_gray"]) < 0.01 and float(by[(rgb, name)]["test_max_gray"]) < 0.01

@@ -157,3 +157,15 @@ def test_smallest_within_skips_the_operator_and_says_none():
     ]
     answers = generality.smallest_within(rows)
     assert answers["a"]["model"] == "separable" and answers["b"] is None
+
+
+def test_every_separable_pipeline_gets_its_own_band():
+    gen = torch.Generator().manual_seed(0)
+    train, test = torch.rand(3200, 3, 32, 32, generator=gen), torch.rand(50, 3, 32, 32, generator=gen)
+    rows, _ = generality.study(["resize(16,20) | hflip", "center_crop(24) | rot90 | grayscale"], train, test,
+                               n_time=8, repeats=1, progress=False)  # fmt: skip
+    by = {(r["pipeline"], r["model"]): r for r in rows}
+    band, sep = by[("resize(16,20) | hflip", "banded")], by[("resize(16,20) | hflip", "separable")]
+    assert band["params"] < sep["params"] / 4 and band["test_max_gray"] < 0.01
+    assert ("center_crop(24) | rot90 | grayscale", "banded") not in by  # a quarter turn is not separable
+    assert generality.smallest_within(rows)["resize(16,20) | hflip"]["model"] == "banded"

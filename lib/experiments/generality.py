@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from lib.core import fit, metrics, models
+from lib.core.banded import from_separable
 from lib.core.classify import classify
 from lib.core.constants import IN_SHAPE
 from lib.core.cost import cpu_seconds
@@ -111,6 +112,12 @@ def _fit_models(spec, found, x, y, knots, rounds) -> dict[str, tuple[nn.Module, 
         model = models.build(name, out_shape=spec.out_shape)
         fit.set_from_fit(model, linear_fit, spec.out_shape)
         fitted[name] = (model.eval(), shared_s + time.perf_counter() - start)
+    if found.linear and found.separable:  # the separable fit kept on its support: the pipeline's own band
+        start = time.perf_counter()
+        fitted["banded"] = (
+            from_separable(fitted["separable"][0]).eval(),
+            fitted["separable"][1] + time.perf_counter() - start,
+        )
     if found.linear:  # built from the operator classify has just probed (lib.core.probe keeps it)
         fitted["exact"] = (models.build("exact", out_shape=spec.out_shape, pipeline=spec.text).eval(), 0.0)
         return fitted
