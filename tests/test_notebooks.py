@@ -163,13 +163,14 @@ def test_architectures_notebook(tmp_path, smoke_data_dir):
     expected = {"dense", "dense+sigmoid", "dense+clamp", "separable", "separable+sigmoid", "separable+clamp",
                 "conv3", "conv5", "fc_large", "separable (moments)", "separable (moments + noise)",
                 "fc_large (closed form)", "dense (closed form)", "separable (closed form)", "conv5 (closed form)",
-                "exact"}  # fmt: skip
+                "banded (closed form)", "exact"}  # fmt: skip
     assert set(rows) == expected
     assert float(rows["exact"]["test_max_gray"]) < 1e-6 * 255 and float(rows["exact"]["exact8_pct"]) > 99.9
-    for name in ("fc_large", "dense", "separable"):  # determined by the noise images: exact on CIFAR-10 too
+    for name in ("fc_large", "dense", "separable", "banded"):  # determined by the noise images: exact on CIFAR-10 too
         assert float(rows[f"{name} (closed form)"]["test_max_gray"]) < 0.01
     assert float(rows["dense (closed form)"]["test_max_gray"]) < float(rows["dense"]["test_max_gray"]) / 100
     assert int(rows["separable"]["params"]) == 1796 and int(rows["exact"]["params"]) == 0
+    assert int(rows["banded (closed form)"]["params"]) == 128  # the resize's 62 + 62 taps, the mix and its bias
     assert models.n_params(models.load(out / "models" / "exact.pt", name="exact")) == 0
     with (out / "results" / "losses.csv").open() as f:
         losses = list(csv.DictReader(f))
