@@ -184,6 +184,7 @@ def test_architectures_notebook(tmp_path, smoke_data_dir):
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     shown = "".join(str(o.get("data", {})) + o.get("text", "") for o in outputs)
     assert "**Loss at convergence.**" in shown and "mission" not in shown
+    assert "PosixPath" not in shown  # paths are shown relative to the project (lib.paths.shown), never as objects
 
 
 def test_benchmark_notebook_shows_recorded_gpu_results(tmp_path, smoke_data_dir):
