@@ -42,3 +42,11 @@ def test_the_makefile_runs_exactly_the_listed_training_runs():
         outputs = re.search(rf"^OUT_01_train_{run.name}\s*:= (.*)$", makefile, flags=re.M).group(1)
         assert f"train_{run.name}.json" in outputs and f"{run.name}.pt" in outputs
         assert re.search(rf"-p run_name {run.name}\b", makefile)
+
+
+def test_recorded_runs_lists_the_reports_runs_first(tmp_path):
+    assert records.recorded_runs(tmp_path) == []
+    for name in ("zz", "separable", "aa"):
+        make_record(run_name=name).write(tmp_path)
+    (tmp_path / "benchmark_summary.json").write_text("{}")  # not a training record
+    assert records.recorded_runs(tmp_path) == ["separable", "aa", "zz"]

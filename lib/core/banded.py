@@ -73,14 +73,16 @@ class Banded(nn.Module):
         self.col_values = nn.Parameter(torch.full((len(self.cols_in),), 1 / width))  # the kept entries of B
         self.output = OutputConstraint(output)
 
-    def _matrix(self, out: torch.Tensor, inp: torch.Tensor, values: torch.Tensor, n_out: int) -> torch.Tensor:
-        full = torch.zeros(n_out, IN_SHAPE[1], dtype=values.dtype, device=values.device)  # inputs are square
+    @staticmethod
+    def _matrix(out: torch.Tensor, inp: torch.Tensor, values: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+        full = torch.zeros(shape, dtype=values.dtype, device=values.device)
         return full.index_put((out, inp), values)  # (H or W, 32), differentiable in the kept values
 
     def read_parts(self) -> SeparableParts:
         """Its parts: the mix and bias as views, A and B built from the kept values (gradients reach them)."""
-        rows = self._matrix(self.rows_out, self.rows_in, self.row_values, self.out_shape[1])
-        cols = self._matrix(self.cols_out, self.cols_in, self.col_values, self.out_shape[2])
+        _, h, w = self.out_shape
+        rows = self._matrix(self.rows_out, self.rows_in, self.row_values, (h, IN_SHAPE[1]))
+        cols = self._matrix(self.cols_out, self.cols_in, self.col_values, (w, IN_SHAPE[2]))
         return SeparableParts(self.gray.weight[:, :, 0, 0], self.gray.bias, rows, cols)
 
     @torch.no_grad()

@@ -8,7 +8,7 @@ loss study and the convolution control share one set of training images with noi
 """
 
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 import torch
@@ -91,14 +91,23 @@ class Budget:
             seed_everything(self.seed)
             net = models.build(name)
             info = set_from_fit(net, fit, OUT_SHAPE)
-            scores, checked = validation_scores(net, {"val": (self.ds.val_x, self.ds.val_y), "held_out": held_out})
-            stopper = EarlyStopper("tolerance", max_epochs=1, tolerance_gray=tolerance_gray)
-            stopper.update(checked)
             seconds = solve_s + time.perf_counter() - start
-            res = TrainResult(history=[{"epoch": 1, "lr": None, **scores, "seconds": seconds}],
-                              stopped_by="tolerance_rule" if stopper.rule_fired else "optimum", epochs=1,
-                              seconds=seconds, config=asdict(cfg), info=info)  # fmt: skip
-            self.trained[f"{name} (closed form)"], self.results[f"{name} (closed form)"] = net, res
+            self.keep_one_step(f"{name} (closed form)", net, held_out, tolerance_gray, seconds, asdict(cfg), info)
+
+    def keep_one_step(
+        self, label: str, net: torch.nn.Module, held_out, tolerance_gray: float, seconds: float, config: dict,
+        info: dict,
+    ) -> None:  # fmt: skip
+        """Keep ``net``, reached in one step, under ``label`` with a one-epoch result: its own scores on the
+        validation and held-out images and the tolerance rule checked on them by the training loop's own
+        scores and stopper."""
+        scores, checked = validation_scores(net, {"val": (self.ds.val_x, self.ds.val_y), "held_out": held_out})
+        stopper = EarlyStopper("tolerance", max_epochs=1, tolerance_gray=tolerance_gray)
+        stopper.update(checked)
+        res = TrainResult(history=[{"epoch": 1, "lr": None, **scores, "seconds": seconds}],
+                          stopped_by="tolerance_rule" if stopper.rule_fired else "optimum", epochs=1,
+                          seconds=seconds, config=config, info=info)  # fmt: skip
+        self.trained[label], self.results[label] = net, res
 
 
 def evaluate(
@@ -152,14 +161,9 @@ def exact_routes(
     closed = TrainConfig(optimizer="closed_form", loss="sse", stopping="tolerance", tolerance_gray=tolerance_gray)
     budget.run("conv5 (closed form)", "conv5", closed, x, y, held_out=held_out)
     # the separable fit kept on the entries its resize uses: the same map, in the fewest parameters
-    banded = from_separable(budget.trained["separable (closed form)"])
-    _, checked = validation_scores(banded, {"val": (ds.val_x, ds.val_y), "held_out": held_out})
-    stopper = EarlyStopper("tolerance", max_epochs=1, tolerance_gray=tolerance_gray)
-    stopper.update(checked)
-    budget.trained["banded (closed form)"] = banded
-    budget.results["banded (closed form)"] = replace(
-        budget.results["separable (closed form)"], stopped_by="tolerance_rule" if stopper.rule_fired else "optimum"
-    )
+    sep = budget.results["separable (closed form)"]
+    budget.keep_one_step("banded (closed form)", from_separable(budget.trained["separable (closed form)"]), held_out,
+                         tolerance_gray, sep.seconds, sep.config, sep.info)  # fmt: skip
     trainers = {"separable (moments)": "L-BFGS on moments, CIFAR only, strict rule",
                 "separable (moments + noise)": "L-BFGS on moments, + noise, tolerance rule",
                 **{f"{name} (closed form)": "closed form, + noise" for name in CLOSED_FORM},

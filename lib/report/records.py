@@ -31,6 +31,14 @@ def record_path(results_dir: str | Path, run: str) -> Path:
     return Path(results_dir) / f"train_{run}.json"
 
 
+def recorded_runs(results_dir: str | Path) -> list[str]:
+    """The training runs with a record under ``results_dir``: those of :data:`RUNS` in their order, then any
+    others by name."""
+    found = {p.stem.removeprefix("train_") for p in Path(results_dir).glob(record_path("", "*").name)}
+    listed = [r.name for r in RUNS if r.name in found]
+    return listed + sorted(found - set(listed))
+
+
 @dataclass
 class TrainRecord:
     """What one run of ``01_train`` measured, as saved in ``results/train_<run_name>.json``."""

@@ -48,12 +48,7 @@ def _speedup(value: str) -> str:
 
 def training_section(results_dir: Path) -> list[str]:
     """The report's training runs (``records.RUNS``, in that order; others found under ``results_dir`` after them)."""
-    names = [r.name for r in records.RUNS]
-    found = [p.stem.removeprefix("train_") for p in sorted(results_dir.glob("train_*.json"))]
-    runs = [
-        TrainRecord.of_run(results_dir, n)
-        for n in [*(n for n in names if n in found), *sorted(set(found) - set(names))]
-    ]
+    runs = [TrainRecord.of_run(results_dir, name) for name in records.recorded_runs(results_dir)]
     if not runs:
         return []
     first = runs[0]
