@@ -48,12 +48,16 @@ def shape_for(isa: str | None = None) -> tuple[int, int]:
     return SHAPES.get(isa or vector_isa(), SHAPES["other"])
 
 
-@cache
 def library(lanes: int | None = None, block: int | None = None, extra: tuple[str, ...] = ()) -> ctypes.CDLL:
     """fused.c, compiled for this machine and loaded (once per process and build). ``lanes`` and ``block``
     default to :func:`shape_for` this CPU; ``extra`` compiler flags (``-mno-avx512f``) build other code."""
     default_lanes, default_block = shape_for()
-    defines = (f"-DLANES={lanes or default_lanes}", f"-DBLOCK={block or default_block}")
+    return _build(lanes or default_lanes, block or default_block, tuple(extra))
+
+
+@cache  # keyed on the build itself, so the default and the same shape asked by name compile once
+def _build(lanes: int, block: int, extra: tuple[str, ...]) -> ctypes.CDLL:
+    defines = (f"-DLANES={lanes}", f"-DBLOCK={block}")
     cc = shlex.split(os.environ.get("CC", "")) or [shutil.which("cc") or shutil.which("gcc")]
     if cc[0] is None:
         raise Unavailable("no C compiler (cc or gcc) on this machine")
@@ -76,6 +80,9 @@ def library(lanes: int | None = None, block: int | None = None, extra: tuple[str
     lib.separable_u8.argtypes = [ptr, ctypes.c_int64, ptr, ctypes.c_float, ptr, ptr, ctypes.c_int, ctypes.c_int, ptr]
     lib.separable_u8.restype = None
     return lib
+
+
+library.cache_clear = _build.cache_clear  # forget every build (a test that changes the compiler)
 
 
 def one_channel_parts(net) -> SeparableParts:
