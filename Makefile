@@ -171,11 +171,16 @@ html: $(HTML) reports/SUMMARY.md  ## reports/*.html (front page: index.html) and
 report: html  ## everything out of date: notebooks into build/, HTML and SUMMARY.md into reports/ (build/times.txt: seconds per run)
 
 # On a GPU machine, with that machine's own python3 and torch (no .venv, no data, no trained files: noise
-# images and freshly built models, labelled so): the GPU benchmark and the unit tests, into results/gpu/.
+# images and freshly built models of the same shapes, labelled untrained): the GPU benchmark (cuda rows; three
+# DataLoader batch sizes and two repeats keep it near a minute, where the full CPU+GPU grid ran past five),
+# the same benchmark's CPU rows on that machine's processor, and the unit tests, into results/gpu/.
 GPU_OUT ?= results/gpu
-bench-gpu:  ## GPU benchmark + unit tests with the system python3 (PYTHONPATH=.), into results/gpu/
-	@mkdir -p $(GPU_OUT)
-	PYTHONPATH=. $(PYTHON) -m lib.experiments.bench --out $(GPU_OUT) --data-dir /nonexistent --models-dir /nonexistent
+GPU_BENCH = PYTHONPATH=. $(PYTHON) -m lib.experiments.bench --data-dir /nonexistent --models-dir /nonexistent \
+	--batch-sizes 16 256 1024 --dataloader-repeats 2
+bench-gpu:  ## GPU benchmark, host-CPU benchmark, unit tests with the system python3 (PYTHONPATH=.), into results/gpu/
+	@mkdir -p $(GPU_OUT)/host_cpu
+	$(GPU_BENCH) --devices cuda --out $(GPU_OUT)
+	$(GPU_BENCH) --devices cpu --out $(GPU_OUT)/host_cpu
 	PYTHONPATH=. $(PYTHON) -m pytest -q -p no:cacheprovider tests --ignore=tests/test_notebooks.py \
 		> $(GPU_OUT)/tests.txt 2>&1; status=$$?; cat $(GPU_OUT)/tests.txt; exit $$status
 
