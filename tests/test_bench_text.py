@@ -164,16 +164,17 @@ def test_models_read_as_their_architecture(model, arch, label):
     assert bench.model_label(row) == label
 
 
-def test_read_floors_are_the_floor_routes_in_words():
+def test_memory_floors_are_the_floor_routes_in_words():
     rows = [
         {"device": "cpu", "method": "read_input", "model": "-", "median_s": 0.0056},
         {"device": "cpu", "method": "read_uint8", "model": "-", "median_s": 0.00125},
         {"device": "cpu", "method": "pipeline_batched", "model": "pipeline", "median_s": 0.226},  # no floor
+        {"device": "cpu", "method": "write_output", "model": "-", "median_s": 0.0021},
         {"device": "cuda", "method": "read_input", "model": "-", "median_s": 2.5e-5},
     ]
-    assert bench_text.read_floors(rows) == (
-        "Read floors: cpu, reading the float input once: 5.6 ms; cpu, reading the uint8 images once: 1.25 ms; "
-        "cuda, reading the float input once: 0.025 ms"
+    assert bench_text.memory_floors(rows) == (
+        "Memory floors: cpu, reading the float input once: 5.6 ms; cpu, reading the uint8 images once: 1.25 ms; "
+        "cpu, writing the float32 output once: 2.1 ms; cuda, reading the float input once: 0.025 ms"
     )
 
 

@@ -76,6 +76,27 @@ def test_speed_rows_pick_each_route_from_the_benchmark():
     assert front.speed_rows(_results().bench, "cuda") == []  # no rows, no table
 
 
+def test_recorded_gpu_rows_stand_in_by_architecture_with_times_only():
+    cpu = [dict(r, architecture="dense" if r["model"] == "dense_seed" else r["model"]) for r in _results().bench]
+    gpu = [{"device": "cuda", "method": m, "model": mo, "median_s": t, "max_gray": e, "exact8_pct": 50.0,
+            "n_images": 10000} for m, mo, t, e in (("pipeline_batched", "-", 0.004, 0.0),
+                                                  ("fast_path", "separable (untrained)", 0.001, 300.0),
+                                                  ("fast_path", "dense (untrained)", 0.002, 500.0),
+                                                  ("fast_path", "conv5 (untrained)", 0.0005, 90.0))]  # fmt: skip
+    rows = {r["route"]: r for r in front.recorded_gpu_rows(_results(bench=cpu, gpu=gpu))}
+    final = rows["the final model (`separable`), at its fastest"]
+    assert final["ms"] == pytest.approx(1) and final["x fastest user route"] == pytest.approx(4)
+    assert final["how"].endswith("untrained weights, time only")
+    assert final["max error (gray)"] != final["max error (gray)"]  # blank (NaN): untrained errors mean nothing
+    assert rows["the assignment's design (`dense_seed`), at its fastest"]["ms"] == pytest.approx(2)
+    assert len(rows) == 5  # no loop on the GPU; conv5 is neither run's architecture
+    # a run's own rows win over stand-ins
+    own = gpu + [{"device": "cuda", "method": "fast_path", "model": "separable", "median_s": 0.003, "max_gray": 1e-4,
+                  "exact8_pct": 99.9, "n_images": 10000}]  # fmt: skip
+    mine = {r["route"]: r for r in front.recorded_gpu_rows(_results(bench=cpu, gpu=own))}
+    assert mine["the final model (`separable`), at its fastest"]["max error (gray)"] == 1e-4
+
+
 def test_design_table_takes_each_design_at_its_best_and_ends_with_the_final_run():
     rows = front.design_table(_results().designs, _results().final)
     by = {r["design"]: r for r in rows}
@@ -133,3 +154,18 @@ def test_load_names_the_missing_files_and_reads_numbers(tmp_path):
     assert loaded.bench[0]["median_s"] == 1.0 and loaded.designs[0]["params"] == 803604
     assert loaded.gpu == [] and loaded.gpu_env is None
     assert front_text.opening(loaded) == front_text.opening(res)  # the same numbers after a trip through the files
+
+
+def test_the_minimal_design_gets_its_row_and_sentences_where_it_was_timed():
+    res = _results()
+    assert front.minimal_fastest(res.bench) is None and "Kept on its support" not in front_text.opening(res)
+    banded = {"device": "cpu", "method": "fused_uint8", "model": "banded", "median_s": 0.01, "max_gray": 0.003,
+              "exact8_pct": 99.9, "n_images": 10000}  # fmt: skip
+    res = _results(bench=res.bench + [banded], designs=res.designs + [{"model": "banded (closed form)", "params": 128}])
+    row = front.minimal_fastest(res.bench)
+    assert row["ms"] == pytest.approx(10) and row["x fastest user route"] == pytest.approx(10)  # user route: 100 ms
+    assert row["route"] == front.speed_rows(res.bench)[-1]["route"] == front.MINIMAL_ROUTE
+    opening = front_text.opening(res)
+    assert "`banded`, 128 parameters, the minimal design), it takes **10 ms**" in opening
+    assert "10.0x faster than the fastest route a user would take instead, at most 0.003 gray levels" in opening
+    assert "Kept on its support (`banded`): 10 ms, 10.0x the fastest user route." in front_text.conclusion(res)

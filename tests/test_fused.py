@@ -3,7 +3,7 @@ import shutil
 import pytest
 import torch
 
-from lib.core import fused, models
+from lib.core import banded, fused, models
 from lib.core.probe import probe
 
 pytestmark = pytest.mark.skipif(
@@ -81,3 +81,33 @@ def test_every_build_gives_the_same_numbers(lanes, block, n, threads):
     assert torch.equal(built, default)  # every output is the same sum in the same order
     with torch.no_grad():
         torch.testing.assert_close(built, models.FromUint8(net)(x), rtol=1e-5, atol=2e-6)
+
+
+BANDED = {  # banded models on the supports of real pipelines: flipped and not, outputs not a multiple of 8
+    "target": lambda: banded.from_separable(models.build("exact")),
+    "resize 20x24, vflip": lambda: banded.from_separable(probe("resize(20, 24) | grayscale | vflip")),
+    "resize 16x20": lambda: banded.from_separable(probe("resize(16, 20) | grayscale")),
+}
+
+
+@pytest.mark.parametrize("name", list(BANDED))
+@pytest.mark.parametrize("lanes, block", [(16, 4), (8, 2)])
+@pytest.mark.parametrize("n, threads", [(1, 1), (37, 3), (5, 8)])
+def test_banded_loop_does_the_band_and_computes_what_the_model_does(name, lanes, block, n, threads):
+    net = BANDED[name]().eval()
+    with torch.no_grad():
+        net.gray.bias.fill_(0.05)
+        x = _images(n)
+        loop = fused.Fused(net, threads=threads, lib=fused.library(lanes, block))
+        got, expected = loop(x), models.FromUint8(net)(x)
+    assert loop.band is not None  # the band's plan, not the full products, with as many taps as the widest support
+    assert loop.band["k"] == max(map(len, net.row_support + net.col_support)) == (3 if name == "target" else 4)
+    assert got.shape == expected.shape and got.is_contiguous()
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=2e-6)
+
+
+def test_a_band_too_wide_for_the_permute_is_refused():
+    cols = [[0], [31]] + [[j] for j in range(2, 28)]  # output columns 0 and 1 read input columns 0 and 31
+    net = models.build("banded", col_support=cols)
+    with pytest.raises(fused.Unavailable, match="more than 16 input columns per 8 outputs"):
+        fused.Fused(net, lib=fused.library(8, 2))

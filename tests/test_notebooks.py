@@ -124,7 +124,7 @@ def test_benchmark_notebook(tmp_path, smoke_data_dir):
     assert all(int(r["n_images"]) == 32 and float(r["q1_s"]) <= float(r["median_s"]) <= float(r["q3_s"]) for r in rows)
     dl = [r for r in rows if r["method"] == "dataloader"]
     pins = 1 + 2 * torch.cuda.is_available()  # CPU rows are never pinned; GPU rows with and without
-    assert len(dl) == 2 * 2 * 2 * pins  # models x batch sizes x workers
+    assert len(dl) == 3 * 2 * 2 * pins  # models (dense_seed, separable, banded from it) x batch sizes x workers
     assert all(int(r["n_timed"]) == (16 if r["batch_size"] == "1" else 32) for r in dl)  # batch size 1: scaled
     assert all(int(r["repeats"]) == 2 for r in rows)
     assert {r["architecture"] for r in rows if r["model"] == "dense_seed"} == {"dense"}
@@ -142,7 +142,8 @@ def test_benchmark_notebook(tmp_path, smoke_data_dir):
     assert cpu["speedup_vs_user_best"] == pytest.approx(float(user["median_s"]) / float(fastest["median_s"]))
     floor = "read_uint8" if fastest["method"].endswith("_uint8") else "read_input"  # a route from uint8 reads uint8
     assert cpu["floor_method"] == floor
-    assert cpu["floor_s"] == pytest.approx(float(next(r["median_s"] for r in rows if r["method"] == floor)))
+    read, write = (float(next(r["median_s"] for r in rows if r["method"] == m)) for m in (floor, "write_output"))
+    assert cpu["floor_s"] == pytest.approx(read + write)  # the memory floor: reading the input, writing the output
     assert cpu["times_roofline"] == pytest.approx(float(fastest["median_s"]) / cpu["roofline_s"])
     assert float(next(r for r in rows if r["method"] == "pillow_loop")["max_gray"]) > 0.5  # not the float pipeline
     assert summary["environment"]["torch_version"]
@@ -151,7 +152,8 @@ def test_benchmark_notebook(tmp_path, smoke_data_dir):
     shown = "".join(o.get("text", "") + "".join(map(str, o.get("data", {}).values())) for o in outputs)
     assert "dense (the assignment's design), dense_seed" in shown  # in the tables, by its architecture
     assert "the first 16 images only" in shown and "batch 1 (16 images, scaled)" in shown
-    assert "*read floor*: the time to read the input once" in shown
+    assert "*memory floor*: the time to read the input once and write the float32 output once" in shown
+    assert "banded (separable on its support)" in shown  # built from the saved separable model
     assert sum("image/png" in o.get("data", {}) for o in outputs) == 2  # the time figure and the roofline
     assert "mission" not in shown.lower() and str(ROOT) not in shown
 
@@ -239,6 +241,7 @@ def test_train_and_benchmark_notebooks_learn_another_pipeline(tmp_path, smoke_da
         rows = list(csv.DictReader(f))
     methods = {r["method"] for r in rows}
     assert "pipeline_uint8" in methods and "pillow_loop" not in methods  # Pillow's steps are the target's only
+    assert {r["model"] for r in rows} == {"-", "pipeline", "rgb"}  # no separable timed: no banded built from it
     assert float(next(r for r in rows if r["method"] == "fast_path")["max_gray"]) < 0.01
 
 

@@ -11,7 +11,7 @@ from lib.report import summary
 
 matplotlib.use("Agg")
 
-FLOORS = {"read_input", "read_uint8"}
+FLOORS = {"read_input", "read_uint8", "write_output"}
 USER = {"pipeline_batched", "pipeline_uint8", "pillow_loop"}  # what a user would take instead of a model
 LEARNED = {"dataloader", "fast_path", "fast_path_uint8", "compiled", "compiled_uint8", "fused_uint8"}
 BUILT = {"compiled", "compiled_uint8", "fused_uint8"}  # compile code before they run

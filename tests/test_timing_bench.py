@@ -44,6 +44,22 @@ def test_uint8_routes_are_measured_against_the_uint8_read_floor():
     assert s["roofline_s"] == pytest.approx(0.0025) and s["times_roofline"] == pytest.approx(3.2)  # compute-bound
 
 
+def test_memory_floor_adds_writing_the_output_to_reading_the_input():
+    rows = [
+        {"device": "cpu", "method": m, "model": model, "median_s": t, "batch_size": 8, "n_images": 1000}
+        for m, model, t in (("read_input", "-", 0.004), ("read_uint8", "-", 0.001), ("write_output", "-", 0.0015),
+                            ("pipeline_batched", "pipeline", 0.2), ("fused_uint8", "m", 0.005))
+    ]  # fmt: skip
+    bench.add_speedups(rows)
+    # 0.01 MFLOPs x 1,000 images at 200 GFLOPS: a compute floor of 0.05 ms, far under the 2.5 ms memory floor
+    record = bench.RunRecord(rows, mflops_per_image={"m": 0.01}, matmul_peak_gflops={"cpu": 200.0})
+    s = bench.summarize(record, {}, "test", bench.BenchConfig())["devices"]["cpu"]
+    assert s["read_floor_s"] == pytest.approx(0.001) and s["write_floor_s"] == pytest.approx(0.0015)
+    assert s["floor_s"] == pytest.approx(0.0025) and s["compute_floor_s"] == pytest.approx(5e-5)
+    assert s["roofline_s"] == pytest.approx(0.0025) and s["times_roofline"] == pytest.approx(2)  # memory-bound
+    assert s["times_floor"] == pytest.approx(2)
+
+
 def test_from_uint8_is_the_model_on_the_float_images():
     net = models.build("separable").eval()
     x = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)
@@ -102,7 +118,15 @@ def test_run_times_every_route_with_its_fidelity(tmp_path):
     nets = {"separable": models.build("separable").eval(), "exact": models.build("exact")}
     record = bench.run(cfg, x, nets, progress=False)
     rows = record.rows
-    methods = ["read_input", "read_uint8", "pipeline_loop", "pipeline_batched", "pipeline_uint8", "pillow_loop"]
+    methods = [
+        "read_input",
+        "read_uint8",
+        "write_output",
+        "pipeline_loop",
+        "pipeline_batched",
+        "pipeline_uint8",
+        "pillow_loop",
+    ]
     fused_rows = ["fused_uint8"] if record.fused_unavailable is None else []  # needs a C compiler
     methods += ["dataloader", "fast_path", "fast_path_uint8", *fused_rows] * 2
     assert [r["method"] for r in rows] == methods

@@ -1,5 +1,6 @@
 /* The separable map Y = rows @ (gray . X + bias) @ cols^T for uint8 images, one image at a time, with
- * everything between the image and its output kept in the core's first-level cache.
+ * everything between the image and its output kept in the core's first-level cache: separable_u8 for dense
+ * rows and cols, banded_u8 for rows and cols kept on a band (below).
  *
  * x     (n, 3, 32, 32) uint8, contiguous
  * gray  (3,) float: the channel weights, already divided by 255
@@ -25,6 +26,7 @@
 #endif
 
 typedef float vec __attribute__((vector_size(LANES * sizeof(float))));
+typedef int32_t ivec __attribute__((vector_size(LANES * sizeof(int32_t))));
 
 enum { SIDE = 32, PER_ROW = SIDE / LANES };
 
@@ -50,6 +52,12 @@ static void store_row(float *dst, vec acc[PER_ROW]) {
   for (int v = 0; v < PER_ROW; v++) store(dst + v * LANES, acc[v]);
 }
 
+/* The gray image of one uint8 image, with the bias added. */
+static void gray_image(const uint8_t *p, const float *gray, float bias, float *g) {
+  for (int i = 0; i < SIDE * SIDE; i++)
+    g[i] = gray[0] * p[i] + gray[1] * p[SIDE * SIDE + i] + gray[2] * p[2 * SIDE * SIDE + i] + bias;
+}
+
 void separable_u8(const uint8_t *x, int64_t n, const float *gray, float bias, const float *ct, const float *rows,
                   int h, int w, float *out) {
   float g[SIDE * SIDE] __attribute__((aligned(64)));  /* the gray image */
@@ -57,9 +65,7 @@ void separable_u8(const uint8_t *x, int64_t n, const float *gray, float bias, co
   float row[SIDE] __attribute__((aligned(64)));
   vec acc[BLOCK][PER_ROW];
   for (int64_t b = 0; b < n; b++) {
-    const uint8_t *p = x + b * 3 * SIDE * SIDE;
-    for (int i = 0; i < SIDE * SIDE; i++)
-      g[i] = gray[0] * p[i] + gray[1] * p[SIDE * SIDE + i] + gray[2] * p[2 * SIDE * SIDE + i] + bias;
+    gray_image(x + b * 3 * SIDE * SIDE, gray, bias, g);
     for (int i = 0; i < SIDE; i += BLOCK) {
       block_times(g + i * SIDE, BLOCK, ct, acc);
       for (int r = 0; r < BLOCK; r++) store_row(y + (i + r) * SIDE, acc[r]);
@@ -71,6 +77,63 @@ void separable_u8(const uint8_t *x, int64_t n, const float *gray, float bias, co
       for (int r = 0; r < nr; r++) {
         store_row(row, acc[r]);
         memcpy(o + (i + r) * w, row, w * sizeof(float));
+      }
+    }
+  }
+}
+
+/* The same map with rows and cols kept on a band of k taps an output (shorter supports padded with zero
+ * weights). Rows first: output row i is sum_t row_w[i, t] * g[row_idx[i, t], :], k multiply-adds of whole
+ * gray rows. Then columns, LANES outputs at a time: for output vector o and tap t, the inputs it reads lie
+ * in 2 * LANES floats of that row from col_base[o, t] on, and col_mask[o, t] picks each lane's input from
+ * them (one permute of two loaded vectors), weighted by col_w[o, t]. The plan is made in lib/core/fused.py.
+ *
+ * row_idx, row_w  (h, k)                       col_base  (ceil(w / LANES), k)
+ * col_mask, col_w (ceil(w / LANES), k, LANES)
+ */
+static inline vec pick(const float *z, ivec mask) {
+  vec lo = load(z), hi = load(z + LANES);
+#if defined(__clang__)  /* clang's shuffles take constant masks only: pick lane by lane */
+  vec v;
+  for (int l = 0; l < LANES; l++) v[l] = mask[l] < LANES ? lo[mask[l]] : hi[mask[l] - LANES];
+  return v;
+#else
+  return __builtin_shuffle(lo, hi, mask);
+#endif
+}
+
+void banded_u8(const uint8_t *x, int64_t n, const float *gray, float bias, int k, const int32_t *row_idx,
+               const float *row_w, const int32_t *col_base, const int32_t *col_mask, const float *col_w, int h,
+               int w, float *out) {
+  float g[SIDE * SIDE] __attribute__((aligned(64)));
+  float z[SIDE + 2 * LANES] __attribute__((aligned(64)));  /* one row of rows @ g, zeros after it */
+  memset(z, 0, sizeof z);
+  int nv = (w + LANES - 1) / LANES;
+  for (int64_t b = 0; b < n; b++) {
+    gray_image(x + b * 3 * SIDE * SIDE, gray, bias, g);
+    float *o = out + b * h * w;
+    for (int i = 0; i < h; i++) {
+      vec acc[PER_ROW];
+      for (int v = 0; v < PER_ROW; v++) acc[v] = splat(0.0f);
+      for (int t = 0; t < k; t++) {
+        vec s = splat(row_w[i * k + t]);
+        const float *src = g + row_idx[i * k + t] * SIDE;
+        for (int v = 0; v < PER_ROW; v++) acc[v] += s * load(src + v * LANES);
+      }
+      store_row(z, acc);
+      for (int v = 0; v < nv; v++) {
+        vec sum = splat(0.0f);
+        for (int t = 0; t < k; t++) {
+          int at = v * k + t;
+          ivec mask;
+          memcpy(&mask, col_mask + at * LANES, sizeof mask);
+          sum += load(col_w + at * LANES) * pick(z + col_base[at], mask);
+        }
+        int left = w - v * LANES;
+        if (left >= LANES)
+          store(o + i * w + v * LANES, sum);
+        else
+          memcpy(o + i * w + v * LANES, &sum, left * sizeof(float));
       }
     }
   }

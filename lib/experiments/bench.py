@@ -50,7 +50,7 @@ from pathlib import Path
 
 from lib import paths, results
 from lib.core import constants
-from lib.experiments.bench_config import BenchConfig, fresh_models, load_images, load_models
+from lib.experiments.bench_config import BenchConfig, fresh_models, load_images, load_models, with_banded
 from lib.experiments.bench_jobs import (
     RECOMPILE_LIMIT,
     Job,
@@ -94,7 +94,7 @@ __all__ = [
     "TRANSFER_METHODS", "UINT8_METHODS", "UNTRAINED", "USER_BASELINES", "BenchConfig", "Job", "Route", "RunRecord",
     "add_speedups", "architecture", "compile_model", "device_jobs", "fidelity", "fresh_models", "fused_loops",
     "load_images", "load_models", "main", "matmul_work", "model_label", "pillow_loop", "pipeline_uint8",
-    "roofline_points", "run", "summarize", "table_rows", "write",
+    "roofline_points", "run", "summarize", "table_rows", "with_banded", "write",
 ]  # fmt: skip
 
 

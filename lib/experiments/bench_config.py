@@ -6,7 +6,7 @@ from pathlib import Path
 import torch
 
 from lib import paths
-from lib.core import constants, data, models, spec
+from lib.core import banded, constants, data, models, spec
 from lib.experiments.routes import ORACLES, UNTRAINED
 
 
@@ -105,3 +105,13 @@ def fresh_models(
     kept = names if target else tuple(n for n in names if n not in ORACLES)
     nets = {name: models.build(name, **config).eval().requires_grad_(False) for name in kept}
     return {name if name in ORACLES else f"{name}{UNTRAINED}": net for name, net in nets.items()}
+
+
+def with_banded(nets: dict[str, torch.nn.Module], source: str) -> dict[str, torch.nn.Module]:
+    """``nets`` and, as ``banded``, the model ``source`` of them kept on its support (``lib.core.banded``, with
+    the tolerance of a trained map): the minimal design built from the final model, whose rows in the
+    benchmark carry its own fidelity."""
+    if source not in nets:
+        raise KeyError(f"no model {source!r} to keep on its support; the models are {', '.join(nets)}")
+    band = banded.from_separable(nets[source], banded.TRAINED_SUPPORT_TOL).eval().requires_grad_(False)
+    return nets | {"banded": band}

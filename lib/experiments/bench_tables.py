@@ -17,6 +17,7 @@ from lib.experiments.routes import (
     ROUTE,
     TRANSFER_METHODS,
     USER_BASELINES,
+    WRITE_FLOOR,
     model_label,
 )
 
@@ -41,8 +42,9 @@ def summarize(record: RunRecord, env: dict, source: str, cfg: BenchConfig) -> di
     """For each device: the best row of each method; the best learned model against the batched pipeline
     and against the fastest route a user would take instead; and, where ``record`` holds the run's
     measures, the roofline: compute floor = the best model's FLOPs at the measured matrix-multiply peak,
-    and ``times_roofline`` = its time / max(read floor, compute floor), the read floor being that of the
-    route's input (``read_uint8`` for a route from uint8 images, else ``read_input``)."""
+    memory floor (``floor_s``) = the read floor of the route's input (``read_uint8`` for a route from uint8
+    images, else ``read_input``) plus the write floor (writing the float32 output once, where timed), and
+    ``times_roofline`` = its time / max(memory floor, compute floor)."""
     rows = record.rows
     out = {"environment": env, "data_source": source, "config": asdict(cfg), "devices": {}}
     for device in dict.fromkeys(r["device"] for r in rows):
@@ -56,7 +58,9 @@ def summarize(record: RunRecord, env: dict, source: str, cfg: BenchConfig) -> di
         user_best = _fastest(best[m] for m in USER_BASELINES if m in best)
         floor_method = FLOOR_OF[ROUTE[top["method"]].source] if top else FLOOR_OF["float"]
         floor_method = floor_method if floor_method in best else FLOOR_OF["float"]
-        floor = best[floor_method]["median_s"]
+        read_floor = best[floor_method]["median_s"]
+        write_floor = best[WRITE_FLOOR]["median_s"] if WRITE_FLOOR in best else None
+        floor = read_floor + (write_floor or 0.0)
         peak = record.matmul_peak_gflops.get(device)
         mflops_top = top and record.mflops_per_image.get(top["model"])
         compute_floor = mflops_top * 1e6 * top["n_images"] / (peak * 1e9) if mflops_top and peak else None
@@ -75,6 +79,8 @@ def summarize(record: RunRecord, env: dict, source: str, cfg: BenchConfig) -> di
             "times_floor": top and top["median_s"] / floor,
             "floor_s": floor,
             "floor_method": floor_method,
+            "read_floor_s": read_floor,
+            "write_floor_s": write_floor,
             "matmul_peak_gflops": peak,
             "mflops_per_image": mflops_top,
             "compute_floor_s": compute_floor,

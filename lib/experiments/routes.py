@@ -19,8 +19,10 @@ class Route:
 
     method: str  # identifier in benchmark.csv
     label: str  # in words, for tables, figures and prose
-    kind: str  # "floor" (reads the input once), "baseline" (the pipeline, no model), "model", "transfer" (GPU)
-    source: str  # what it starts from: "float" or "uint8" images
+    # "floor" (reads the input or writes the output once), "baseline" (the pipeline, no model), "model",
+    # "transfer" (GPU)
+    kind: str
+    source: str  # what it starts from: "float" or "uint8" images ("-" for the write floor)
     short: str  # in few words, for the tables of reports/SUMMARY.md
     user: bool = False  # a route a user would take instead of a model (compared with the best model)
     built: bool = False  # compiles code first (torch.compile, the fused C loop); the rest is eager
@@ -49,6 +51,8 @@ ROUTES = (
           "reading the input once (the floor)", reads="float input"),
     Route("read_uint8", "reading the uint8 images once", "floor", "uint8",
           "reading the uint8 images once (the floor from uint8)", reads="uint8 images"),
+    Route("write_output", "writing the float32 output once", "floor", "-",
+          "writing the float32 output once (the write floor)"),
     Route("pipeline_loop", "the pipeline image by image (the assignment's baseline)", "baseline", "float",
           "pipeline, image by image (the baseline)", line=":"),
     Route("pipeline_batched", "the pipeline on the whole batch", "baseline", "float",
@@ -88,8 +92,9 @@ BUILT_METHODS = tuple(m for m in LEARNED_METHODS if ROUTE[m].built)
 LOADER_METHODS = tuple(r.method for r in ROUTES if r.loader)
 TRANSFER_METHODS = tuple(r.method for r in ROUTES if r.kind == "transfer")
 METHOD_LABELS = {r.method: r.label for r in ROUTES}
-FLOOR_INPUTS = {r.method: r.reads for r in ROUTES if r.kind == "floor"}  # what each read floor reads
-FLOOR_OF = {r.source: r.method for r in ROUTES if r.kind == "floor"}  # the read floor of a route's input
+FLOOR_INPUTS = {r.method: r.reads for r in ROUTES if r.reads}  # what each read floor reads
+FLOOR_OF = {r.source: r.method for r in ROUTES if r.reads}  # the read floor of a route's input
+WRITE_FLOOR = "write_output"  # every route writes its float32 output once: the memory floor adds this to the read
 # The time figure's lines, in drawing order: {family: its first route, whose colour and marker it takes}
 FAMILIES = {f: next(r for r in ROUTES if r.family == f) for f in dict.fromkeys(r.family for r in ROUTES if r.family)}
 

@@ -11,6 +11,8 @@ from lib.experiments.routes import BUILT_METHODS, FLOOR_INPUTS, METHOD_LABELS, R
 from lib.timing import SLOW_REPEATS
 
 READ_FLOOR = "the *read floor*: the time to read the input once, which no transform can beat"
+MEMORY_FLOOR = ("the *memory floor*: the time to read the input once and write the float32 output once, the "
+                "least memory traffic any transform has")  # fmt: skip
 COMPUTE_FLOOR = "the *compute floor*: the model's floating-point operations at the machine's matrix-multiply peak"
 ROOFLINE = "the *roofline*: the larger of the two floors, the best time the model could reach on this machine"
 
@@ -67,10 +69,7 @@ def answer(
         text += f", {s['speedup_vs_batched']:.1f}x the pipeline on the whole batch ({_ms(batched)})"
     if s.get("speedup_vs_loop") is not None:
         text += f" and {s['speedup_vs_loop']:.0f}x the pipeline image by image on CPU (the assignment's baseline)"
-    read = FLOOR_INPUTS[s.get("floor_method", "read_input")]  # recorded runs may predate the key
-    text += f". Reading its {read} once takes {_ms(s['floor_s'])}"
-    text += f" ({READ_FLOOR})" if define else " (the read floor)"
-    text += f", so it runs at {s['times_floor']:.1f}x the read floor."
+    text += f". {_memory_floor(s, define)}, so it runs at {s['times_floor']:.1f}x the {_floor_name(s)}."
     dl = s.get("best_dataloader")
     if dl is not None and "pipeline_batched" in by_method:
         faster = dl["median_s"] < by_method["pipeline_batched"]["median_s"]
@@ -107,13 +106,30 @@ def answer(
     return head + text
 
 
+def _floor_name(s: dict) -> str:
+    """What ``floor_s`` is: the memory floor, or the read floor alone in runs recorded before the write floor."""
+    return "memory floor" if s.get("write_floor_s") is not None else "read floor"
+
+
+def _memory_floor(s: dict, define: bool) -> str:
+    """The floor's sentence: what reading the route's input once takes, and writing its output once."""
+    read = FLOOR_INPUTS[s.get("floor_method", "read_input")]  # recorded runs may predate the key
+    if s.get("write_floor_s") is None:
+        return f"Reading its {read} once takes {_ms(s['floor_s'])}" + (f" ({READ_FLOOR})" if define else
+                                                                        " (the read floor)")  # fmt: skip
+    return (f"Reading its {read} once takes {_ms(s['read_floor_s'])} and writing its float32 output once "
+            f"{_ms(s['write_floor_s'])}: {_ms(s['floor_s'])} together"
+            + (f" ({MEMORY_FLOOR})" if define else " (the memory floor)"))  # fmt: skip
+
+
 def _roofline(s: dict, top: dict, out_shape: tuple, define: bool) -> str:
-    bound = "compute" if s["compute_floor_s"] > s["floor_s"] else "memory (reading the input)"
+    traffic = "reading the input" + (", writing the output" if s.get("write_floor_s") is not None else "")
+    bound = "compute" if s["compute_floor_s"] > s["floor_s"] else f"memory ({traffic})"
     peak = s["matmul_peak_gflops"]
     text = (
         f" At this machine's measured matrix-multiply peak ({peak:.0f} GFLOPS), its {s['mflops_per_image']:.3g} "
         f"MFLOPs per image make a compute floor of {_ms(s['compute_floor_s'])}{f' ({COMPUTE_FLOOR})' * define} "
-        f"against the read floor's {_ms(s['floor_s'])}, so the limit is {bound}: the model runs at "
+        f"against the {_floor_name(s)}'s {_ms(s['floor_s'])}, so the limit is {bound}: the model runs at "
         f"**{s['times_roofline']:.1f}x the roofline**{f' ({ROOFLINE})' * define}."
     )
     achieved = s["mflops_per_image"] * 1e6 * top["n_images"] / top["median_s"] / 1e9
@@ -175,9 +191,9 @@ def timing_plan(config: dict) -> str:
     return text
 
 
-def read_floors(rows: list[dict]) -> str:
-    """The line under ``03_benchmark``'s table of routes: each device's read floors (the routes that only read
-    the input once, left out of that table) in milliseconds, in the order of ``rows``."""
+def memory_floors(rows: list[dict]) -> str:
+    """The line under ``03_benchmark``'s table of routes: each device's memory floors (the routes that only
+    read the input or write the output once, left out of that table) in milliseconds, in the order of ``rows``."""
     floors = {(r["device"], ROUTE[r["method"]].label): 1e3 * r["median_s"] for r in rows
               if ROUTE[r["method"]].kind == "floor"}  # fmt: skip
-    return "Read floors: " + "; ".join(f"{d}, {label}: {ms:.3g} ms" for (d, label), ms in floors.items())
+    return "Memory floors: " + "; ".join(f"{d}, {label}: {ms:.3g} ms" for (d, label), ms in floors.items())

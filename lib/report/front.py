@@ -11,12 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lib.experiments import bench
+from lib.experiments import routes as bench_routes
 from lib.report import records
 from lib.report.records import TrainRecord
 from lib.report.train_text import TEST, synthetic_extremes
 from lib.results import read_csv
 
 FINAL_RUN, RECIPE_RUN = records.FINAL.name, records.RECIPE.name  # the final model's run; the assignment's recipe
+MINIMAL = "banded"  # the minimal design: 03_benchmark builds it from the final model, kept on its support
+MINIMAL_ROUTE = f"the minimal design (`{MINIMAL}`: the final model kept on its support), at its fastest"
 
 # The designs of the assignment and of 02_architectures, in the words of the front page
 DESIGN_WORDS = {
@@ -112,45 +115,78 @@ def _fastest(rows: list[dict]) -> dict | None:
     return min(rows, key=lambda r: r["median_s"]) if rows else None
 
 
-def speed_rows(bench: list[dict], device: str = "cpu", final: str = FINAL_RUN, recipe: str = RECIPE_RUN) -> list[dict]:
+def speed_rows(
+    bench: list[dict],
+    device: str = "cpu",
+    final: str = FINAL_RUN,
+    recipe: str = RECIPE_RUN,
+    stand_ins: dict[str, str] | None = None,
+) -> list[dict]:
     """The compact speed table of one device: the assignment's baseline, the batched pipeline, the fastest route
-    a user would take instead, the assignment's design at its fastest, and the final model in eager PyTorch and
-    at its fastest. Times and fidelity are those of benchmark.csv (the same timing code, images and rounds)."""
+    a user would take instead, the assignment's design at its fastest, the final model in eager PyTorch and
+    at its fastest, and the minimal design at its fastest. Times and fidelity are those of benchmark.csv (the
+    same timing code, images and rounds).
+
+    ``stand_ins`` maps a run's name to its architecture, for rows recorded without the run's saved model (a GPU
+    machine times freshly built models, ``bench.UNTRAINED``): that architecture's untrained rows stand in for the
+    run. Their times are the run's (the arithmetic does not depend on the weights); their errors are not, and
+    are left blank."""
     mine = [r for r in bench if r["device"] == device]
+
+    def of(run: str) -> list[dict]:
+        own = [r for r in mine if r["model"] == run and r["method"] in LEARNED]
+        arch = (stand_ins or {}).get(run)
+        return own or [r for r in mine if arch and r["model"] == arch + bench_routes.UNTRAINED
+                       and r["method"] in LEARNED]  # fmt: skip
+
     picks = [
         ("the target pipeline, image by image (the assignment's baseline)",
          _fastest([r for r in mine if r["method"] == "pipeline_loop"])),
         ("the target pipeline on the whole float batch",
          _fastest([r for r in mine if r["method"] == "pipeline_batched"])),
         ("the fastest route a user would take instead", _fastest([r for r in mine if r["method"] in USER_ROUTES])),
-        (f"the assignment's design (`{recipe}`), at its fastest",
-         _fastest([r for r in mine if r["model"] == recipe and r["method"] in LEARNED])),
-        (f"the final model (`{final}`), eager PyTorch",
-         _fastest([r for r in mine if r["model"] == final and r["method"] in LEARNED and r["method"] not in BUILT])),
-        (f"the final model (`{final}`), at its fastest",
-         _fastest([r for r in mine if r["model"] == final and r["method"] in LEARNED])),
+        (f"the assignment's design (`{recipe}`), at its fastest", _fastest(of(recipe))),
+        (f"the final model (`{final}`), eager PyTorch", _fastest([r for r in of(final) if r["method"] not in BUILT])),
+        (f"the final model (`{final}`), at its fastest", _fastest(of(final))),
+        (MINIMAL_ROUTE, _fastest(of(MINIMAL))),
     ]  # fmt: skip
     loop, user = picks[0][1], picks[2][1]
     rows = []
     for i, (what, r) in enumerate(picks):
         if r is None:
             continue
+        untrained = str(r["model"]).endswith(bench_routes.UNTRAINED)
+        how = "" if i < 2 else ROUTE_WORDS.get(r["method"], r["method"])
         rows.append({
             # the two pipeline rows say their route in full; "how" names the learned or user route's variant
-            "route": what, "how": "" if i < 2 else ROUTE_WORDS.get(r["method"], r["method"]),
+            "route": what, "how": how + ("; untrained weights, time only" if untrained else ""),
             "ms": 1e3 * r["median_s"],
             "x baseline": loop["median_s"] / r["median_s"] if loop else float("nan"),
             "x fastest user route": user["median_s"] / r["median_s"] if user else float("nan"),
-            "max error (gray)": r.get("max_gray", float("nan")), "exact 8-bit %": r.get("exact8_pct", float("nan")),
+            "max error (gray)": float("nan") if untrained else r.get("max_gray", float("nan")),
+            "exact 8-bit %": float("nan") if untrained else r.get("exact8_pct", float("nan")),
             "n_images": r["n_images"],
         })  # fmt: skip
     return rows
+
+
+def recorded_gpu_rows(res: Results) -> list[dict]:
+    """The speed table of the GPU rows recorded elsewhere (``res.gpu``), each run stood in for by its
+    architecture's untrained rows where its own are absent (the architectures as this run's benchmark names them)."""
+    runs = (FINAL_RUN, RECIPE_RUN, MINIMAL)
+    archs = {r["model"]: bench_routes.architecture(r) for r in res.bench if r["model"] in runs}
+    return speed_rows(res.gpu, "cuda", stand_ins=archs)
 
 
 def final_fastest(bench: list[dict], device: str = "cpu") -> dict | None:
     """The speed table's row of the final model at its fastest on ``device``."""
     return next((r for r in speed_rows(bench, device) if r["route"].startswith("the final model")
                  and r["route"].endswith("at its fastest")), None)  # fmt: skip
+
+
+def minimal_fastest(bench: list[dict], device: str = "cpu") -> dict | None:
+    """The speed table's row of the minimal design at its fastest on ``device`` (None where it was not timed)."""
+    return next((r for r in speed_rows(bench, device) if r["route"] == MINIMAL_ROUTE), None)
 
 
 def loss_rows(losses: list[dict], model: str = FINAL_RUN) -> list[dict]:

@@ -2,7 +2,7 @@
 reads out of one run's results files, as functions a test can check against those files."""
 
 from lib.core.metrics import percent
-from lib.report.front import FINAL_RUN, Results, fidelity, final_fastest
+from lib.report.front import FINAL_RUN, MINIMAL, Results, fidelity, final_fastest, minimal_fastest
 from lib.report.records import TrainRecord
 
 # how each training route reads in a sentence ("Trained by ...")
@@ -46,7 +46,24 @@ def opening(res: Results) -> str:
             f"pipeline applied image by image and {fastest['x fastest user route']:.1f}x faster than the fastest "
             f"route a user would take instead."
         )
+    text += _minimal(res)
     return text
+
+
+def _minimal(res: Results) -> str:
+    """The minimal design's sentence: its size from 02, its time and fidelity from 03 (empty where not timed)."""
+    fastest = minimal_fastest(res.bench)
+    if fastest is None:
+        return ""
+    params = next((d["params"] for d in res.designs if d["model"] == MINIMAL or str(d["model"]).startswith(
+        f"{MINIMAL} (")), None)  # fmt: skip
+    size = f", {params:,} parameters" if params else ""
+    return (
+        f" Kept on its support (the 2 or 3 entries of each matrix row that the resize uses: `{MINIMAL}`{size}, the "
+        f"minimal design), it takes **{fastest['ms']:.3g} ms** ({fastest['how']}), "
+        f"{fastest['x fastest user route']:.1f}x faster than the fastest route a user would take instead, at most "
+        f"{_g(fastest['max error (gray)'])} gray levels from the target pipeline on the same images."
+    )
 
 
 def loss_text(rows: list[dict], final: TrainRecord) -> str:
@@ -141,6 +158,10 @@ def conclusion(res: Results) -> str:
             f"{fastest['x fastest user route']:.1f}x the fastest route a user would take instead, "
             f"{fastest['ms']:.3g} ms for {fastest['n_images']:,} images ({fastest['how']})."
         )
+        minimal = minimal_fastest(res.bench)
+        if minimal is not None:
+            text[-1] += (f" Kept on its support (`{MINIMAL}`): {minimal['ms']:.3g} ms, "
+                         f"{minimal['x fastest user route']:.1f}x the fastest user route.")  # fmt: skip
     text.append(
         f"3. **On which machine:** {env.get('cpu', 'unknown CPU')} ({env.get('cpu_vector', '?')}, "
         f"{env.get('torch_threads', '?')} threads), torch {env.get('torch_version', '?')}; "

@@ -30,6 +30,17 @@ def _g(value, digits: int = 3) -> str:
     return f"{float(value):.{digits}g}"
 
 
+def _floor_words(s: dict) -> str:
+    """The memory floor of a device's summary in words: read plus write where both were timed."""
+    read = _method_name(s.get("floor_method", "read_input"))
+    if s.get("write_floor_s") is None:
+        return f"read floor {s['floor_s'] * 1e3:.3g} ms, {read}"
+    return (
+        f"memory floor {s['floor_s'] * 1e3:.3g} ms: {read} {s['read_floor_s'] * 1e3:.3g} ms + "
+        f"{_method_name('write_output')} {s['write_floor_s'] * 1e3:.3g} ms"
+    )
+
+
 def _method_name(method: str) -> str:
     """A benchmark route in few words (``Route.short``); a method no route declares (an older run's) as it is."""
     route = ROUTE.get(method)
@@ -140,8 +151,7 @@ def benchmark_section(results_dir: Path) -> list[str]:
             lines += [
                 f"Best learned model `{s['best_model']['model']}` ({s['best_model']['method']}): "
                 f"{s['speedup_vs_user_best']:.1f}x the fastest user route ({s['user_best']['method']}), "
-                f"{s['times_roofline']:.2f}x the roofline (read floor {s['floor_s'] * 1e3:.3g} ms, "
-                f"{_method_name(s.get('floor_method', 'read_input'))}; compute floor "
+                f"{s['times_roofline']:.2f}x the roofline ({_floor_words(s)}; compute floor "
                 f"{s['compute_floor_s'] * 1e3:.3g} ms at a measured {s['matmul_peak_gflops']:.0f} GFLOPS).",
                 "",
             ]
