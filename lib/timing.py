@@ -58,17 +58,22 @@ def measure(
 
 def measure_interleaved(
     works: dict[object, Callable[[], object]], repeats: int = 5, warmup: int = 1, device: str = "cpu",
-    desc: str | None = None,
+    desc: str | None = None, lead_in: int = 0,
 ) -> dict[object, Timing]:  # fmt: skip
     """``measure`` for several pieces of work at once, in rounds: every round runs each piece once.
 
     On a shared machine whose speed drifts over minutes, a drift then touches every piece alike, so
     ratios between them (a model against a baseline, a model against the matrix-multiply peak) hold up
-    better than when each piece is timed in one block. ``desc`` shows a progress bar over the rounds."""
+    better than when each piece is timed in one block. ``desc`` shows a progress bar over the rounds.
+    ``lead_in`` untimed runs of the same piece precede each timed run, so that no piece inherits the state the
+    one before it left: torch's OpenMP workers spin for several milliseconds after each parallel operation, on
+    the cores the next piece needs, and caches hold the last piece's data."""
     _check_runs(repeats, warmup)
     times: dict[object, list[float]] = {key: [] for key in works}
     for r in bar(range(warmup + repeats), desc=desc, unit="round", disable=desc is None):
         for key, fn in works.items():
+            for _ in range(lead_in if r >= warmup else 0):
+                fn()
             seconds = _seconds(fn, device)
             if r >= warmup:
                 times[key].append(seconds)

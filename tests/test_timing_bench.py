@@ -29,6 +29,16 @@ def test_interleaved_timing_runs_every_piece_in_each_round():
         timing.measure_interleaved({"a": lambda: None}, repeats=0)
 
 
+def test_each_timed_run_follows_an_untimed_run_of_its_own():
+    order = []
+    timed = timing.measure_interleaved({"a": lambda: order.append("a"), "b": lambda: order.append("b")}, repeats=2,
+                                       warmup=1, lead_in=1)  # fmt: skip
+    assert order == ["a", "b"] + ["a", "a", "b", "b"] * 2  # warm-up round, then each piece twice, once timed
+    assert all(len(t.times) == 2 for t in timed.values())
+    with pytest.raises(ValueError, match="lead_in"):
+        bench.BenchConfig(lead_in=-1)
+
+
 def test_uint8_routes_are_measured_against_the_uint8_read_floor():
     rows = [
         {"device": "cpu", "method": m, "model": model, "median_s": t, "batch_size": 8, "n_images": 1000}

@@ -87,6 +87,8 @@ void separable_u8(const uint8_t *x, int64_t n, const float *gray, float bias, co
  * gray rows. Then columns, LANES outputs at a time: for output vector o and tap t, the inputs it reads lie
  * in 2 * LANES floats of that row from col_base[o, t] on, and col_mask[o, t] picks each lane's input from
  * them (one permute of two loaded vectors), weighted by col_w[o, t]. The plan is made in lib/core/fused.py.
+ * Rows go BAND_ROWS at a time, so that each tap's mask and weights serve several rows and the rows' sums
+ * are independent chains of multiply-adds (one row alone waits on each multiply-add's latency).
  *
  * row_idx, row_w  (h, k)                       col_base  (ceil(w / LANES), k)
  * col_mask, col_w (ceil(w / LANES), k, LANES)
@@ -102,38 +104,51 @@ static inline vec pick(const float *z, ivec mask) {
 #endif
 }
 
+#ifndef BAND_ROWS
+#define BAND_ROWS 4
+#endif
+
 void banded_u8(const uint8_t *x, int64_t n, const float *gray, float bias, int k, const int32_t *row_idx,
                const float *row_w, const int32_t *col_base, const int32_t *col_mask, const float *col_w, int h,
                int w, float *out) {
   float g[SIDE * SIDE] __attribute__((aligned(64)));
-  float z[SIDE + 2 * LANES] __attribute__((aligned(64)));  /* one row of rows @ g, zeros after it */
+  float z[BAND_ROWS][SIDE + 2 * LANES] __attribute__((aligned(64)));  /* rows of rows @ g, zeros after each */
   memset(z, 0, sizeof z);
   int nv = (w + LANES - 1) / LANES;
   for (int64_t b = 0; b < n; b++) {
     gray_image(x + b * 3 * SIDE * SIDE, gray, bias, g);
     float *o = out + b * h * w;
-    for (int i = 0; i < h; i++) {
-      vec acc[PER_ROW];
-      for (int v = 0; v < PER_ROW; v++) acc[v] = splat(0.0f);
-      for (int t = 0; t < k; t++) {
-        vec s = splat(row_w[i * k + t]);
-        const float *src = g + row_idx[i * k + t] * SIDE;
-        for (int v = 0; v < PER_ROW; v++) acc[v] += s * load(src + v * LANES);
+    for (int i0 = 0; i0 < h; i0 += BAND_ROWS) {
+      int nr = h - i0 < BAND_ROWS ? h - i0 : BAND_ROWS;
+      for (int r = 0; r < nr; r++) {
+        int i = i0 + r;
+        vec acc[PER_ROW];
+        for (int v = 0; v < PER_ROW; v++) acc[v] = splat(0.0f);
+        for (int t = 0; t < k; t++) {
+          vec s = splat(row_w[i * k + t]);
+          const float *src = g + row_idx[i * k + t] * SIDE;
+          for (int v = 0; v < PER_ROW; v++) acc[v] += s * load(src + v * LANES);
+        }
+        store_row(z[r], acc);
       }
-      store_row(z, acc);
       for (int v = 0; v < nv; v++) {
-        vec sum = splat(0.0f);
+        vec sum[BAND_ROWS];
+        for (int r = 0; r < BAND_ROWS; r++) sum[r] = splat(0.0f);
         for (int t = 0; t < k; t++) {
           int at = v * k + t;
           ivec mask;
           memcpy(&mask, col_mask + at * LANES, sizeof mask);
-          sum += load(col_w + at * LANES) * pick(z + col_base[at], mask);
+          vec wt = load(col_w + at * LANES);
+          for (int r = 0; r < BAND_ROWS; r++) sum[r] += wt * pick(z[r] + col_base[at], mask);
         }
-        int left = w - v * LANES;
-        if (left >= LANES)
-          store(o + i * w + v * LANES, sum);
-        else
-          memcpy(o + i * w + v * LANES, &sum, left * sizeof(float));
+        int left = w - v * LANES < LANES ? w - v * LANES : LANES;
+        for (int r = 0; r < nr; r++) {
+          float *dst = o + (i0 + r) * w + v * LANES;
+          if (left == LANES)
+            store(dst, sum[r]);
+          else
+            memcpy(dst, &sum[r], left * sizeof(float));
+        }
       }
     }
   }

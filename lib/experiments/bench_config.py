@@ -25,6 +25,10 @@ class BenchConfig:
     pin_memory: list[bool] = field(default_factory=lambda: [False, True])  # DataLoader pinning (GPU rows only)
     chunk_sizes: list[int] = field(default_factory=lambda: [256, 1024, 10_000])  # fast-path slices
     devices: list[str] = field(default_factory=lambda: ["cpu", "cuda"])  # cuda rows only where available
+    # untimed runs of a route right before each of its timed runs in rounds: torch's OpenMP workers spin for
+    # several ms after each parallel operation, sharing the cores with the next route (on the 2-core machine the
+    # fused loop took 9.5 ms right after the pipeline on uint8, 5.3 ms after one run of itself)
+    lead_in: int = 1
     slow_s: float = 3.0  # a DataLoader configuration whose warm-up takes longer gets timing.SLOW_REPEATS runs
     compile: bool = True  # also time the fast path through torch.compile (left out where it fails)
     pipeline: str = (
@@ -41,6 +45,8 @@ class BenchConfig:
         for name, values in sizes.items():
             if not values or min(values) < 1:
                 raise ValueError(f"{name} must be a non-empty list of sizes >= 1, got {values}")
+        if self.lead_in < 0:
+            raise ValueError(f"lead_in is a number of untimed runs >= 0, got {self.lead_in}")
         if not self.num_workers or min(self.num_workers) < 0:
             raise ValueError(f"num_workers must be a non-empty list of counts >= 0, got {self.num_workers}")
         unknown = set(self.devices) - {"cpu", "cuda"}

@@ -79,7 +79,8 @@ def _time_jobs(cfg: BenchConfig, jobs: list[Job], device: str, progress: bool) -
     timings = {i: measure(jobs[i].work, cfg.dataloader_repeats, cfg.warmup, device, slow_s=cfg.slow_s) for i in shown}
     rest = {i: job.work for i, job in enumerate(jobs) if i not in timings}
     desc = f"benchmark on {device}: {len(rest)} rows in rounds" if progress else None
-    timings |= measure_interleaved({**rest, "peak": peak}, cfg.repeats, cfg.warmup, device, desc=desc)
+    timings |= measure_interleaved({**rest, "peak": peak}, cfg.repeats, cfg.warmup, device, desc=desc,
+                                   lead_in=cfg.lead_in)  # fmt: skip
     peak_gflops = flops / timings.pop("peak").median / 1e9
     return [timings[i] for i in range(len(jobs))], peak_gflops
 
