@@ -69,7 +69,9 @@ def test_steps_do_what_their_names_say():
         ("resize(1, 2, 3)", "takes 1 or 2 arguments, got 3"),
         ("resize(0, 4)", "whole numbers >= 1"),
         ("grayscale(2)", "takes 0 arguments"),
-        ("pad(-1)", "whole number >= 0"),
+        ("pad(-1)", "whole number from 0 to 1024"),
+        ("resize(1e9)", "sizes must be at most 1024"),
+        ("pad(600) | pad(600)", "larger than 1024 a side"),
         ("blur(4, 1.0)", "odd kernel size"),
         ("rot90(1.5)", "whole number of quarter turns"),
         ("gamma(0)", "gamma must be > 0"),
@@ -91,8 +93,8 @@ def test_classification_of_known_pipelines():
     curved = classify.classify(spec.parse("gamma(2.2) | grayscale"), n=8)
     assert not curved.linear and curved.superposition_gray > 1 and curved.operator is None
     assert curved.row() == {"superposition_gray": curved.superposition_gray, "scaling_gray": curved.scaling_gray,
-                            "linear": False, "operator_gray": None, "channel_ratio": None, "kronecker_ratio": None,
-                            "separable": None}  # fmt: skip
+                            "offset_gray": 0.0, "linear": False, "affine": False, "operator_gray": None,
+                            "channel_ratio": None, "kronecker_ratio": None, "separable": None}  # fmt: skip
 
 
 @pytest.mark.parametrize("text", ["resize(16, 20) | hflip", "center_crop(24) | rot90 | grayscale"])

@@ -23,8 +23,9 @@ from lib.core.pipeline import check_images
 from lib.core.separable import SeparableParts, parts_of, separable_map
 
 SUPPORT_TOL = 1e-6  # an entry below this fraction of its matrix's largest is fitting noise, not a tap
-# A map trained to a tolerance (the final model's L-BFGS) keeps noise off the band: its off-band entries of the
-# target pipeline sit at most near 3e-5 of the largest, its smallest taps near 6e-2; so 1e-3 separates them.
+# A map trained to a tolerance (the final model's L-BFGS) or fitted in float32 (lib.core.fit.separable_als) keeps
+# noise off the band: the trained model's off-band entries sit at most near 3e-5 of the largest, its smallest taps
+# near 6e-2; so 1e-3 separates them.
 TRAINED_SUPPORT_TOL = 1e-3
 
 
@@ -58,10 +59,11 @@ class Banded(nn.Module):
     def __init__(
         self, output: str = "none", out_shape: tuple[int, int, int] = OUT_SHAPE,
         row_support: list[list[int]] | None = None, col_support: list[list[int]] | None = None, width: int = 3,
+        in_shape: tuple[int, int, int] = IN_SHAPE,
     ):  # fmt: skip
         super().__init__()
         self.out_shape = c, h, w = tuple(out_shape)
-        in_c, in_h, in_w = IN_SHAPE
+        self.in_shape = in_c, in_h, in_w = tuple(in_shape)
         self.row_support = [list(map(int, r)) for r in (row_support or _band(h, in_h, width))]
         self.col_support = [list(map(int, r)) for r in (col_support or _band(w, in_w, width))]
         if len(self.row_support) != h or len(self.col_support) != w:
@@ -83,9 +85,9 @@ class Banded(nn.Module):
 
     def read_parts(self) -> SeparableParts:
         """Its parts: the mix and bias as views, A and B built from the kept values (gradients reach them)."""
-        _, h, w = self.out_shape
-        rows = self._matrix(self.rows_out, self.rows_in, self.row_values, (h, IN_SHAPE[1]))
-        cols = self._matrix(self.cols_out, self.cols_in, self.col_values, (w, IN_SHAPE[2]))
+        (_, h, w), (_, in_h, in_w) = self.out_shape, self.in_shape
+        rows = self._matrix(self.rows_out, self.rows_in, self.row_values, (h, in_h))
+        cols = self._matrix(self.cols_out, self.cols_in, self.col_values, (w, in_w))
         return SeparableParts(self.gray.weight[:, :, 0, 0], self.gray.bias, rows, cols)
 
     @torch.no_grad()
@@ -97,7 +99,7 @@ class Banded(nn.Module):
         self.col_values.copy_(parts.cols[self.cols_out, self.cols_in])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_images(x)
+        check_images(x, self.in_shape)
         p = self.read_parts()
         return self.output(separable_map(x, p.gray[0] if len(p.gray) == 1 else p.gray, p.rows, p.cols, p.bias))
 
@@ -106,7 +108,7 @@ class Banded(nn.Module):
         gray mix and bias over 32x32 pixels, then a multiply-add per kept entry of B for each of the 32 input
         rows and per kept entry of A for each of the W output columns, for each output channel."""
         c, _, w = self.out_shape
-        in_c, in_h, in_w = IN_SHAPE
+        in_c, in_h, in_w = self.in_shape
         return c * (2 * in_c * in_h * in_w + 2 * in_h * len(self.cols_in) + 2 * w * len(self.rows_in)) / 1e6
 
 
@@ -126,13 +128,15 @@ def from_separable(net, tol: float = SUPPORT_TOL, output: str = "none") -> Bande
     """A ``banded`` model holding ``net``'s map (a separable model, or a probed operator) on its support."""
     rows, cols = support_of(net, tol)
     parts = parts_of(net)
-    model = build("banded", output=output, out_shape=parts.out_shape, row_support=rows, col_support=cols)
+    in_shape = (parts.gray.shape[-1], parts.rows.shape[1], parts.cols.shape[1])
+    model = build("banded", output=output, out_shape=parts.out_shape, row_support=rows, col_support=cols,
+                  in_shape=in_shape)  # fmt: skip
     model.write_parts(parts)
     return model
 
 
 def fit_banded(x: torch.Tensor, y: torch.Tensor, tol: float = SUPPORT_TOL) -> Banded:
     """The least-squares separable map of images ``x`` to targets ``y`` (lib.core.fit), kept on its support."""
-    sep = build("separable", out_shape=tuple(y.shape[1:]))
+    sep = build("separable", out_shape=tuple(y.shape[1:]), in_shape=tuple(x.shape[1:]))
     fit_model(sep, x, y)
     return from_separable(sep, tol)

@@ -36,6 +36,8 @@ from lib.core.separable import SeparableParts, set_parts
 
 FITTABLE = ("dense", "separable", "fc_large", "conv5")
 EIG_CUTOFF = 1e-12  # relative eigenvalue below which a direction counts as unseen (singular fallback)
+LSTSQ_INPUTS = 16_384  # inputs a pixel above which the full least squares is refused: its normal matrix alone
+# would take 2 GiB in float64 (3x64x64 = 12,288 inputs fit; 3x128x128 = 49,152 would take 18 GiB)
 
 
 @dataclass
@@ -51,6 +53,10 @@ class LinearFit:
 @torch.no_grad()
 def linear_lstsq(x: torch.Tensor, y: torch.Tensor) -> LinearFit:
     """The least-squares linear map from flattened images to flattened targets, with intercept."""
+    if x.shape[1] > LSTSQ_INPUTS:
+        raise ValueError(f"the full least squares over {x.shape[1]:,} inputs a pixel needs a {x.shape[1]:,}-square "
+                         f"normal matrix (more than {LSTSQ_INPUTS:,} are refused): fit the separable structure with "
+                         f"lib.core.fit.separable_als instead")  # fmt: skip
     m = raw_moments(x, y)
     mx, my = m.xsum / m.n, m.ysum / m.n
     cov = m.xx - m.n * torch.outer(mx, mx)  # (in, in) centred: the intercept is solved exactly
@@ -159,7 +165,7 @@ def set_from_fit(model: nn.Module, fit: LinearFit, out_shape: tuple[int, int, in
         model.linear.bias.copy_(fit.bias)
         return info
     c, p, q = out_shape
-    in_channels, h, w_in = IN_SHAPE
+    in_channels, h, w_in = getattr(model, "in_shape", IN_SHAPE)
     w, spatial, info["channel_rank1_ratio"] = factor_channels(fit, in_channels, c)
     mix = w.view(c, in_channels)
     intercept = fit.bias.view(c, p * q)  # per output channel; the models share one constant over channels
@@ -175,3 +181,53 @@ def set_from_fit(model: nn.Module, fit: LinearFit, out_shape: tuple[int, int, in
     norm = (ones @ ones).item()
     set_parts(model, SeparableParts(mix, intercept @ ones / norm if norm > 0 else torch.zeros(c), a, b))
     return info
+
+
+@torch.no_grad()
+def separable_als(
+    x: torch.Tensor, y: torch.Tensor, rounds: int = 60, progress: float = 1e-3, seed: int = 0
+) -> SeparableParts:
+    """The least-squares separable map Y = A (mix . X + bias) B^T from images ``x`` (N, c, h, w) to ``y``
+    (N, C, H, W), by alternating least squares: with two of (mix, B, A) fixed the third solves a linear
+    least-squares problem, so each step lowers the error. Its unknowns are C c + H h + W w, so it fits images
+    of any size (the full least squares of :func:`linear_lstsq` has c h w unknowns an output pixel: 196,608
+    for 3x256x256). The images and targets are centred first (uncentred, the images' shared mean dominates
+    every step and the rounds crawl: 26 gray levels off after 8 rounds on the target pipeline, against 3e-5
+    centred); the bias is then the least-squares constant for the means. Centred, the error creeps down for a few
+    rounds from a random start (8 rounds at 3x256x256, 1% a round), then falls about tenfold a round down to
+    float rounding (relative squared error near 3e-13); the rounds stop when one lowers it by less than
+    ``progress`` (a fraction), or after ``rounds``. The products run in float32, the solves in float64, so
+    entries off the pipeline's band come out near 1e-6 of the largest, not zero (keep the band with
+    ``lib.core.banded.TRAINED_SUPPORT_TOL``)."""
+    x, y = x.float(), y.float()
+    (_, c_in, h, w), (_, c_out, p, q) = x.shape, y.shape
+    x_mean, y_mean = x.mean(0), y.mean(0)
+    x, y = x - x_mean, y - y_mean
+    gen = torch.Generator().manual_seed(seed)
+    a = torch.randn(p, h, generator=gen) / h**0.5
+    b = torch.randn(q, w, generator=gen) / w**0.5
+    mix = torch.full((c_out, c_in), 1.0 / c_in)
+    scale, last = (y.double() ** 2).sum().clamp_min(1e-30), float("inf")
+
+    def solve(design: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        d, t = design.double(), target.double()
+        return torch.linalg.lstsq(d.T @ d, d.T @ t, driver="gelsd").solution.float()
+
+    for _ in range(rounds):
+        g = torch.einsum("ok,nkhw->nohw", mix, x)  # (N, C, h, w)
+        b = solve((a @ g).reshape(-1, w), y.reshape(-1, q)).T  # rows of A g against rows of y: (Q, w)
+        a = solve((g @ b.T).transpose(2, 3).reshape(-1, h), y.transpose(2, 3).reshape(-1, p)).T  # (P, h)
+        feats = (a @ x @ b.T).permute(0, 2, 3, 1)  # (N, P, Q, c): each input channel through the spatial map
+        for c in range(c_out):
+            mix[c] = solve(feats.reshape(-1, c_in), y[:, c].reshape(-1, 1))[:, 0]
+        err = (((a @ torch.einsum("ok,nkhw->nohw", mix, x) @ b.T) - y).double() ** 2).sum() / scale
+        if err > (1 - progress) * last:
+            break
+        last = err
+    pattern = torch.outer(a.sum(1), b.sum(1))  # what a bias of 1 adds to a channel
+    rest = y_mean - a @ torch.einsum("ok,khw->ohw", mix, x_mean) @ b.T  # (C, P, Q): the means left to the bias
+    norm = (pattern * pattern).sum()
+    bias = (rest * pattern).sum((1, 2)) / norm if norm > 0 else torch.zeros(c_out)
+    row_sum, col_sum = a.sum() / p, b.sum() / q  # rows of A and B summing to one on average, as a resize's do
+    row_sum, col_sum = (s if s != 0 else torch.ones_like(s) for s in (row_sum, col_sum))
+    return SeparableParts(mix * row_sum * col_sum, bias * row_sum * col_sum, a / row_sum, b / col_sum)

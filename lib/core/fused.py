@@ -102,6 +102,8 @@ def one_channel_parts(net) -> SeparableParts:
         raise Unavailable(f"{type(net).__name__} is not a one-channel separable map") from err
     if parts.out_shape[0] != 1:
         raise Unavailable(f"{type(net).__name__} is not a one-channel separable map")
+    if (parts.gray.shape[-1], parts.rows.shape[1], parts.cols.shape[1]) != IN_SHAPE:
+        raise Unavailable(f"the fused loop takes {IN_SHAPE} images only")
     mode = getattr(getattr(net, "output", None), "mode", "none")
     if mode != "none":
         raise Unavailable(f"the fused loop has no output constraint ({mode})")

@@ -2,14 +2,14 @@
 
 Every model checks its input: a batch of float images (N, 3, 32, 32). A single image (3, 32, 32) or
 uint8 pixels are refused with a message saying what to pass (``x[None]``, ``lib.core.data.to_float``).
-Every model takes ``out_shape`` (C, H, W; the target's by default): any can be built for another output.
+Every model takes ``out_shape`` (C, H, W; the target's by default) and ``in_shape`` (c, h, w; CIFAR-10's by
+default): any can be built for another pipeline's images.
 
 ``dense`` is the assignment's minimal design; ``separable`` keeps only the structure the pipeline has
 (grayscale is a 3-vector, resize and flips act on rows and columns separately); ``banded`` (lib.core.banded)
 keeps only the entries of that structure the resize's filter uses."""
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 
 import torch
 from torch import nn
@@ -18,22 +18,17 @@ from lib.core.constants import IN_SHAPE, OUT_SHAPE, TARGET
 from lib.core.data import to_float
 from lib.core.pipeline import check_images
 from lib.core.probe import probe
+from lib.core.registry import FORMAT, REGISTRY, build, load, n_params, register, save
 from lib.core.separable import SeparableParts, copy_parts, parts_of, separable_map
 
+__all__ = [  # the registry's functions are re-exported: callers build, save and load models from here
+    "FORMAT", "OUTPUTS", "REGISTRY", "Conv1x1", "Conv3", "Conv5", "Dense", "Exact", "FCLarge", "FromUint8",
+    "OutputConstraint", "Separable", "ValidConvs", "build", "gray_weights", "in_chunks", "load", "n_params",
+    "register", "save",
+]  # fmt: skip
+
 OUTPUTS = ("none", "clamp", "sigmoid")
-REGISTRY: dict[str, type[nn.Module]] = {}
-FORMAT = 1  # version of the saved-file layout
-
-
-def register(name: str) -> Callable[[type[nn.Module]], type[nn.Module]]:
-    """Class decorator: make a model buildable and loadable by ``name``."""
-
-    def add(cls: type[nn.Module]) -> type[nn.Module]:
-        REGISTRY[name] = cls
-        cls.registry_name = name
-        return cls
-
-    return add
+DENSE_WEIGHTS = 50_000_000  # a dense layer above this many weights (200 MB in float32) is refused, not built
 
 
 class OutputConstraint(nn.Module):
@@ -72,6 +67,14 @@ class Conv1x1(nn.Conv2d):
         return y + self.bias.view(1, -1, 1, 1)
 
 
+def _refuse_large(name: str, weights: int) -> None:
+    if weights > DENSE_WEIGHTS:
+        raise ValueError(
+            f"{name} would hold {weights:,} weights for these shapes (more than {DENSE_WEIGHTS:,} are "
+            f"refused): use separable or banded, whose weights grow with the sides, not the areas"
+        )
+
+
 @register("dense")
 class Dense(nn.Module):
     """The assignment's minimal model: 1x1 conv 3->1, flatten, Linear(1024, 784), unflatten.
@@ -79,17 +82,20 @@ class Dense(nn.Module):
     ``out_shape`` (channels, height, width) builds it for another pipeline's output: the 1x1 convolution
     then mixes 3 channels into ``channels`` and one Linear(1024, height * width) maps each of them."""
 
-    def __init__(self, output: str = "none", out_shape: tuple[int, int, int] = OUT_SHAPE):
+    def __init__(self, output: str = "none", out_shape: tuple[int, int, int] = OUT_SHAPE,
+                 in_shape: tuple[int, int, int] = IN_SHAPE):  # fmt: skip
         super().__init__()
         c, h, w = self.out_shape = tuple(out_shape)
-        self.gray = Conv1x1(IN_SHAPE[0], c)
+        in_c, in_h, in_w = self.in_shape = tuple(in_shape)
+        _refuse_large("dense", in_h * in_w * h * w)
+        self.gray = Conv1x1(in_c, c)
         self.flatten = nn.Flatten(2)
-        self.linear = nn.Linear(IN_SHAPE[1] * IN_SHAPE[2], h * w)
+        self.linear = nn.Linear(in_h * in_w, h * w)
         self.unflatten = nn.Unflatten(2, (h, w))
         self.output = OutputConstraint(output)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_images(x)
+        check_images(x, self.in_shape)
         g = self.gray(x)  # (N, C, 32, 32)
         y = self.linear(self.flatten(g))  # (N, C, H * W)
         return self.output(self.unflatten(y))  # (N, C, H, W)
@@ -102,17 +108,18 @@ class Separable(nn.Module):
     ``out_shape`` (channels, height, width) builds it for another pipeline's output: the convolution mixes
     3 channels into ``channels``, A is (height, 32) and B (width, 32), shared by the channels."""
 
-    def __init__(self, output: str = "none", out_shape: tuple[int, int, int] = OUT_SHAPE):
+    def __init__(self, output: str = "none", out_shape: tuple[int, int, int] = OUT_SHAPE,
+                 in_shape: tuple[int, int, int] = IN_SHAPE):  # fmt: skip
         super().__init__()
         self.out_shape = c, h, w = tuple(out_shape)
-        in_c, in_h, in_w = IN_SHAPE
+        self.in_shape = in_c, in_h, in_w = tuple(in_shape)
         self.gray = Conv1x1(in_c, c)  # A and B below start in nn.Linear's default range for 32 inputs
         self.rows = nn.Parameter(torch.empty(h, in_h).uniform_(-(in_h**-0.5), in_h**-0.5))  # A
         self.cols = nn.Parameter(torch.empty(w, in_w).uniform_(-(in_w**-0.5), in_w**-0.5))  # B
         self.output = OutputConstraint(output)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_images(x)
+        check_images(x, self.in_shape)
         # the 1x1 convolution's weights and bias, applied inside the separable map
         mix = self.gray.weight[:, :, 0, 0]  # (C, 3)
         y = separable_map(x, mix[0] if len(mix) == 1 else mix, self.rows, self.cols, self.gray.bias)
@@ -132,10 +139,12 @@ class ValidConvs(nn.Module):
 
     layers: tuple[str, ...] = ()
 
-    def __init__(self, output: str = "none", out_shape: tuple[int, int, int] = OUT_SHAPE):
+    def __init__(self, output: str = "none", out_shape: tuple[int, int, int] = OUT_SHAPE,
+                 in_shape: tuple[int, int, int] = IN_SHAPE):  # fmt: skip
         super().__init__()
         self.out_shape = (c, h, w) = tuple(out_shape)
-        (in_c, in_h, in_w), n = IN_SHAPE, len(self.layers)
+        self.in_shape = tuple(in_shape)
+        (in_c, in_h, in_w), n = self.in_shape, len(self.layers)
         if not (1 <= h <= in_h and 1 <= w <= in_w):
             raise ValueError(f"valid convolutions cannot take {in_h}x{in_w} images to {h}x{w}; use dense or separable")
         for i, name in enumerate(self.layers):
@@ -144,7 +153,7 @@ class ValidConvs(nn.Module):
         self.output = OutputConstraint(output)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_images(x)
+        check_images(x, self.in_shape)
         for name in self.layers:
             x = getattr(self, name)(x)  # conv3: (N, 1, 30, 30), then (N, 1, 28, 28)
         return self.output(x)
@@ -169,49 +178,59 @@ class Conv5(ValidConvs):
 class FCLarge(nn.Module):
     """One fully connected layer from the whole 3x32x32 input to the 28x28 output (2.4M parameters)."""
 
-    def __init__(self, output: str = "none", out_shape: tuple[int, int, int] = OUT_SHAPE):
+    def __init__(self, output: str = "none", out_shape: tuple[int, int, int] = OUT_SHAPE,
+                 in_shape: tuple[int, int, int] = IN_SHAPE):  # fmt: skip
         super().__init__()
-        self.out_shape = tuple(out_shape)
-        self.linear = nn.Linear(torch.Size(IN_SHAPE).numel(), torch.Size(self.out_shape).numel())
+        self.out_shape, self.in_shape = tuple(out_shape), tuple(in_shape)
+        _refuse_large("fc_large", torch.Size(self.in_shape).numel() * torch.Size(self.out_shape).numel())
+        self.linear = nn.Linear(torch.Size(self.in_shape).numel(), torch.Size(self.out_shape).numel())
         self.output = OutputConstraint(output)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_images(x)
+        check_images(x, self.in_shape)
         return self.output(self.linear(x.flatten(1)).view(-1, *self.out_shape))  # (N, C, H, W)
 
 
 @register("exact")
 class Exact(nn.Module):
-    """A linear pipeline's own operator (lib.core.probe), the target's by default: no training. A separable
-    pipeline's runs as the separable map, another's as one matrix product. ``out_shape`` is the pipeline's.
-    Stored as buffers, so it saves, loads and moves between devices like any model."""
+    """An affine pipeline's own operator (lib.core.probe), the target's by default: no training. A separable
+    pipeline's runs as the separable map (its offset, as ``Normalize`` adds, in the bias), another's as one
+    matrix product plus its offset. ``out_shape`` is the pipeline's; ``pipeline`` is a string, or any callable
+    ``lib.core.spec.wrap`` takes (such a model runs, but cannot be saved: its pipeline is code). Stored as
+    buffers, so it saves, loads and moves between devices like any model."""
 
-    def __init__(self, output: str = "none", out_shape: tuple[int, int, int] | None = None, pipeline: str = TARGET):
+    def __init__(self, output: str = "none", out_shape: tuple[int, int, int] | None = None, pipeline=TARGET,
+                 in_shape: tuple[int, int, int] = IN_SHAPE):  # fmt: skip
         super().__init__()
-        op = probe(pipeline)
+        op = probe(pipeline, in_shape)
         if out_shape is not None and tuple(out_shape) != op.out_shape:
             raise ValueError(f"{op.text!r} gives {op.out_shape} images, not {tuple(out_shape)}: pass its pipeline")
-        self.out_shape, self.pipeline, self.separable = op.out_shape, op.text, op.separable
+        self.out_shape, self.in_shape, self.pipeline, self.separable = op.out_shape, op.in_shape, op.text, op.separable
         if op.separable:
             self.register_buffer("gray", op.parts.gray.squeeze(0).float())  # (3,), or (C, 3) for C channels
+            self.register_buffer("bias", op.parts.bias.float())  # (C,): the offset, zero for a linear pipeline
             self.register_buffer("rows", op.parts.rows.float())  # (H, 32)
             self.register_buffer("cols", op.parts.cols.float())  # (W, 32)
-        else:
+        elif op.matrix is not None:
             self.register_buffer("weight", op.matrix.float().T.contiguous())  # (3 * 32 * 32, C * H * W)
+            offset = op.offset if op.offset is not None else torch.zeros(op.out_shape)
+            self.register_buffer("offset", offset.float())  # (C, H, W)
+        else:
+            raise ValueError(f"{op.text!r} on {op.in_shape} images is neither row/column separable nor small enough "
+                             f"to hold as one matrix (lib.core.probe.DENSE_LIMIT)")  # fmt: skip
         self.output = OutputConstraint(output)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_images(x)
+        check_images(x, self.in_shape)
         if self.separable:
-            return self.output(separable_map(x, self.gray, self.rows, self.cols))  # (N, C, H, W)
-        return self.output((x.flatten(1) @ self.weight).view(-1, *self.out_shape))  # (N, C, H, W)
+            return self.output(separable_map(x, self.gray, self.rows, self.cols, self.bias))  # (N, C, H, W)
+        return self.output((x.flatten(1) @ self.weight).view(-1, *self.out_shape) + self.offset)  # (N, C, H, W)
 
     def read_parts(self) -> SeparableParts:
-        """Views of its buffers and a zero bias; being the pipeline's, they have no ``write_parts``."""
+        """Views of its buffers; being the pipeline's, they have no ``write_parts``."""
         if not self.separable:
             raise TypeError(f"the operator of {self.pipeline!r} is not row/column separable")
-        gray = self.gray.view(-1, IN_SHAPE[0])  # (C, 3)
-        return SeparableParts(gray, gray.new_zeros(len(gray)), self.rows, self.cols)
+        return SeparableParts(self.gray.view(-1, self.in_shape[0]), self.bias, self.rows, self.cols)
 
 
 class FromUint8(nn.Module):
@@ -225,57 +244,6 @@ class FromUint8(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(to_float(x))  # (N, 3, 32, 32) uint8 -> float -> the model's output
-
-
-def build(name: str, output: str = "none", **config) -> nn.Module:
-    """A fresh model by registry name, with its output constraint and any model-specific options."""
-    if name not in REGISTRY:
-        raise ValueError(f"unknown model {name!r}; choose one of {sorted(REGISTRY)}")
-    model = REGISTRY[name](output=output, **config)
-    model.config = {"output": output, **config}
-    return model
-
-
-def n_params(model: nn.Module) -> int:
-    """Number of trainable parameters."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
-def save(model: nn.Module, path: str | Path) -> Path:
-    """Store the model's registry name, configuration and weights in one file."""
-    name = getattr(model, "registry_name", None)
-    if name is None:
-        raise TypeError(f"{type(model).__name__} is not a registered model; build it with lib.core.models.build")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    torch.save({"format": FORMAT, "name": name, "config": getattr(model, "config", {}), "state_dict": state}, path)
-    return path
-
-
-def load(path: str | Path, name: str | None = None) -> nn.Module:
-    """The saved model in eval mode. ``name``, when given, is the architecture the file must hold."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no saved model at {path}; train one first (notebooks/01_train.ipynb)")
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # pickle, zip and weights_only errors all mean the same thing here
-        raise ValueError(f"{path} is not a model file written by lib.core.models.save ({type(err).__name__})") from err
-    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a model file written by lib.core.models.save")
-    saved = blob["name"]
-    if name is not None and saved != name:
-        raise ValueError(f"{path} holds a {saved!r} model, not {name!r}")
-    if saved not in REGISTRY:
-        raise ValueError(f"{path} holds unknown architecture {saved!r}; known: {sorted(REGISTRY)}")
-    config = {k: tuple(v) if isinstance(v, list) else v for k, v in blob["config"].items()}
-    model = build(saved, **config)
-    try:
-        model.load_state_dict(blob["state_dict"])
-    except RuntimeError as err:
-        raise ValueError(f"weights in {path} do not fit architecture {saved!r}: {err}") from err
-    return model.eval()
 
 
 def in_chunks(

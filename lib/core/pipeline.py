@@ -3,7 +3,7 @@
 import torch
 from torchvision.transforms import v2
 
-from lib.core.constants import TARGET
+from lib.core.constants import IN_SHAPE, TARGET
 from lib.core.spec import parse
 
 WITHOUT_FLIPS = " | ".join(step for step in TARGET.split(" | ") if not step.endswith("flip"))  # a control target
@@ -16,14 +16,16 @@ def make_pipeline(flips: bool = True) -> v2.Compose:
     return parse(TARGET if flips else WITHOUT_FLIPS).transform
 
 
-def check_images(x: torch.Tensor) -> None:
-    """Refuse anything but a batch of float images (N, 3, 32, 32), saying what would fit."""
+def check_images(x: torch.Tensor, in_shape: tuple[int, int, int] = IN_SHAPE) -> None:
+    """Refuse anything but a batch of float images (N, *in_shape), CIFAR-10's (3, 32, 32) by default, saying
+    what would fit."""
+    want = "(N, {}, {}, {})".format(*in_shape)
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"expected a tensor of images (N, 3, 32, 32), got {type(x).__name__}")
-    if x.ndim == 3 and x.shape == (3, 32, 32):
-        raise ValueError("expected a batch (N, 3, 32, 32), got one image (3, 32, 32): pass x[None]")
-    if x.ndim != 4 or x.shape[1:] != (3, 32, 32):
-        raise ValueError(f"expected images of shape (N, 3, 32, 32), got {tuple(x.shape)}")
+        raise TypeError(f"expected a tensor of images {want}, got {type(x).__name__}")
+    if x.ndim == 3 and tuple(x.shape) == tuple(in_shape):
+        raise ValueError(f"expected a batch {want}, got one image {tuple(in_shape)}: pass x[None]")
+    if x.ndim != 4 or tuple(x.shape[1:]) != tuple(in_shape):
+        raise ValueError(f"expected images of shape {want}, got {tuple(x.shape)}")
     if not x.is_floating_point():
         raise TypeError(f"expected float images in [0, 1], got dtype {x.dtype}; convert with lib.core.data.to_float")
 

@@ -1,12 +1,23 @@
-"""A linear pipeline's own operator, read off the pipeline by probing it with basis images.
+"""A linear or affine pipeline's own operator, read off the pipeline by probing it with chosen images.
 
-Column i of the operator's matrix is the pipeline's response to basis image i (one pixel of one channel
-on, 3,072 of them). Where the pipeline is row/column separable, as the target is (grayscale is a fixed
-3-vector, the antialiased resize a fixed matrix on rows and another on columns, the flips permute rows and
-columns), the matrix also factors as Y = A (w . X) B^T: a channel mix times one spatial map (the rank-1
-SVD of its channel blocks), and that map as a Kronecker product A ⊗ B (the rank-1 SVD of its
-rearrangement, lib.core.fit). Each factorisation's sigma_2 / sigma_1 is zero, up to float rounding, when
-the structure holds exactly. No constant is copied from torchvision's source.
+An affine pipeline is f(x) = L x + f(0): its *offset* f(0) is the response to a blank image, and L is linear
+(a pipeline of resizes, crops, flips and grayscale has f(0) = 0; ``Normalize`` adds a constant per channel).
+Two ways read L:
+
+- *By basis images*, where the matrix fits in memory (:data:`DENSE_LIMIT` entries): column i of L is the
+  response to basis image i (one pixel of one channel on, C * H * W of them). Where the pipeline is
+  row/column separable, as the target is (grayscale is a fixed 3-vector, the antialiased resize a fixed
+  matrix on rows and another on columns, the flips permute rows and columns), the matrix also factors as
+  Y = A (w . X) B^T: a channel mix times one spatial map (the rank-1 SVD of its channel blocks), and that map
+  as a Kronecker product A ⊗ B (the rank-1 SVD of its rearrangement, lib.core.fit). Each factorisation's
+  sigma_2 / sigma_1 is zero, up to float rounding, when the structure holds exactly.
+- *By axis*, at any size: if f is separable, the response to input row i lit (every column, every channel)
+  is column i of A times a fixed pattern, the response to input column j lit column j of B times another, and
+  the response to channel k lit gives the mix: H + W + C images instead of C * H * W (3x256x256 images: 515
+  instead of 196,608). The parts found are then checked against the pipeline on random images; their
+  largest error relative to the output's size is what says whether the structure holds.
+
+No constant is copied from torchvision's source.
 """
 
 from dataclasses import dataclass
@@ -17,21 +28,26 @@ import torch
 from lib.core.constants import IN_SHAPE, TARGET
 from lib.core.fit import LinearFit, factor_channels, nearest_kronecker
 from lib.core.separable import SeparableParts
-from lib.core.spec import Spec, parse
+from lib.core.spec import Spec, parse, wrap
 
-STRUCTURE_TOL = 1e-5  # a rank-1 ratio below this means the structure holds up to float rounding
+STRUCTURE_TOL = 1e-5  # a rank-1 ratio (or relative error of axis-probed parts) below this: the structure holds
+DENSE_LIMIT = 50_000_000  # entries of the probed matrix (400 MB in float64) above which only the axis probe runs
+CHUNK = 256  # probe images per call of the pipeline
 
 
 @dataclass
 class Operator:
-    """A linear pipeline as one matrix and, where it is row/column separable, as separable parts."""
+    """An affine pipeline as one matrix (where it fits in memory) and, where it is row/column separable, as
+    separable parts; with its offset f(0)."""
 
     text: str  # the pipeline, as lib.core.spec writes it
     out_shape: tuple[int, int, int]  # (C, H, W)
-    matrix: torch.Tensor  # (C * H * W, 3 * 32 * 32) float64: column i is the response to basis image i
+    matrix: torch.Tensor | None  # (C * H * W, c * h * w) float64, column i the response to basis image i
     channel_ratio: float  # sigma_2 / sigma_1 of the matrix as a channel mix times one spatial map
-    kronecker_ratio: float  # sigma_2 / sigma_1 of that spatial map as A ⊗ B
-    parts: SeparableParts | None  # float64, where both ratios are below STRUCTURE_TOL
+    kronecker_ratio: float  # ... of that spatial map as A ⊗ B (by axis: the parts' relative error, both)
+    parts: SeparableParts | None  # float64, where the structure holds (the offset in their bias)
+    in_shape: tuple[int, int, int] = IN_SHAPE  # (c, h, w)
+    offset: torch.Tensor | None = None  # (C, H, W) float64: f(0); None for zero
 
     @property
     def separable(self) -> bool:
@@ -44,39 +60,106 @@ class Operator:
         return self.parts
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """The operator on float images (N, 3, 32, 32), in their dtype: (N, C, H, W)."""
+        """The operator on float images (N, c, h, w), in their dtype: (N, C, H, W)."""
         if self.parts is not None:
             return self.parts(x)
-        return (x.flatten(1) @ self.matrix.T.to(x.dtype)).view(-1, *self.out_shape)
+        y = (x.flatten(1) @ self.matrix.T.to(x.dtype)).view(-1, *self.out_shape)
+        return y if self.offset is None else y + self.offset.to(x.dtype)
 
 
-@torch.no_grad()
 def operator_matrix(spec: Spec, chunk: int = 1024) -> torch.Tensor:
-    """The pipeline's response to every basis image, as a (C * H * W, 3072) float64 matrix."""
-    d = torch.Size(IN_SHAPE).numel()
-    basis = torch.eye(d).view(d, *IN_SHAPE)
-    return torch.cat([spec(basis[i : i + chunk]).flatten(1).double() for i in range(0, d, chunk)]).T
+    """The pipeline's response to every basis image less its response to a blank one, as a (C * H * W, c * h * w)
+    float64 matrix."""
+    d = torch.Size(spec.in_shape).numel()
+    blank = _offset(spec).flatten()
+    basis = torch.eye(d).view(d, *spec.in_shape)
+    with torch.no_grad():
+        columns = [spec(basis[i : i + chunk]).flatten(1).double() - blank for i in range(0, d, chunk)]
+    return torch.cat(columns).T
 
 
-def probe(pipeline: Spec | str = TARGET) -> Operator:
-    """The operator of a linear ``pipeline`` (a Spec or its text; the target pipeline by default).
+def probe(pipeline: Spec | str = TARGET, in_shape: tuple[int, int, int] | None = None) -> Operator:
+    """The operator of an affine ``pipeline``: a Spec, its text, or any callable ``lib.core.spec.wrap`` takes
+    (the target pipeline by default), on images of ``in_shape`` (the Spec's own, else CIFAR-10's).
 
-    Probing and factoring take about a second, and every ``exact`` model built probes its pipeline, so the
-    last few operators are kept: the same pipeline gives back the same object, to be read, not modified."""
-    return _probe(pipeline.text if isinstance(pipeline, Spec) else parse(pipeline).text)
+    Probing and factoring take about a second at 32x32, and every ``exact`` model built probes its pipeline,
+    so the last few operators are kept: the same pipeline gives back the same object, to be read, not modified."""
+    if isinstance(pipeline, str | Spec):
+        spec = pipeline if in_shape is None and isinstance(pipeline, Spec) else wrap(pipeline, in_shape or IN_SHAPE)
+    else:
+        spec = wrap(pipeline, in_shape or IN_SHAPE)
+    return _probe_text(spec.text, spec.in_shape) if not spec.wrapped else _probe(spec)
+
+
+@lru_cache(maxsize=4)
+def _probe_text(text: str, in_shape: tuple[int, int, int]) -> Operator:
+    return _probe(parse(text, in_shape))
 
 
 @lru_cache(maxsize=4)
 @torch.no_grad()
-def _probe(text: str) -> Operator:
-    spec = parse(text)
+def _probe(spec: Spec) -> Operator:
+    offset = _offset(spec)
+    if torch.Size(spec.in_shape).numel() * torch.Size(spec.out_shape).numel() > DENSE_LIMIT:
+        parts, error = axis_parts(spec, offset)
+        return Operator(spec.text, spec.out_shape, None, error, error, parts, spec.in_shape, _nonzero(offset))
     m = operator_matrix(spec)
     c, h, w = spec.out_shape
-    mix, spatial, channel_ratio = factor_channels(LinearFit(m, torch.zeros(len(m)), "probe"), IN_SHAPE[0], c)
-    a, b, kronecker_ratio = nearest_kronecker(spatial, (h, w), IN_SHAPE[1:])
+    in_c, in_h, in_w = spec.in_shape
+    mix, spatial, channel_ratio = factor_channels(LinearFit(m, torch.zeros(len(m)), "probe"), in_c, c)
+    a, b, kronecker_ratio = nearest_kronecker(spatial, (h, w), (in_h, in_w))
     separable = max(channel_ratio, kronecker_ratio) < STRUCTURE_TOL
-    parts = _scaled_parts(mix.view(c, -1), a, b) if separable else None
-    return Operator(spec.text, spec.out_shape, m, channel_ratio, kronecker_ratio, parts)
+    parts = _with_offset(_scaled_parts(mix.view(c, -1), a, b), offset) if separable else None
+    return Operator(spec.text, spec.out_shape, m, channel_ratio, kronecker_ratio, parts, spec.in_shape,
+                    _nonzero(offset))  # fmt: skip
+
+
+def _offset(spec: Spec) -> torch.Tensor:
+    """f(0): the pipeline's response to a blank image, (C, H, W) float64."""
+    with torch.no_grad():
+        return spec(torch.zeros(1, *spec.in_shape))[0].double()
+
+
+def _nonzero(offset: torch.Tensor) -> torch.Tensor | None:
+    return offset if offset.abs().max() > 0 else None
+
+
+def _responses(spec: Spec, images, offset: torch.Tensor) -> torch.Tensor:
+    """L x for each image of the iterable (built lazily, CHUNK at a time): (n, C, H, W) float64."""
+    images = list(images)
+    out = []
+    for i in range(0, len(images), CHUNK):
+        out.append(spec(torch.stack(images[i : i + CHUNK])).double() - offset)
+    return torch.cat(out)
+
+
+def axis_parts(spec: Spec, offset: torch.Tensor, n_check: int = 8) -> tuple[SeparableParts | None, float]:
+    """The separable parts of an affine pipeline read by axis (see the module's notes), and their largest error
+    against the pipeline on ``n_check`` random images relative to the largest output; the parts are None where
+    that error is above STRUCTURE_TOL (the pipeline is not separable, or its offset not representable)."""
+    c_in, h, w = spec.in_shape
+    full = _responses(spec, [torch.ones(spec.in_shape)], offset)[0]  # L(1): (C, H', W')
+    c0, i0, j0 = torch.unravel_index(full.abs().argmax(), full.shape)
+    peak = full[c0, i0, j0]
+    if peak == 0:
+        return None, float("inf")
+
+    def lit(axis: int, index: int) -> torch.Tensor:
+        img = torch.zeros(spec.in_shape)
+        img.select(axis, index).fill_(1.0)
+        return img
+
+    rows = _responses(spec, (lit(1, i) for i in range(h)), offset)[:, c0, :, j0].T  # A up to scale: (H', h)
+    cols = _responses(spec, (lit(2, j) for j in range(w)), offset)[:, c0, i0, :].T  # B up to scale: (W', w)
+    mix = _responses(spec, (lit(0, k) for k in range(c_in)), offset)[:, :, i0, j0].T / peak**2  # (C, c_in)
+    parts = _with_offset(_scaled_parts(mix, rows, cols), offset)
+    if parts is None:
+        return None, float("inf")
+    x = torch.rand(n_check, *spec.in_shape, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        y = spec(x).double()
+    error = ((parts(x.double()) - y).abs().max() / y.abs().max().clamp_min(1e-12)).item()
+    return (parts if error < STRUCTURE_TOL else None), error
 
 
 def _scaled_parts(mix: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> SeparableParts:
@@ -85,5 +168,21 @@ def _scaled_parts(mix: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> Separa
     and its resize weights. (The factorisation itself fixes them only up to a scale shared among the three.)"""
     row_sum, col_sum = a.sum() / len(a), b.sum() / len(b)
     row_sum, col_sum = (s if s != 0 else torch.ones_like(s) for s in (row_sum, col_sum))
-    bias = torch.zeros(len(mix), dtype=mix.dtype)  # a linear pipeline adds no constant
+    bias = torch.zeros(len(mix), dtype=mix.dtype)  # the offset, where there is one, is set by _with_offset
     return SeparableParts(mix * row_sum * col_sum, bias, a / row_sum, b / col_sum)
+
+
+def _with_offset(parts: SeparableParts, offset: torch.Tensor) -> SeparableParts | None:
+    """``parts`` with the bias that gives the offset f(0); None where no bias does: the bias b_c of a separable
+    map adds b_c (A 1)(B 1)^T to channel c, so f(0) must be that pattern times a constant per channel
+    (``Normalize`` after a resize is: the resize's rows sum to one)."""
+    if offset.abs().max() == 0:
+        return parts
+    pattern = torch.outer(parts.rows.sum(1), parts.cols.sum(1))  # (H, W)
+    norm = (pattern * pattern).sum()
+    if norm == 0:
+        return None
+    bias = (offset * pattern).sum((1, 2)) / norm  # least squares per channel
+    if (bias.view(-1, 1, 1) * pattern - offset).abs().max() > STRUCTURE_TOL * offset.abs().max():
+        return None
+    return SeparableParts(parts.gray, bias, parts.rows, parts.cols)

@@ -1,0 +1,83 @@
+"""Models by name: the registry every model class joins, and building, saving and loading them.
+
+A class joins with ``@register(name)``; :func:`build` makes one from its name and configuration, :func:`save`
+writes the name, configuration and weights to one file and :func:`load` reads them back. The model classes
+live in ``lib.core.models`` (and ``lib.core.banded``), which re-exports these functions.
+"""
+
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+REGISTRY: dict[str, type[nn.Module]] = {}
+FORMAT = 1  # version of the saved-file layout
+PLAIN = (str, int, float, bool, type(None), list, tuple)  # what a saved configuration may hold
+
+
+def register(name: str) -> Callable[[type[nn.Module]], type[nn.Module]]:
+    """Class decorator: make a model buildable and loadable by ``name``."""
+
+    def add(cls: type[nn.Module]) -> type[nn.Module]:
+        REGISTRY[name] = cls
+        cls.registry_name = name
+        return cls
+
+    return add
+
+
+def build(name: str, output: str = "none", **config) -> nn.Module:
+    """A fresh model by registry name, with its output constraint and any model-specific options."""
+    if name not in REGISTRY:
+        raise ValueError(f"unknown model {name!r}; choose one of {sorted(REGISTRY)}")
+    model = REGISTRY[name](output=output, **config)
+    model.config = {"output": output, **config}
+    return model
+
+
+def n_params(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def save(model: nn.Module, path: str | Path) -> Path:
+    """Store the model's registry name, configuration and weights in one file."""
+    name = getattr(model, "registry_name", None)
+    if name is None:
+        raise TypeError(f"{type(model).__name__} is not a registered model; build it with lib.core.models.build")
+    config = getattr(model, "config", {})
+    code = [k for k, v in config.items() if not isinstance(v, PLAIN)]
+    if code:
+        raise TypeError(f"cannot save a {name!r} model whose {', '.join(code)} is code, not data (a wrapped pipeline): "
+                        f"fit a separable or banded model to it and save that")  # fmt: skip
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    torch.save({"format": FORMAT, "name": name, "config": config, "state_dict": state}, path)
+    return path
+
+
+def load(path: str | Path, name: str | None = None) -> nn.Module:
+    """The saved model in eval mode. ``name``, when given, is the architecture the file must hold."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no saved model at {path}; train one first (notebooks/01_train.ipynb)")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # pickle, zip and weights_only errors all mean the same thing here
+        raise ValueError(f"{path} is not a model file written by lib.core.models.save ({type(err).__name__})") from err
+    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a model file written by lib.core.models.save")
+    saved = blob["name"]
+    if name is not None and saved != name:
+        raise ValueError(f"{path} holds a {saved!r} model, not {name!r}")
+    if saved not in REGISTRY:
+        raise ValueError(f"{path} holds unknown architecture {saved!r}; known: {sorted(REGISTRY)}")
+    config = {k: tuple(v) if isinstance(v, list) else v for k, v in blob["config"].items()}
+    model = build(saved, **config)
+    try:
+        model.load_state_dict(blob["state_dict"])
+    except RuntimeError as err:
+        raise ValueError(f"weights in {path} do not fit architecture {saved!r}: {err}") from err
+    return model.eval()
