@@ -4,19 +4,19 @@ The package is cut in three layers; each imports only from the ones before it (t
 
 - ``lib.core``: the domain, which knows nothing of notebooks or tables.
   ``constants`` (gray levels, shapes, the target pipeline); the pipelines: ``pipeline`` (the target),
-  ``spec`` (any pipeline named by a string), ``probe`` (a linear pipeline's operator, read off by basis
-  images) and ``classify`` (linear? separable?); the images: ``data`` (CIFAR-10) and ``synthetic`` (images
-  unlike photographs); the models: ``models`` (the registry), ``separable`` (row/column maps and their
-  parts), ``fused`` (a compiled loop), ``cost`` (FLOPs and time); fitting and scoring: ``losses``,
+  ``spec`` (any pipeline named by a string, or a user's callable with its input shape), ``probe`` (an affine
+  pipeline's operator, read off by basis images or axis by axis) and ``classify`` (linear? affine? separable?); the images: ``data`` (CIFAR-10) and ``synthetic`` (images
+  unlike photographs); the models: ``models`` (the classes), ``registry`` (building, saving, loading them by
+  name), ``separable`` (row/column maps and their parts), ``banded`` (those maps on their support), ``fused`` (a compiled loop), ``cost`` (FLOPs and time); fitting and scoring: ``losses``,
   ``stopping``, ``train`` (the loop) with ``optimizers`` (one strategy per optimizer), ``fit`` (closed
-  forms), ``moments`` (second-moment statistics) and ``metrics`` (``score``, the one comparison).
+  forms, and alternating least squares for large images), ``moments`` (second-moment statistics) and ``metrics`` (``score``, the one comparison).
 - ``lib.experiments``: one module per question a notebook asks: ``designs`` and ``loss_study`` (02);
   ``routes`` (every benchmark route, declared once), ``bench`` with ``bench_config``, ``bench_jobs``,
-  ``bench_run`` and ``bench_tables`` (03); ``generality`` (04).
+  ``bench_run`` and ``bench_tables`` (03); ``generality`` and ``user_pipelines`` (04).
 - ``lib.report``: what a reader sees: ``records`` (the report's runs and the record each training run
   writes), ``summary``
   (reports/SUMMARY.md), ``plots`` and ``bench_plots`` (figures), ``front`` and ``front_text`` (the front
-  page), and the prose built from numbers (``train_text``, ``designs_text``, ``bench_text``).
+  page), and the prose built from numbers (``train_text``, ``designs_text``, ``bench_text``, ``user_text``).
 
 Beside them, for every layer: ``paths`` (every project path), ``results`` (results files with the machine
 they were measured on, and tables read back), ``progress`` (progress bars), ``timing`` (medians of repeated

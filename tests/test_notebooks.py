@@ -225,6 +225,13 @@ def test_pipelines_notebook(tmp_path, smoke_data_dir):
         assert float(by[(target, name)]["test_max_gray"]) < 0.01 and float(by[(rgb, name)]["test_max_gray"]) < 0.01
     assert by[(curved, "dense")]["linear"] == "False" and float(by[(curved, "dense")]["superposition_gray"]) > 1
     assert {m for p, m in by if p == curved} == {"dense", "dense + clamp", "curve + separable"}
+    with (out / "results" / "user_pipelines.csv").open() as f:  # pipelines a user already has, on their own sizes
+        user = list(csv.DictReader(f))
+    learned = [r for r in user if r["model"] in ("separable", "banded")]
+    assert {r["in_shape"] for r in learned} == {"3x32x32", "3x64x64", "3x96x96", "3x224x224", "1x28x28"}
+    assert all(float(r["photo_max_gray"]) < 0.01 and float(r["noise_max_gray"]) < 0.01 for r in learned)
+    refused = {r["example"]: r["refused"] for r in user if r["model"] == "-"}
+    assert "RandomHorizontalFlip" in refused["a random flip"] and "at most 1024" in refused["resize(1e9)"]
 
 
 def test_train_and_benchmark_notebooks_learn_another_pipeline(tmp_path, smoke_data_dir):

@@ -1,0 +1,90 @@
+"""Pipelines a user already has, on their own image sizes: the second part of ``04_pipelines``.
+
+Each example is a pipeline (a ``v2.Compose``, any deterministic callable, or a spec string) with the shape
+of the images it takes. The probe decides linear, affine and separable (``lib.core.classify``; per axis
+where the images are large); ``separable`` is fitted from images by alternating least squares
+(``lib.core.fit.separable_als``: its unknowns grow with the sides, so 224x224 fits in seconds) and kept on
+its support as ``banded``. Both are scored on CIFAR-10 test images brought to the example's shape
+(resized with antialiasing, made gray for one channel) and on noise images of that shape. A pipeline that
+cannot be learned is listed with the error that refuses it.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torchvision.transforms.v2 import functional as TF
+
+from lib.core import banded, fit, metrics, models, spec
+from lib.core.classify import classify
+from lib.core.separable import set_parts
+
+FIT_NOISE = 32  # noise images of the example's shape the fit sees, beside as many photographs
+
+
+@dataclass
+class Example:
+    """A pipeline as a user has it, with the images it takes."""
+
+    name: str  # how the report names it
+    pipeline: str | Callable  # a spec string, or any callable lib.core.spec.wrap takes
+    in_shape: tuple[int, int, int]  # (C, H, W) of the images it takes
+
+
+def photos(x: torch.Tensor, in_shape: tuple[int, int, int]) -> torch.Tensor:
+    """CIFAR-10 images (N, 3, 32, 32) in [0, 1] brought to ``in_shape``: resized with antialiasing and, for
+    one channel, made gray."""
+    c, h, w = in_shape
+    out = TF.resize(x, [h, w], antialias=True).clamp(0, 1)
+    return TF.rgb_to_grayscale(out) if c == 1 else out
+
+
+def noise(n: int, in_shape: tuple[int, int, int], seed: int) -> torch.Tensor:
+    return torch.rand(n, *in_shape, generator=torch.Generator().manual_seed(seed))
+
+
+def _score(model, s: spec.Spec, x: torch.Tensor, chunk: int = 256) -> dict:
+    with torch.no_grad():
+        pred = torch.cat([model(x[i : i + chunk]) for i in range(0, len(x), chunk)])
+        target = torch.cat([s(x[i : i + chunk]) for i in range(0, len(x), chunk)])
+    return metrics.score(pred, target)
+
+
+def study_one(example: Example, train_x: torch.Tensor, test_x: torch.Tensor, n_noise: int = 256) -> list[dict]:
+    """The rows of one example: its probe's decision, then per model (the probed operator, ``separable``,
+    ``banded``) parameters, fit time and error on the photographs and noise of its shape; one row with the
+    error message where the pipeline is refused or not affine."""
+    base = {"example": example.name, "in_shape": "x".join(map(str, example.in_shape))}
+    try:
+        s = spec.wrap(example.pipeline, example.in_shape, name=example.name)
+    except (TypeError, ValueError) as err:
+        return [{**base, "model": "-", "refused": str(err)}]
+    found = classify(s, n=8)
+    base |= {"out_shape": "x".join(map(str, s.out_shape)), "affine": found.affine, "linear": found.linear,
+             "separable": found.separable, "offset_gray": found.offset_gray}  # fmt: skip
+    if not (found.affine and found.separable):
+        why = "not affine" if not found.affine else "affine but not row/column separable"
+        return [{**base, "model": "-", "refused": f"{why}: no separable model reproduces it"}]
+    photo_train, photo_test = photos(train_x, s.in_shape), photos(test_x, s.in_shape)
+    fit_x = torch.cat([photo_train, noise(FIT_NOISE, s.in_shape, seed=1)])
+    start = time.perf_counter()
+    sep = models.build("separable", out_shape=s.out_shape, in_shape=s.in_shape)
+    set_parts(sep, fit.separable_als(fit_x, s(fit_x)))
+    fit_s = time.perf_counter() - start
+    start = time.perf_counter()
+    band = banded.from_separable(sep, banded.TRAINED_SUPPORT_TOL)
+    band_s = fit_s + time.perf_counter() - start
+    exact = models.build("exact", pipeline=s.transform if s.wrapped else s.text, in_shape=s.in_shape)
+    rows = []
+    for name, model, seconds in (("exact", exact, 0.0), ("separable", sep, fit_s), ("banded", band, band_s)):
+        photo, rand = _score(model, s, photo_test), _score(model, s, noise(n_noise, s.in_shape, seed=2))
+        rows.append({**base, "model": name, "params": models.n_params(model), "fit_s": seconds,
+                     "photo_max_gray": photo["max_gray"], "photo_exact8_pct": photo["exact8_pct"],
+                     "noise_max_gray": rand["max_gray"], "refused": ""})  # fmt: skip
+    return rows
+
+
+def study(examples: list[Example], train_x: torch.Tensor, test_x: torch.Tensor) -> list[dict]:
+    """Every example's rows (:func:`study_one`), in order."""
+    return [row for ex in examples for row in study_one(ex, train_x, test_x)]
