@@ -20,7 +20,7 @@ from lib.core import banded, fit, metrics, models, spec
 from lib.core.classify import classify
 from lib.core.separable import set_parts
 
-FIT_NOISE = 32  # noise images of the example's shape the fit sees, beside as many photographs
+FIT_PHOTOS, FIT_NOISE = 32, 32  # photographs and noise images of the example's shape the fit sees
 
 
 @dataclass
@@ -54,7 +54,8 @@ def _score(model, s: spec.Spec, x: torch.Tensor, chunk: int = 256) -> dict:
 def study_one(example: Example, train_x: torch.Tensor, test_x: torch.Tensor, n_noise: int = 256) -> list[dict]:
     """The rows of one example: its probe's decision, then per model (the probed operator, ``separable``,
     ``banded``) parameters, fit time and error on the photographs and noise of its shape; one row with the
-    error message where the pipeline is refused or not affine."""
+    error message where the pipeline is refused or not affine. The fit sees the first FIT_PHOTOS of
+    ``train_x`` and FIT_NOISE noise images, brought to the example's shape; ``test_x`` is scored in chunks."""
     base = {"example": example.name, "in_shape": "x".join(map(str, example.in_shape))}
     try:
         s = spec.wrap(example.pipeline, example.in_shape, name=example.name)
@@ -66,8 +67,8 @@ def study_one(example: Example, train_x: torch.Tensor, test_x: torch.Tensor, n_n
     if not (found.affine and found.separable):
         why = "not affine" if not found.affine else "affine but not row/column separable"
         return [{**base, "model": "-", "refused": f"{why}: no separable model reproduces it"}]
-    photo_train, photo_test = photos(train_x, s.in_shape), photos(test_x, s.in_shape)
-    fit_x = torch.cat([photo_train, noise(FIT_NOISE, s.in_shape, seed=1)])
+    photo_test = torch.cat([photos(test_x[i : i + 256], s.in_shape) for i in range(0, len(test_x), 256)])
+    fit_x = torch.cat([photos(train_x[:FIT_PHOTOS], s.in_shape), noise(FIT_NOISE, s.in_shape, seed=1)])
     start = time.perf_counter()
     sep = models.build("separable", out_shape=s.out_shape, in_shape=s.in_shape)
     set_parts(sep, fit.separable_als(fit_x, s(fit_x)))
