@@ -2,14 +2,16 @@
 
 The package is cut in three layers; each imports only from the ones before it (tests/test_layout.py):
 
-- ``lib.core``: the domain, which knows nothing of notebooks or tables.
-  ``constants`` (gray levels, shapes, the target pipeline); the pipelines: ``pipeline`` (the target),
-  ``spec`` (any pipeline named by a string, or a user's callable with its input shape), ``probe`` (an affine
-  pipeline's operator, read off by basis images or axis by axis) and ``classify`` (linear? affine? separable?); the images: ``data`` (CIFAR-10) and ``synthetic`` (images
-  unlike photographs); the models: ``models`` (the classes), ``registry`` (building, saving, loading them by
-  name), ``separable`` (row/column maps and their parts), ``banded`` (those maps on their support), ``fused`` (a compiled loop), ``cost`` (FLOPs and time); fitting and scoring: ``losses``,
-  ``stopping``, ``train`` (the loop) with ``optimizers`` (one strategy per optimizer), ``fit`` (closed
-  forms, and alternating least squares for large images), ``moments`` (second-moment statistics) and ``metrics`` (``score``, the one comparison).
+- ``lib.core``: the domain, which knows nothing of notebooks or tables. ``constants`` (gray levels, shapes,
+  the target pipeline); the pipelines: ``pipeline`` (the target), ``spec`` (any pipeline named by a string, or
+  a user's callable with its input shape), ``probe`` (an affine pipeline's operator, read off by basis images
+  or axis by axis) and ``classify`` (linear? affine? separable?); the images: ``data`` (CIFAR-10) and
+  ``synthetic`` (images unlike photographs); the models: ``models`` (the classes), ``registry`` (building,
+  saving, loading them by name), ``separable`` (row/column maps and their parts), ``banded`` (those maps on
+  their support), ``fused`` (a compiled loop), ``cost`` (FLOPs and time); fitting and scoring: ``losses``,
+  ``stopping``, ``train`` (the loop) with ``optimizers`` (one strategy per optimizer), ``fit`` (closed forms,
+  and alternating least squares for large images), ``moments`` (second-moment statistics) and ``metrics``
+  (``score``, the one comparison).
 - ``lib.experiments``: one module per question a notebook asks: ``designs`` and ``loss_study`` (02);
   ``routes`` (every benchmark route, declared once), ``bench`` with ``bench_config``, ``bench_jobs``,
   ``bench_run`` and ``bench_tables`` (03); ``generality`` and ``user_pipelines`` (04).

@@ -171,3 +171,17 @@ def test_every_separable_pipeline_gets_its_own_band():
     assert band["params"] < sep["params"] / 4 and band["test_max_gray"] < 0.01
     assert ("center_crop(24) | rot90 | grayscale", "banded") not in by  # a quarter turn is not separable
     assert generality.smallest_within(rows)["resize(16,20) | hflip"]["model"] == "banded"
+
+
+def test_a_table_holds_a_point_wise_step_on_8_bit_inputs_exactly():
+    s = spec.parse("gamma(0.5) | grayscale | resize(16,16)")  # a square root: steepest at 0
+    x = generality.to_levels(torch.rand(3200, 3, 32, 32, generator=torch.Generator().manual_seed(0)))
+    y = s(x)
+    test = generality.to_levels(torch.rand(64, 3, 32, 32, generator=torch.Generator().manual_seed(1)))
+    table = generality.fit_curve_then_separable(x, y, s.out_shape, rounds=0, curve=generality.Table(), pipeline=s)
+    curve = generality.fit_curve_then_separable(x, y, s.out_shape, knots=13, rounds=1, curve_images=200)
+    with torch.no_grad():
+        table_err, curve_err = ((m(test) - s(test)).abs().max().item() * 255 for m in (table, curve))
+    assert table_err < 0.01 < 1 < curve_err  # the table is the square root on every level; 13 knots are not
+    identity = generality.Table()(torch.tensor([0.0, 0.6 / 255, 1.0]))  # off a level: the nearest level's value
+    torch.testing.assert_close(identity, torch.tensor([0.0, 1 / 255, 1.0]), rtol=0, atol=1e-7)

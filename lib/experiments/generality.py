@@ -21,7 +21,7 @@ from torch import nn
 from lib.core import fit, metrics, models
 from lib.core.banded import from_separable
 from lib.core.classify import classify
-from lib.core.constants import IN_SHAPE
+from lib.core.constants import GRAY_LEVELS, IN_SHAPE
 from lib.core.cost import cpu_seconds
 from lib.core.pipeline import make_targets
 from lib.core.separable import parts_of, set_parts
@@ -53,6 +53,31 @@ class Curve(nn.Module):
         return self.values[i] * (1 - frac) + self.values[i + 1] * frac
 
 
+class Table(nn.Module):
+    """A point-wise curve on 8-bit images: one value for each of the 256 levels. Any point-wise step is exactly
+    a table on 8-bit inputs, however sharply it bends (a square root near 0, a threshold), where a curve
+    between fixed knots can only approximate it. Inputs off the levels are taken at the nearest one."""
+
+    def __init__(self, levels: int = GRAY_LEVELS + 1):
+        super().__init__()
+        self.values = nn.Parameter(torch.linspace(0, 1, levels))
+
+    def _index(self, x: torch.Tensor) -> torch.Tensor:
+        return (x.clamp(0, 1) * (len(self.values) - 1)).round().long()
+
+    def basis(self, x: torch.Tensor) -> torch.Tensor:
+        """The level of each pixel, one-hot: (..., levels); the table is basis(x) @ values."""
+        return nn.functional.one_hot(self._index(x), len(self.values)).to(x.dtype)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.values[self._index(x)]
+
+
+def to_levels(x: torch.Tensor) -> torch.Tensor:
+    """Images on the 8-bit levels, as a table expects (CIFAR-10's are; noise images are not)."""
+    return (x * GRAY_LEVELS).round() / GRAY_LEVELS
+
+
 class CurveThen(nn.Sequential):
     """A point-wise curve on the input, then a linear model."""
 
@@ -68,16 +93,33 @@ def _sse(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk: int = 4096) 
 
 @torch.no_grad()
 def fit_curve_then_separable(
-    x, y, out_shape, knots: int = 49, rounds: int = 3, curve_images: int = 2048, chunk: int = 128, seed: int = 0
+    x, y, out_shape, knots: int = 49, rounds: int = 3, curve_images: int = 2048, chunk: int | None = None,
+    seed: int = 0, curve: nn.Module | None = None, pipeline=None,
 ) -> CurveThen:  # fmt: skip
     """Alternating least squares for ``curve + separable`` on (x, y): start from the identity curve and
     the closed-form separable map; then, ``rounds`` times, solve the curve's knot values with the map fixed
     (y is linear in them: sum_k v_k L0(h_k(x)), with L0 the map without its constant; ``curve_images``
     random training images suffice for its few unknowns) and refit the map in closed form. Returns the
-    round with the smallest training error (the start included)."""
-    curve, linear = Curve(knots), models.build("separable", out_shape=out_shape)
+    round with the smallest training error (the start included). ``curve`` replaces the ``knots``-knot
+    :class:`Curve` by another with ``values`` and ``basis`` (a :class:`Table`); ``chunk`` images at a time
+    (by default as many as keep each chunk's basis near 100 MB). With ``pipeline``, the curve starts from
+    the pipeline's mean response to a constant image at each knot (scaled to a largest step of 1; the map
+    takes the scale): for a point-wise step before a linear map that is the step's own shape, where the
+    identity start can stall (a fold such as solarize stayed 146 gray levels off after three rounds)."""
+    curve = curve if curve is not None else Curve(knots)
+    knots = len(curve.values)
+    chunk = chunk or max(1, 25_000_000 // (knots * x[0].numel()))
+    if pipeline is not None:
+        with torch.no_grad():
+            flat = torch.linspace(0, 1, knots).view(-1, 1, 1, 1).expand(knots, *x.shape[1:]).contiguous()
+            r = pipeline(flat).flatten(1).mean(1).double()
+        span = (r - r[0]).abs().max()
+        if span > 0:
+            curve.values.data.copy_(((r - r[0]) / span).float())
+    linear = models.build("separable", out_shape=out_shape)
     model = CurveThen(curve, linear)  # holds curve and linear themselves: it sees every update below
-    fit.fit_model(linear, x, y)
+    with torch.no_grad():
+        fit.fit_model(linear, torch.cat(list(models.in_chunks(curve, x, 4096))), y)
     best = (_sse(model, x, y), {k: v.clone() for k, v in model.state_dict().items()})
     pick = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:curve_images]
     xs, ys = x[pick], y[pick]
@@ -126,6 +168,11 @@ def _fit_models(spec, found, x, y, knots, rounds) -> dict[str, tuple[nn.Module, 
     fitted["dense + clamp"] = (clamped.eval(), fitted["dense"][1])
     start = time.perf_counter()
     fitted["curve + separable"] = (fit_curve_then_separable(x, y, spec.out_shape, knots, rounds),
+                                   time.perf_counter() - start)  # fmt: skip
+    start = time.perf_counter()  # the same on the 8-bit levels, with a table for the curve
+    levels = to_levels(x)
+    fitted["table + separable"] = (fit_curve_then_separable(levels, make_targets(levels, transform=spec),
+                                   spec.out_shape, rounds=rounds, curve_images=256, curve=Table(), pipeline=spec),
                                    time.perf_counter() - start)  # fmt: skip
     return fitted
 
