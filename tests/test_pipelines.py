@@ -185,3 +185,14 @@ def test_a_table_holds_a_point_wise_step_on_8_bit_inputs_exactly():
     assert table_err < 0.01 < 1 < curve_err  # the table is the square root on every level; 13 knots are not
     identity = generality.Table()(torch.tensor([0.0, 0.6 / 255, 1.0]))  # off a level: the nearest level's value
     torch.testing.assert_close(identity, torch.tensor([0.0, 1 / 255, 1.0]), rtol=0, atol=1e-7)
+
+
+def test_a_curve_after_the_linear_map_holds_a_monotone_step_and_refuses_a_fold():
+    x = torch.rand(3200, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    test = torch.rand(64, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    after = spec.parse("grayscale | resize(16,16) | gamma(2.2)")
+    model = generality.fit_separable_then_curve(x, after(x), after.out_shape, after)
+    with torch.no_grad():
+        assert (model(test) - after(test)).abs().max().item() * 255 < 0.5
+    folded = spec.parse("grayscale | resize(16,16) | solarize(0.7)")  # no inverse: the candidate is left out
+    assert generality.fit_separable_then_curve(x, folded(x), folded.out_shape, folded) is None

@@ -142,6 +142,50 @@ def fit_curve_then_separable(
     return model.eval()
 
 
+class ThenCurve(nn.Sequential):
+    """A linear model, then a point-wise curve on its output."""
+
+    def __init__(self, linear: nn.Module, curve: Curve):
+        super().__init__(linear, curve)
+
+
+def constant_response(pipeline, levels: int, in_shape=IN_SHAPE) -> torch.Tensor:
+    """The pipeline's mean output for a constant image at each of ``levels`` values from 0 to 1 (float64)."""
+    with torch.no_grad():
+        flat = torch.linspace(0, 1, levels).view(-1, 1, 1, 1).expand(levels, *in_shape).contiguous()
+        return pipeline(flat).flatten(1).mean(1).double()
+
+
+@torch.no_grad()
+def fit_separable_then_curve(x, y, out_shape, pipeline, knots: int = 49, curve_images: int = 512,
+                             levels: int = 1024) -> ThenCurve | None:  # fmt: skip
+    """``separable + curve`` for a pipeline that ends with a point-wise step after its linear ones: the curve
+    starts as the pipeline's response to constant images (a resize, crop or grayscale keeps a constant image
+    constant, so that response is the step itself), the targets are mapped back through it to the linear
+    map's output and ``separable`` is fitted to them in closed form; then the curve's knot values are
+    solved by least squares on the map's output. None where that response is not monotone: a fold such as
+    solarize has no inverse to map the targets back through."""
+    r = constant_response(pipeline, levels, tuple(x.shape[1:])).float()
+    steps = r[1:] - r[:-1]
+    sign = 1.0 if steps.sum() >= 0 else -1.0
+    if not bool((sign * steps > 0).all()):
+        return None
+    grid, rs = torch.linspace(0, 1, levels), r * sign  # increasing
+    ys = (y * sign).clamp(rs[0], rs[-1])
+    i = torch.searchsorted(rs, ys.contiguous()).clamp(1, levels - 1)
+    lo, hi = rs[i - 1], rs[i]
+    z = grid[i - 1] + (ys - lo) / (hi - lo) * (grid[i] - grid[i - 1])  # the step inverted, level by level
+    linear = models.build("separable", out_shape=out_shape)
+    fit.fit_model(linear, x, z)
+    curve = Curve(knots)
+    pick = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))[:curve_images]
+    u = torch.cat(list(models.in_chunks(linear, x[pick], 256))).flatten()
+    basis = curve.basis(u).double()  # (pixels, knots)
+    solution = torch.linalg.lstsq(basis.T @ basis, basis.T @ y[pick].flatten().double()[:, None], driver="gelsd")
+    curve.values.copy_(solution.solution[:, 0].float())
+    return ThenCurve(linear, curve).eval()
+
+
 def _fit_models(spec, found, x, y, knots, rounds) -> dict[str, tuple[nn.Module, float]]:
     """{model name: (fitted model, seconds to fit)} for one pipeline."""
     fitted = {}
@@ -174,6 +218,10 @@ def _fit_models(spec, found, x, y, knots, rounds) -> dict[str, tuple[nn.Module, 
     fitted["table + separable"] = (fit_curve_then_separable(levels, make_targets(levels, transform=spec),
                                    spec.out_shape, rounds=rounds, curve_images=256, curve=Table(), pipeline=spec),
                                    time.perf_counter() - start)  # fmt: skip
+    start = time.perf_counter()
+    after = fit_separable_then_curve(x, y, spec.out_shape, spec, knots)
+    if after is not None:  # a step after the linear ones, when its constant response can be inverted
+        fitted["separable + curve"] = (after, time.perf_counter() - start)
     return fitted
 
 
