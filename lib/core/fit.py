@@ -32,7 +32,7 @@ from torch import nn
 
 from lib.core.constants import IN_SHAPE
 from lib.core.moments import raw_moments
-from lib.core.separable import SeparableParts, set_parts
+from lib.core.separable import SeparableParts, balanced, set_parts
 
 FITTABLE = ("dense", "separable", "fc_large", "conv5")
 EIG_CUTOFF = 1e-12  # relative eigenvalue below which a direction counts as unseen (singular fallback)
@@ -228,6 +228,4 @@ def separable_als(
     rest = y_mean - a @ torch.einsum("ok,khw->ohw", mix, x_mean) @ b.T  # (C, P, Q): the means left to the bias
     norm = (pattern * pattern).sum()
     bias = (rest * pattern).sum((1, 2)) / norm if norm > 0 else torch.zeros(c_out)
-    row_sum, col_sum = a.sum() / p, b.sum() / q  # rows of A and B summing to one on average, as a resize's do
-    row_sum, col_sum = (s if s != 0 else torch.ones_like(s) for s in (row_sum, col_sum))
-    return SeparableParts(mix * row_sum * col_sum, bias * row_sum * col_sum, a / row_sum, b / col_sum)
+    return balanced(SeparableParts(mix, bias, a, b))

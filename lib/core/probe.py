@@ -27,7 +27,7 @@ import torch
 
 from lib.core.constants import IN_SHAPE, TARGET
 from lib.core.fit import LinearFit, factor_channels, nearest_kronecker
-from lib.core.separable import SeparableParts
+from lib.core.separable import SeparableParts, balanced
 from lib.core.spec import Spec, parse, wrap
 
 STRUCTURE_TOL = 1e-5  # a rank-1 ratio (or relative error of axis-probed parts) below this: the structure holds
@@ -84,10 +84,7 @@ def probe(pipeline: Spec | str = TARGET, in_shape: tuple[int, int, int] | None =
 
     Probing and factoring take about a second at 32x32, and every ``exact`` model built probes its pipeline,
     so the last few operators are kept: the same pipeline gives back the same object, to be read, not modified."""
-    if isinstance(pipeline, str | Spec):
-        spec = pipeline if in_shape is None and isinstance(pipeline, Spec) else wrap(pipeline, in_shape or IN_SHAPE)
-    else:
-        spec = wrap(pipeline, in_shape or IN_SHAPE)
+    spec = pipeline if isinstance(pipeline, Spec) and in_shape is None else wrap(pipeline, in_shape or IN_SHAPE)
     return _probe_text(spec.text, spec.in_shape) if not spec.wrapped else _probe(spec)
 
 
@@ -109,7 +106,7 @@ def _probe(spec: Spec) -> Operator:
     mix, spatial, channel_ratio = factor_channels(LinearFit(m, torch.zeros(len(m)), "probe"), in_c, c)
     a, b, kronecker_ratio = nearest_kronecker(spatial, (h, w), (in_h, in_w))
     separable = max(channel_ratio, kronecker_ratio) < STRUCTURE_TOL
-    parts = _with_offset(_scaled_parts(mix.view(c, -1), a, b), offset) if separable else None
+    parts = _with_offset(_linear_parts(mix.view(c, -1), a, b), offset) if separable else None
     return Operator(spec.text, spec.out_shape, m, channel_ratio, kronecker_ratio, parts, spec.in_shape,
                     _nonzero(offset))  # fmt: skip
 
@@ -152,7 +149,7 @@ def axis_parts(spec: Spec, offset: torch.Tensor, n_check: int = 8) -> tuple[Sepa
     rows = _responses(spec, (lit(1, i) for i in range(h)), offset)[:, c0, :, j0].T  # A up to scale: (H', h)
     cols = _responses(spec, (lit(2, j) for j in range(w)), offset)[:, c0, i0, :].T  # B up to scale: (W', w)
     mix = _responses(spec, (lit(0, k) for k in range(c_in)), offset)[:, :, i0, j0].T / peak**2  # (C, c_in)
-    parts = _with_offset(_scaled_parts(mix, rows, cols), offset)
+    parts = _with_offset(_linear_parts(mix, rows, cols), offset)
     if parts is None:
         return None, float("inf")
     x = torch.rand(n_check, *spec.in_shape, generator=torch.Generator().manual_seed(0))
@@ -162,14 +159,10 @@ def axis_parts(spec: Spec, offset: torch.Tensor, n_check: int = 8) -> tuple[Sepa
     return (parts if error < STRUCTURE_TOL else None), error
 
 
-def _scaled_parts(mix: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> SeparableParts:
-    """The factors with the rows of A and of B summing to one on average, as each row of a resize does, and
-    the scale they give up carried by the mix: the target's parts then read as torchvision's luma weights
-    and its resize weights. (The factorisation itself fixes them only up to a scale shared among the three.)"""
-    row_sum, col_sum = a.sum() / len(a), b.sum() / len(b)
-    row_sum, col_sum = (s if s != 0 else torch.ones_like(s) for s in (row_sum, col_sum))
-    bias = torch.zeros(len(mix), dtype=mix.dtype)  # the offset, where there is one, is set by _with_offset
-    return SeparableParts(mix * row_sum * col_sum, bias, a / row_sum, b / col_sum)
+def _linear_parts(mix: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> SeparableParts:
+    """The factors as balanced parts (lib.core.separable.balanced) with no bias: the offset, where there is
+    one, is set by _with_offset."""
+    return balanced(SeparableParts(mix, torch.zeros(len(mix), dtype=mix.dtype), a, b))
 
 
 def _with_offset(parts: SeparableParts, offset: torch.Tensor) -> SeparableParts | None:

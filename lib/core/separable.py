@@ -40,6 +40,16 @@ class SeparableParts:
         return separable_map(x, gray[0] if len(gray) == 1 else gray, rows, cols, bias)
 
 
+def balanced(parts: SeparableParts) -> SeparableParts:
+    """The same map with the rows of A and of B summing to one on average, as each row of a resize does, and
+    the scale they give up carried by the mix and the bias: a fitted or probed map is fixed only up to a
+    scale shared among them, and the target's parts then read as torchvision's luma and resize weights."""
+    row_sum, col_sum = parts.rows.sum() / len(parts.rows), parts.cols.sum() / len(parts.cols)
+    row_sum, col_sum = (s if s != 0 else torch.ones_like(s) for s in (row_sum, col_sum))
+    scale = row_sum * col_sum
+    return SeparableParts(parts.gray * scale, parts.bias * scale, parts.rows / row_sum, parts.cols / col_sum)
+
+
 def parts_of(net) -> SeparableParts:
     """The parts of ``net``: a separable model, the ``exact`` model or probed operator of a separable
     pipeline, or parts themselves. A model's parts are its own tensors: writing into them writes the model,

@@ -91,6 +91,13 @@ def _sse(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk: int = 4096) 
     return sum(((out - y[i : i + chunk]).double() ** 2).sum().item() for i, out in zip(starts, outs, strict=True))
 
 
+def constant_response(pipeline, levels: int, in_shape=IN_SHAPE) -> torch.Tensor:
+    """The pipeline's mean output for a constant image at each of ``levels`` values from 0 to 1 (float64)."""
+    with torch.no_grad():
+        flat = torch.linspace(0, 1, levels).view(-1, 1, 1, 1).expand(levels, *in_shape).contiguous()
+        return pipeline(flat).flatten(1).mean(1).double()
+
+
 @torch.no_grad()
 def fit_curve_then_separable(
     x, y, out_shape, knots: int = 49, rounds: int = 3, curve_images: int = 2048, chunk: int | None = None,
@@ -110,16 +117,13 @@ def fit_curve_then_separable(
     knots = len(curve.values)
     chunk = chunk or max(1, 25_000_000 // (knots * x[0].numel()))
     if pipeline is not None:
-        with torch.no_grad():
-            flat = torch.linspace(0, 1, knots).view(-1, 1, 1, 1).expand(knots, *x.shape[1:]).contiguous()
-            r = pipeline(flat).flatten(1).mean(1).double()
+        r = constant_response(pipeline, knots, tuple(x.shape[1:]))
         span = (r - r[0]).abs().max()
         if span > 0:
             curve.values.data.copy_(((r - r[0]) / span).float())
     linear = models.build("separable", out_shape=out_shape)
     model = CurveThen(curve, linear)  # holds curve and linear themselves: it sees every update below
-    with torch.no_grad():
-        fit.fit_model(linear, torch.cat(list(models.in_chunks(curve, x, 4096))), y)
+    fit.fit_model(linear, torch.cat(list(models.in_chunks(curve, x, 4096))), y)
     best = (_sse(model, x, y), {k: v.clone() for k, v in model.state_dict().items()})
     pick = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:curve_images]
     xs, ys = x[pick], y[pick]
@@ -147,13 +151,6 @@ class ThenCurve(nn.Sequential):
 
     def __init__(self, linear: nn.Module, curve: Curve):
         super().__init__(linear, curve)
-
-
-def constant_response(pipeline, levels: int, in_shape=IN_SHAPE) -> torch.Tensor:
-    """The pipeline's mean output for a constant image at each of ``levels`` values from 0 to 1 (float64)."""
-    with torch.no_grad():
-        flat = torch.linspace(0, 1, levels).view(-1, 1, 1, 1).expand(levels, *in_shape).contiguous()
-        return pipeline(flat).flatten(1).mean(1).double()
 
 
 @torch.no_grad()

@@ -46,9 +46,8 @@ def noise(n: int, in_shape: tuple[int, int, int], seed: int) -> torch.Tensor:
 
 def _score(model, s: spec.Spec, x: torch.Tensor, chunk: int = 256) -> dict:
     with torch.no_grad():
-        pred = torch.cat([model(x[i : i + chunk]) for i in range(0, len(x), chunk)])
         target = torch.cat([s(x[i : i + chunk]) for i in range(0, len(x), chunk)])
-    return metrics.score(pred, target)
+    return metrics.score_model(model, x, target)
 
 
 def study_one(example: Example, train_x: torch.Tensor, test_x: torch.Tensor, n_noise: int = 256) -> list[dict]:

@@ -87,12 +87,17 @@ def fidelity(run: TrainRecord) -> dict:
     }  # fmt: skip
 
 
+def design_rows(designs: list[dict], name: str) -> list[dict]:
+    """The rows of 02's design table for design ``name``: its own, and its variants ("name (closed form)")."""
+    return [d for d in designs if d["model"] == name or str(d["model"]).startswith(f"{name} (")]
+
+
 def design_table(designs: list[dict], final: TrainRecord) -> list[dict]:
     """One row per design: its size and cost, and the best it reached in 02_architectures (its optimum where
     one was computed, else its Adam run), then the final model as trained by its own run."""
     rows = []
     for name, words in DESIGN_WORDS.items():
-        mine = [d for d in designs if d["model"] == name or str(d["model"]).startswith(f"{name} (")]
+        mine = design_rows(designs, name)
         if not mine:
             continue
         best = min(mine, key=lambda d: d["test_max_gray"])

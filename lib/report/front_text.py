@@ -2,7 +2,7 @@
 reads out of one run's results files, as functions a test can check against those files."""
 
 from lib.core.metrics import percent
-from lib.report.front import FINAL_RUN, MINIMAL, Results, fidelity, final_fastest, minimal_fastest
+from lib.report.front import FINAL_RUN, MINIMAL, Results, design_rows, fidelity, final_fastest, minimal_fastest
 from lib.report.records import TrainRecord
 
 # how each training route reads in a sentence ("Trained by ...")
@@ -55,8 +55,7 @@ def _minimal(res: Results) -> str:
     fastest = minimal_fastest(res.bench)
     if fastest is None:
         return ""
-    params = next((d["params"] for d in res.designs if d["model"] == MINIMAL or str(d["model"]).startswith(
-        f"{MINIMAL} (")), None)  # fmt: skip
+    params = next((d["params"] for d in design_rows(res.designs, MINIMAL)), None)
     size = f", {params:,} parameters" if params else ""
     return (
         f" Kept on its support (the 2 or 3 entries of each matrix row that the resize uses: `{MINIMAL}`{size}, the "
