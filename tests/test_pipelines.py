@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from lib.core import classify, constants, fit, models, pipeline, spec
+from lib.core import classify, constants, curves, fit, models, pipeline, spec
 from lib.core.probe import probe
 from lib.core.separable import parts_of
 from lib.experiments import generality
@@ -175,24 +175,36 @@ def test_every_separable_pipeline_gets_its_own_band():
 
 def test_a_table_holds_a_point_wise_step_on_8_bit_inputs_exactly():
     s = spec.parse("gamma(0.5) | grayscale | resize(16,16)")  # a square root: steepest at 0
-    x = generality.to_levels(torch.rand(3200, 3, 32, 32, generator=torch.Generator().manual_seed(0)))
+    x = curves.to_levels(torch.rand(3200, 3, 32, 32, generator=torch.Generator().manual_seed(0)))
     y = s(x)
-    test = generality.to_levels(torch.rand(64, 3, 32, 32, generator=torch.Generator().manual_seed(1)))
-    table = generality.fit_curve_then_separable(x, y, s.out_shape, rounds=0, curve=generality.Table(), pipeline=s)
+    test = curves.to_levels(torch.rand(64, 3, 32, 32, generator=torch.Generator().manual_seed(1)))
+    table = generality.fit_curve_then_separable(x, y, s.out_shape, rounds=0, curve=curves.Table(), pipeline=s)
     curve = generality.fit_curve_then_separable(x, y, s.out_shape, knots=13, rounds=1, curve_images=200)
     with torch.no_grad():
         table_err, curve_err = ((m(test) - s(test)).abs().max().item() * 255 for m in (table, curve))
     assert table_err < 0.01 < 1 < curve_err  # the table is the square root on every level; 13 knots are not
-    identity = generality.Table()(torch.tensor([0.0, 0.6 / 255, 1.0]))  # off a level: the nearest level's value
+    identity = curves.Table()(torch.tensor([0.0, 0.6 / 255, 1.0]))  # off a level: the nearest level's value
     torch.testing.assert_close(identity, torch.tensor([0.0, 1 / 255, 1.0]), rtol=0, atol=1e-7)
 
 
-def test_a_curve_after_the_linear_map_holds_a_monotone_step_and_refuses_a_fold():
+def test_a_curve_after_the_linear_map_holds_a_monotone_step_and_a_fold():
     x = torch.rand(3200, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     test = torch.rand(64, 3, 32, 32, generator=torch.Generator().manual_seed(1))
-    after = spec.parse("grayscale | resize(16,16) | gamma(2.2)")
-    model = generality.fit_separable_then_curve(x, after(x), after.out_shape, after)
-    with torch.no_grad():
-        assert (model(test) - after(test)).abs().max().item() * 255 < 0.5
-    folded = spec.parse("grayscale | resize(16,16) | solarize(0.7)")  # no inverse: the candidate is left out
-    assert generality.fit_separable_then_curve(x, folded(x), folded.out_shape, folded) is None
+    for text in ("grayscale | resize(16,16) | gamma(2.2)", "grayscale | resize(16,16) | solarize(0.7)"):
+        after = spec.parse(text)
+        model = generality.fit_separable_then_curve(x, after(x), after.out_shape, after)
+        with torch.no_grad():
+            assert (model(test) - after(test)).abs().max().item() * 255 < 0.5, text
+    wavy = spec.wrap(lambda im: torch.sin(60 * im), (3, 32, 32))  # monotone only over stretches of 0.05
+    assert generality.fit_separable_then_curve(x[:64], wavy(x[:64]), wavy.out_shape, wavy) is None
+
+
+def test_a_read_curve_puts_a_threshold_between_two_adjacent_floats():
+    step = spec.parse("solarize(0.7)", (1, 4, 4))
+    curve = curves.read_curve(step, step.in_shape)
+    jump = int(((curve.values[1:] - curve.values[:-1]).abs() > 0.1).nonzero()[0])
+    below, at = curve.knots[jump].item(), curve.knots[jump + 1].item()
+    assert at == torch.tensor(0.7).item()  # the threshold as float32 images compare with it
+    assert torch.tensor(below).nextafter(torch.tensor(1.0)).item() == at
+    x = torch.tensor([0.0, 0.25, below, at, 0.9, 1.0])
+    torch.testing.assert_close(curve(x), step(x.view(-1, 1, 1, 1).expand(-1, 1, 4, 4))[:, 0, 0, 0], rtol=0, atol=1e-6)

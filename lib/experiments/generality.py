@@ -21,8 +21,9 @@ from torch import nn
 from lib.core import fit, metrics, models
 from lib.core.banded import from_separable
 from lib.core.classify import classify
-from lib.core.constants import GRAY_LEVELS, IN_SHAPE
+from lib.core.constants import IN_SHAPE
 from lib.core.cost import cpu_seconds
+from lib.core.curves import Curve, CurveThen, Table, ThenCurve, constant_levels, read_curve, to_levels
 from lib.core.pipeline import make_targets
 from lib.core.separable import parts_of, set_parts
 from lib.core.spec import parse
@@ -32,70 +33,10 @@ from lib.timing import measure
 BOUNDARY_GRAY = 0.001  # targets this close to an 8-bit rounding boundary flip with any float error
 
 
-class Curve(nn.Module):
-    """A point-wise curve on [0, 1]: linear between ``knots`` equally spaced knots, identity at the start."""
-
-    def __init__(self, knots: int = 49):
-        super().__init__()
-        self.values = nn.Parameter(torch.linspace(0, 1, knots))
-
-    def basis(self, x: torch.Tensor) -> torch.Tensor:
-        """The hat functions at x: (..., knots), summing to 1; the curve is basis(x) @ values."""
-        k = len(self.values)
-        pos = x.clamp(0, 1)[..., None] * (k - 1)
-        return (1 - (pos - torch.arange(k, dtype=x.dtype, device=x.device)).abs()).clamp(min=0)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        k = len(self.values)
-        pos = x.clamp(0, 1) * (k - 1)
-        i = pos.floor().clamp(max=k - 2).long()
-        frac = pos - i
-        return self.values[i] * (1 - frac) + self.values[i + 1] * frac
-
-
-class Table(nn.Module):
-    """A point-wise curve on 8-bit images: one value for each of the 256 levels. Any point-wise step is exactly
-    a table on 8-bit inputs, however sharply it bends (a square root near 0, a threshold), where a curve
-    between fixed knots can only approximate it. Inputs off the levels are taken at the nearest one."""
-
-    def __init__(self, levels: int = GRAY_LEVELS + 1):
-        super().__init__()
-        self.values = nn.Parameter(torch.linspace(0, 1, levels))
-
-    def _index(self, x: torch.Tensor) -> torch.Tensor:
-        return (x.clamp(0, 1) * (len(self.values) - 1)).round().long()
-
-    def basis(self, x: torch.Tensor) -> torch.Tensor:
-        """The level of each pixel, one-hot: (..., levels); the table is basis(x) @ values."""
-        return nn.functional.one_hot(self._index(x), len(self.values)).to(x.dtype)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.values[self._index(x)]
-
-
-def to_levels(x: torch.Tensor) -> torch.Tensor:
-    """Images on the 8-bit levels, as a table expects (CIFAR-10's are; noise images are not)."""
-    return (x * GRAY_LEVELS).round() / GRAY_LEVELS
-
-
-class CurveThen(nn.Sequential):
-    """A point-wise curve on the input, then a linear model."""
-
-    def __init__(self, curve: Curve, linear: nn.Module):
-        super().__init__(curve, linear)
-
-
 def _sse(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk: int = 4096) -> float:
     starts = range(0, len(x), chunk)
     outs = models.in_chunks(model, x, chunk)
     return sum(((out - y[i : i + chunk]).double() ** 2).sum().item() for i, out in zip(starts, outs, strict=True))
-
-
-def constant_response(pipeline, levels: int, in_shape=IN_SHAPE) -> torch.Tensor:
-    """The pipeline's mean output for a constant image at each of ``levels`` values from 0 to 1 (float64)."""
-    with torch.no_grad():
-        flat = torch.linspace(0, 1, levels).view(-1, 1, 1, 1).expand(levels, *in_shape).contiguous()
-        return pipeline(flat).flatten(1).mean(1).double()
 
 
 @torch.no_grad()
@@ -117,7 +58,7 @@ def fit_curve_then_separable(
     knots = len(curve.values)
     chunk = chunk or max(1, 25_000_000 // (knots * x[0].numel()))
     if pipeline is not None:
-        r = constant_response(pipeline, knots, tuple(x.shape[1:]))
+        r = constant_levels(pipeline, torch.linspace(0, 1, knots), tuple(x.shape[1:]))
         span = (r - r[0]).abs().max()
         if span > 0:
             curve.values.data.copy_(((r - r[0]) / span).float())
@@ -146,41 +87,46 @@ def fit_curve_then_separable(
     return model.eval()
 
 
-class ThenCurve(nn.Sequential):
-    """A linear model, then a point-wise curve on its output."""
+def _longest_monotone(r: torch.Tensor) -> tuple[int, int, float]:
+    """(first, last, sign) of the longest run of levels over which ``r`` strictly rises or strictly falls."""
+    signs = torch.sign(r[1:] - r[:-1])
+    best, start = (0, 0, 1.0), 0
+    for i in range(1, len(signs) + 1):
+        if i == len(signs) or signs[i] != signs[start] or signs[i] == 0:
+            if signs[start] != 0 and i - start > best[1] - best[0]:
+                best = (start, i, float(signs[start]))
+            start = i
+    return best
 
-    def __init__(self, linear: nn.Module, curve: Curve):
-        super().__init__(linear, curve)
+
+MIN_BRANCH = 0.1  # the monotone stretch of the response that fits the map must span at least this much of [0, 1]
 
 
 @torch.no_grad()
-def fit_separable_then_curve(x, y, out_shape, pipeline, knots: int = 49, curve_images: int = 512,
-                             levels: int = 1024) -> ThenCurve | None:  # fmt: skip
-    """``separable + curve`` for a pipeline that ends with a point-wise step after its linear ones: the curve
-    starts as the pipeline's response to constant images (a resize, crop or grayscale keeps a constant image
-    constant, so that response is the step itself), the targets are mapped back through it to the linear
-    map's output and ``separable`` is fitted to them in closed form; then the curve's knot values are
-    solved by least squares on the map's output. None where that response is not monotone: a fold such as
-    solarize has no inverse to map the targets back through."""
-    r = constant_response(pipeline, levels, tuple(x.shape[1:])).float()
-    steps = r[1:] - r[:-1]
-    sign = 1.0 if steps.sum() >= 0 else -1.0
-    if not bool((sign * steps > 0).all()):
+def fit_separable_then_curve(x, y, out_shape, pipeline, levels: int = 1024, margin: float = 0.05) -> ThenCurve | None:
+    """``separable + curve`` for a pipeline that ends with a point-wise step after its linear ones. A resize,
+    crop or grayscale keeps a constant image constant, so the pipeline's response to constant images is the
+    step itself. The map is fitted where that step can be inverted: the training images are squeezed into
+    the longest stretch of levels over which the response is monotone (all of [0, 1] for gamma; below the
+    threshold for a fold such as solarize), the pipeline's output on them is mapped back through the response,
+    and ``separable`` is fitted to that in closed form. The curve is then the response itself, read at the
+    knots it needs (:func:`read_curve`). None where no monotone stretch spans ``MIN_BRANCH`` of [0, 1]."""
+    in_shape = tuple(x.shape[1:])
+    grid = torch.linspace(0, 1, levels, dtype=torch.float64)
+    r = constant_levels(pipeline, grid, in_shape)
+    first, last, sign = _longest_monotone(r)
+    if grid[last] - grid[first] < MIN_BRANCH:
         return None
-    grid, rs = torch.linspace(0, 1, levels), r * sign  # increasing
-    ys = (y * sign).clamp(rs[0], rs[-1])
-    i = torch.searchsorted(rs, ys.contiguous()).clamp(1, levels - 1)
-    lo, hi = rs[i - 1], rs[i]
-    z = grid[i - 1] + (ys - lo) / (hi - lo) * (grid[i] - grid[i - 1])  # the step inverted, level by level
-    linear = models.build("separable", out_shape=out_shape)
-    fit.fit_model(linear, x, z)
-    curve = Curve(knots)
-    pick = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))[:curve_images]
-    u = torch.cat(list(models.in_chunks(linear, x[pick], 256))).flatten()
-    basis = curve.basis(u).double()  # (pixels, knots)
-    solution = torch.linalg.lstsq(basis.T @ basis, basis.T @ y[pick].flatten().double()[:, None], driver="gelsd")
-    curve.values.copy_(solution.solution[:, 0].float())
-    return ThenCurve(linear, curve).eval()
+    lo, hi = grid[first].item(), grid[last].item()
+    squeezed = lo + (hi - lo) * (margin + (1 - 2 * margin) * x)
+    branch, rs = grid[first : last + 1], (r[first : last + 1] * sign).float().contiguous()
+    ys = (pipeline(squeezed) * sign).clamp(rs[0], rs[-1])
+    i = torch.searchsorted(rs, ys.contiguous()).clamp(1, len(rs) - 1)
+    below, above = rs[i - 1], rs[i]
+    z = branch.float()[i - 1] + (ys - below) / (above - below) * (branch.float()[i] - branch.float()[i - 1])
+    linear = models.build("separable", out_shape=out_shape, in_shape=in_shape)
+    fit.fit_model(linear, squeezed, z)  # the step inverted, level by level, on its monotone stretch
+    return ThenCurve(linear, read_curve(pipeline, in_shape)).eval()
 
 
 def _fit_models(spec, found, x, y, knots, rounds) -> dict[str, tuple[nn.Module, float]]:
@@ -216,8 +162,8 @@ def _fit_models(spec, found, x, y, knots, rounds) -> dict[str, tuple[nn.Module, 
                                    spec.out_shape, rounds=rounds, curve_images=256, curve=Table(), pipeline=spec),
                                    time.perf_counter() - start)  # fmt: skip
     start = time.perf_counter()
-    after = fit_separable_then_curve(x, y, spec.out_shape, spec, knots)
-    if after is not None:  # a step after the linear ones, when its constant response can be inverted
+    after = fit_separable_then_curve(x, y, spec.out_shape, spec)
+    if after is not None:  # a step after the linear ones, where its constant response is monotone somewhere
         fitted["separable + curve"] = (after, time.perf_counter() - start)
     return fitted
 
