@@ -31,7 +31,7 @@ PAPERMILL := PROGRESS=build/progress.log $(NOTEBOOK_LOCK) $(BIN)/papermill --ker
 NBCONVERT := $(BIN)/jupyter nbconvert --to html --embed-images --no-prompt \
 	--TagRemovePreprocessor.enabled=True --TagRemovePreprocessor.remove_input_tags hide-input
 
-.PHONY: help venv report train architectures benchmark pipelines bench-gpu html test lint lab clean
+.PHONY: help venv report train architectures benchmark pipelines scaling bench-gpu html test lint lab clean
 .DELETE_ON_ERROR:
 ifneq ($(and $(filter clean,$(MAKECMDGOALS)),$(filter-out clean,$(MAKECMDGOALS))),)
 .NOTPARALLEL:  # `make -j2 clean report`: clean first, not beside the run
@@ -58,7 +58,7 @@ $(STAMP): requirements.txt pyproject.toml
 R := reports/results
 M := reports/models
 GPU_RESULTS := $(wildcard results/gpu results/gpu/*)  # recorded by `make bench-gpu` (committed)
-RUNS := 01_train_dense_seed 01_train_separable 02_architectures 03_benchmark 04_pipelines 00_report
+RUNS := 01_train_dense_seed 01_train_separable 02_architectures 03_benchmark 04_pipelines 05_scaling 00_report
 
 # The assignment's recipe, the baseline.
 NB_01_train_dense_seed  := 01_train
@@ -87,6 +87,10 @@ OUT_03_benchmark := $(R)/benchmark.csv $(R)/benchmark_summary.json
 NB_04_pipelines  := 04_pipelines
 P_04_pipelines   := -p data_dir "$(DATA_REL)"
 OUT_04_pipelines := $(R)/pipelines.csv
+
+NB_05_scaling  := 05_scaling
+P_05_scaling   := -p data_dir "$(DATA_REL)"
+OUT_05_scaling := $(R)/scaling.csv
 
 # The front page reads every result, so it runs last.
 NB_00_report := 00_report
@@ -165,6 +169,8 @@ architectures: $(call run-files,02_architectures)  ## the architecture, loss and
 benchmark: $(call run-files,03_benchmark)  ## time the saved models against the pipeline (trains them first when out of date)
 
 pipelines: $(call run-files,04_pipelines)  ## which pipelines a tiny network can learn (probe, closed-form fits, speed)
+
+scaling: $(call run-files,05_scaling)  ## every route at input sides 32 to 256: time, arithmetic, fit time, fidelity
 
 html: $(HTML) reports/SUMMARY.md  ## reports/*.html (front page: index.html) and SUMMARY.md, running what is out of date
 

@@ -54,6 +54,12 @@ def _results(**over) -> front.Results:
                                                     "torch_version": "2.14.1", "gpu": None}},
         pipelines=[{"pipeline": "a", "model": "separable", "test_max_gray": 1e-4},
                    {"pipeline": "b", "model": "dense", "test_max_gray": 203.0}],
+        scaling=[{"side": side, "route": route, "label": label, "user": user, "learned": learned, "seconds": t,
+                  "us_per_image": t * 1e3} for side, scale in ((32, 1), (256, 64))
+                 for route, label, user, learned, t in (("read_input", "reading", False, False, 1e-4 * scale),
+                                                       ("pipeline_uint8", "the pipeline on uint8", True, False,
+                                                        4e-3 * scale),
+                                                       ("banded_fused", "banded, fused", False, True, 1e-3 * scale))],
         gpu=[], gpu_env=None,
     )  # fmt: skip
     for k, v in over.items():
@@ -135,6 +141,7 @@ def test_stopping_loss_and_beyond_text():
     beyond = front_text.beyond_text(res)
     assert "fitted that way is 9e-05 gray levels off" in beyond and "Of 2 pipelines" in beyond
     assert "reproduces 1 within half a gray level" in beyond and "none does for `b`" in beyond
+    assert "side 32 to 256" in beyond and "32: 4.0x (banded, fused); 256: 4.0x (banded, fused)" in beyond
 
 
 def test_load_names_the_missing_files_and_reads_numbers(tmp_path):
@@ -145,7 +152,7 @@ def test_load_names_the_missing_files_and_reads_numbers(tmp_path):
     res.recipe.write(tmp_path)
     (tmp_path / "benchmark_summary.json").write_text(json.dumps(res.bench_summary))
     for name, rows in (("architectures.csv", res.designs), ("losses.csv", res.losses), ("benchmark.csv", res.bench),
-                       ("pipelines.csv", res.pipelines)):  # fmt: skip
+                       ("pipelines.csv", res.pipelines), ("scaling.csv", res.scaling)):  # fmt: skip
         with (tmp_path / name).open("w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(rows[0]))
             writer.writeheader()

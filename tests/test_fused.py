@@ -3,7 +3,7 @@ import shutil
 import pytest
 import torch
 
-from lib.core import banded, fused, models
+from lib.core import banded, fused, models, spec
 from lib.core.probe import probe
 
 pytestmark = pytest.mark.skipif(
@@ -111,3 +111,27 @@ def test_a_band_too_wide_for_the_permute_is_refused():
     net = models.build("banded", col_support=cols)
     with pytest.raises(fused.Unavailable, match="more than 16 input columns per 8 outputs"):
         fused.Fused(net, lib=fused.library(8, 2))
+
+
+@pytest.mark.parametrize("text, in_shape", [("resize(32,32) | grayscale | hflip | vflip", (3, 64, 64)),
+                                            ("resize(24,40) | vflip", (1, 48, 96)),
+                                            ("center_crop(40) | resize(20) | grayscale", (3, 50, 44))])  # fmt: skip
+@pytest.mark.parametrize("threads", [1, 3])
+def test_any_size_band_loop_computes_what_the_model_does(text, in_shape, threads):
+    net = banded.from_separable(probe(spec.parse(text, in_shape))).eval()
+    with torch.no_grad():
+        net.gray.bias.fill_(0.05)
+        x = torch.randint(0, 256, (7, *in_shape), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+        loop = fused.Fused(net, threads=threads)
+        got, expected = loop(x), models.FromUint8(net)(x)
+    assert loop.taps is not None and loop.band is None  # band_any_u8, not the 32x32 loops
+    assert got.shape == expected.shape and got.is_contiguous()
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=2e-6)
+    with pytest.raises(ValueError, match=r"\(N, " + ", ".join(map(str, in_shape)) + r"\)"):
+        loop(torch.zeros(2, 3, 32, 32, dtype=torch.uint8))
+
+
+def test_a_separable_map_of_another_size_is_refused():
+    net = models.build("separable", out_shape=(1, 32, 32), in_shape=(3, 64, 64))
+    with pytest.raises(fused.Unavailable, match="banded models only"):
+        fused.Fused(net)

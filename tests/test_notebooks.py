@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from lib.core import models
-from lib.experiments import bench, loss_study
+from lib.experiments import bench, loss_study, scaling
 from lib.paths import ROOT
 from lib.report import records
 from lib.report.records import TrainRecord
@@ -35,6 +35,7 @@ CI_PARAMS = {
                       "gamma(2.2) | grayscale | resize(16,16)"],
         "n_train": 100, "n_noise": EXACT_NOISE, "n_test": 100, "n_time": 64, "knots": 13, "rounds": 1,
     },
+    "05_scaling": {"sides": [32, 64], "n_images": 16, "repeats": 1},
 }  # fmt: skip
 
 
@@ -236,6 +237,14 @@ def test_pipelines_notebook(tmp_path, smoke_data_dir):
     assert "RandomHorizontalFlip" in refused["a random flip"] and "at most 1024" in refused["resize(1e9)"]
 
 
+def test_scaling_notebook(tmp_path, smoke_data_dir):
+    out = _run("05_scaling", tmp_path, data_dir=str(smoke_data_dir))
+    with (out / "results" / "scaling.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert {(int(r["side"]), r["route"]) for r in rows} == {(s, r) for s in (32, 64) for r, *_ in scaling.ROUTES}
+    assert all(float(r["photo_max_gray"]) < 0.01 for r in rows if r["learned"] == "True")
+
+
 def test_train_and_benchmark_notebooks_learn_another_pipeline(tmp_path, smoke_data_dir):
     other = "resize(16,20) | hflip"  # RGB out, another size
     out = _run(
@@ -275,6 +284,7 @@ def test_front_page_shows_the_results_files(tmp_path, smoke_data_dir):
     _run("03_benchmark", tmp_path, models_dir=str(out / "models"), models=["dense_seed", "separable", "exact"],
          devices=["cpu"], **data)  # fmt: skip
     _run("04_pipelines", tmp_path, **data)
+    _run("05_scaling", tmp_path, **data)
     papermill.execute_notebook(
         str(ROOT / "notebooks" / "00_report.ipynb"), str(tmp_path / "00_report.ipynb"), kernel_name="python3",
         parameters={"results_dir": str(out / "results"), "models_dir": str(out / "models"),

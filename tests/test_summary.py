@@ -50,3 +50,16 @@ def test_training_runs_in_the_reports_order_then_the_others(tmp_path):
     text = summary.write(tmp_path, tmp_path / "SUMMARY.md").read_text()
     order = [line.split("`")[1] for line in text.splitlines() if line.startswith("| `")]
     assert order == ["dense_seed", "separable", "zz_extra"]
+
+
+def test_summary_gives_each_size_its_winner(tmp_path):
+    lines = ["side,route,label,user,learned,seconds,us_per_image,photo_max_gray,n_images"]
+    for side, scale in ((32, 1), (64, 4)):
+        lines += [f"{side},read_input,reading,False,False,{1e-4 * scale},{0.1 * scale},,1000",
+                  f"{side},pipeline_uint8,the pipeline on uint8,True,False,{4e-3 * scale},{4 * scale},,1000",
+                  f"{side},banded_fused,fused,False,True,{1e-3 * scale},{1 * scale},{6e-5 * scale},1000"]  # fmt: skip
+    (tmp_path / "scaling.csv").write_text("\n".join(lines) + "\n")
+    text = summary.write(tmp_path, tmp_path / "SUMMARY.md").read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| 32x32") or line.startswith("| 64x64")]
+    assert rows == ["| 32x32 | the pipeline on uint8 | 4 | fused | 1 | 4x | 0.1 | 6e-05 |",
+                    "| 64x64 | the pipeline on uint8 | 16 | fused | 4 | 4x | 0.4 | 0.00024 |"]  # fmt: skip

@@ -3,6 +3,7 @@
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from lib.core.constants import IN_SHAPE
 from lib.core.models import in_chunks
 from lib.timing import measure
 
@@ -16,7 +17,7 @@ def mflops(model: torch.nn.Module) -> float:
         return own()
     counter = FlopCounterMode(display=False)
     with counter, torch.no_grad():
-        model(torch.rand(1, 3, 32, 32))
+        model(torch.rand(1, *getattr(model, "in_shape", IN_SHAPE)))
     return counter.get_total_flops() / 1e6
 
 

@@ -86,6 +86,9 @@ def _build(lanes: int, block: int, extra: tuple[str, ...]) -> ctypes.CDLL:
     i32, f32 = ctypes.c_int32, ctypes.c_float
     lib.banded_u8.argtypes = [ptr, ctypes.c_int64, ptr, f32, ctypes.c_int, ptr, ptr, ptr, ptr, ptr, i32, i32, ptr]
     lib.banded_u8.restype = None
+    lib.band_any_u8.argtypes = [ptr, ctypes.c_int64, i32, i32, i32, ptr, f32, ptr, ptr, i32, i32, ptr, ptr, i32, i32,
+                                ptr, ptr, ptr]  # fmt: skip
+    lib.band_any_u8.restype = None
     lib.lanes = lanes  # the vector width the band's plan is laid out for
     return lib
 
@@ -102,14 +105,33 @@ def one_channel_parts(net) -> SeparableParts:
         raise Unavailable(f"{type(net).__name__} is not a one-channel separable map") from err
     if parts.out_shape[0] != 1:
         raise Unavailable(f"{type(net).__name__} is not a one-channel separable map")
-    if (parts.gray.shape[-1], parts.rows.shape[1], parts.cols.shape[1]) != IN_SHAPE:
-        raise Unavailable(f"the fused loop takes {IN_SHAPE} images only")
     mode = getattr(getattr(net, "output", None), "mode", "none")
     if mode != "none":
         raise Unavailable(f"the fused loop has no output constraint ({mode})")
-    if max(len(parts.rows), len(parts.cols)) > SIDE:
-        raise Unavailable(f"outputs larger than {SIDE}x{SIDE} are not handled")
     return parts
+
+
+def _fits_32(parts: SeparableParts) -> bool:
+    """Whether ``separable_u8`` and ``banded_u8`` take the map: CIFAR-10's images, outputs of at most 32x32."""
+    shape = (parts.gray.shape[-1], parts.rows.shape[1], parts.cols.shape[1])
+    return shape == IN_SHAPE and max(len(parts.rows), len(parts.cols)) <= SIDE
+
+
+def taps_plan(rows: torch.Tensor, cols: torch.Tensor, row_support, col_support) -> dict[str, torch.Tensor]:
+    """The arrays ``band_any_u8`` reads (see fused.c): for A = ``rows`` (H, h) and B = ``cols`` (W, w) kept on
+    their supports, tap t of each output row (column) as an index and a weight in row t of a (taps, outputs)
+    table; an output with fewer taps reads its first input with weight 0."""
+    plan = {}
+    for name, m, support in (("r", rows, row_support), ("c", cols, col_support)):
+        taps = max(map(len, support))
+        idx = torch.zeros(taps, len(support), dtype=torch.int32)
+        wt = torch.zeros(taps, len(support))
+        for i, inputs in enumerate(support):
+            idx[: len(inputs), i] = torch.tensor(inputs, dtype=torch.int32)
+            idx[len(inputs) :, i] = inputs[0]
+            wt[: len(inputs), i] = m[i, inputs]
+        plan[f"{name}_idx"], plan[f"{name}_wt"] = idx.contiguous(), wt.contiguous()
+    return plan
 
 
 def band_plan(
@@ -142,8 +164,10 @@ def band_plan(
 
 
 class Fused:
-    """``net`` (see :func:`one_channel_parts`) as the fused loop: uint8 (N, 3, 32, 32) -> float (N, 1, H, W)
-    on the CPU, the batch split across ``threads`` threads (torch's thread count by default)."""
+    """``net`` (see :func:`one_channel_parts`) as the fused loop: uint8 (N, c, h, w) -> float (N, 1, H, W) on the
+    CPU, the batch split across ``threads`` threads (torch's thread count by default). On CIFAR-10's 3x32x32
+    images any such map runs (``separable_u8``, or ``banded_u8`` for a band); on any other size a banded one
+    (``band_any_u8``)."""
 
     def __init__(self, net: nn.Module, threads: int | None = None, lib: ctypes.CDLL | None = None):
         parts = one_channel_parts(net)
@@ -155,20 +179,28 @@ class Fused:
         cols = parts.cols
         self.gray = f32(parts.gray[0]) / 255  # the uint8 -> [0, 1] scaling folded into the channel weights
         self.bias = parts.bias[0].item()
-        self.rows = f32(parts.rows)  # (H, 32)
-        self.cols_t = f32(nn.functional.pad(cols.detach().T, (0, SIDE - len(cols))))  # (32, 32), zeros past W
+        self.in_shape = (parts.gray.shape[-1], parts.rows.shape[1], cols.shape[1])
         self.out_hw = (len(parts.rows), len(cols))
-        self.band = None  # a banded model's plan (band_plan): the loop then does the band's work only
-        if hasattr(net, "row_support"):
+        self.band = self.taps = None  # a banded model's plan: the loop then does the band's work only
+        banded = hasattr(net, "row_support")
+        if not _fits_32(parts):  # any other size: banded models only, through band_any_u8
+            if not banded:
+                raise Unavailable(f"at {self.in_shape} the fused loop runs banded models only (32x32: any separable)")
+            self.taps = taps_plan(f32(parts.rows), f32(cols), net.row_support, net.col_support)
+        elif banded:
             self.band = band_plan(f32(parts.rows), f32(cols), net.row_support, net.col_support, self.lib.lanes)
+        else:
+            self.rows = f32(parts.rows)  # (H, 32)
+            self.cols_t = f32(nn.functional.pad(cols.detach().T, (0, SIDE - len(cols))))  # (32, 32), zeros past W
         self.threads = threads or torch.get_num_threads()
         self.pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         if x.dtype != torch.uint8 or x.device.type != "cpu":
             raise TypeError(f"the fused loop takes uint8 images on the CPU, got {x.dtype} on {x.device}")
-        if x.dim() != 4 or tuple(x.shape[1:]) != IN_SHAPE:
-            raise ValueError(f"expected uint8 images (N, 3, 32, 32), got shape {tuple(x.shape)}")
+        if x.dim() != 4 or tuple(x.shape[1:]) != self.in_shape:
+            raise ValueError(f"expected uint8 images (N, {', '.join(map(str, self.in_shape))}), got shape "
+                             f"{tuple(x.shape)}")  # fmt: skip
         x = x.contiguous()
         h, w = self.out_hw
         out = torch.empty(len(x), 1, h, w, dtype=torch.float32)  # what fused.c writes, whatever torch's default
@@ -177,7 +209,15 @@ class Fused:
         def part(lo: int, hi: int) -> None:
             if hi <= lo:
                 return
-            if self.band is None:
+            if self.taps is not None:
+                c_in, in_h, in_w = self.in_shape
+                g, acc = torch.empty(in_h * in_w), torch.empty(in_w)  # this thread's scratch
+                t = self.taps
+                self.lib.band_any_u8(x[lo:].data_ptr(), hi - lo, c_in, in_h, in_w, self.gray.data_ptr(), self.bias,
+                                     t["r_idx"].data_ptr(), t["r_wt"].data_ptr(), len(t["r_idx"]), h,
+                                     t["c_idx"].data_ptr(), t["c_wt"].data_ptr(), len(t["c_idx"]), w,
+                                     g.data_ptr(), acc.data_ptr(), out[lo:].data_ptr())  # fmt: skip
+            elif self.band is None:
                 weights = (self.gray.data_ptr(), self.bias, self.cols_t.data_ptr(), self.rows.data_ptr())
                 self.lib.separable_u8(x[lo:].data_ptr(), hi - lo, *weights, h, w, out[lo:].data_ptr())
             else:

@@ -55,11 +55,13 @@ def _chunked(model, x: torch.Tensor, chunk: int) -> None:
         pass
 
 
-def pillow_loop(hwc: np.ndarray) -> np.ndarray:
-    """The pipeline's steps in Pillow, image by image, on (N, 32, 32, 3) uint8: (N, 28, 28) uint8."""
-    out = np.empty((len(hwc), 28, 28), dtype=np.uint8)
+def pillow_loop(hwc: np.ndarray, size: tuple[int, int] = (28, 28)) -> np.ndarray:
+    """The target pipeline's steps in Pillow, image by image, on (N, h, w, 3) uint8: resize to ``size`` (H, W;
+    Pillow's bilinear filter widens with the reduction, as an antialiased resize does), gray, both flips (a
+    half turn): (N, H, W) uint8."""
+    out = np.empty((len(hwc), *size), dtype=np.uint8)
     for i, img in enumerate(hwc):
-        out[i] = np.asarray(Image.fromarray(img).resize((28, 28), Image.BILINEAR).convert("L").rotate(180))
+        out[i] = np.asarray(Image.fromarray(img).resize(size[::-1], Image.BILINEAR).convert("L").rotate(180))
     return out
 
 
@@ -68,8 +70,8 @@ def pipeline_uint8(x_u8: torch.Tensor, reference) -> torch.Tensor:
     return data.to_float(reference(x_u8))
 
 
-def _hwc(x_u8: torch.Tensor) -> np.ndarray:
-    """Images as they come from disk, for Pillow: (N, 32, 32, 3), height, width, channel."""
+def hwc(x_u8: torch.Tensor) -> np.ndarray:
+    """Images as they come from disk, for Pillow: (N, H, W, 3), height, width, channel."""
     return x_u8.permute(0, 2, 3, 1).contiguous().numpy()
 
 
@@ -90,7 +92,7 @@ def fidelity(
         **{("fused_uint8", name): loop(x_u8) for name, loop in (loops or {}).items()},
     }
     if cfg.is_target:
-        outputs["pillow_loop"] = torch.from_numpy(pillow_loop(_hwc(x_u8)))[:, None] / constants.GRAY_LEVELS
+        outputs["pillow_loop"] = torch.from_numpy(pillow_loop(hwc(x_u8)))[:, None] / constants.GRAY_LEVELS
     scores = {k: metrics.score(out, reference) for k, out in outputs.items()}
     return {k: {"max_gray": m["max_gray"], "exact8_pct": m["exact8_pct"]} for k, m in scores.items()}
 
@@ -160,7 +162,7 @@ def baseline_jobs(cfg: BenchConfig, im: Images) -> list[Job]:
     jobs.append(Job({"method": "pipeline_batched", "model": "pipeline"}, partial(reference, im.x_dev)))
     jobs.append(Job({"method": "pipeline_uint8", "model": "pipeline"}, partial(pipeline_uint8, im.u8_dev, reference)))
     if on_cpu and cfg.is_target:
-        jobs.append(Job({"method": "pillow_loop", "model": "pillow"}, partial(pillow_loop, _hwc(im.x_u8))))
+        jobs.append(Job({"method": "pillow_loop", "model": "pillow"}, partial(pillow_loop, hwc(im.x_u8))))
     return jobs
 
 

@@ -50,6 +50,20 @@ def _score(model, s: spec.Spec, x: torch.Tensor, chunk: int = 256) -> dict:
     return metrics.score_model(model, x, target)
 
 
+def fit_separable_and_banded(s: spec.Spec, train_x: torch.Tensor) -> tuple[tuple, tuple]:
+    """((``separable``, seconds), (``banded``, seconds)) for pipeline ``s``: the separable map fitted by
+    alternating least squares on the first FIT_PHOTOS of ``train_x`` and FIT_NOISE noise images, brought to the
+    pipeline's shape, then kept on its support (its seconds include the fit's)."""
+    fit_x = torch.cat([photos(train_x[:FIT_PHOTOS], s.in_shape), noise(FIT_NOISE, s.in_shape, seed=1)])
+    start = time.perf_counter()
+    sep = models.build("separable", out_shape=s.out_shape, in_shape=s.in_shape)
+    set_parts(sep, fit.separable_als(fit_x, s(fit_x)))
+    fit_s = time.perf_counter() - start
+    start = time.perf_counter()
+    band = banded.from_separable(sep, banded.TRAINED_SUPPORT_TOL)
+    return (sep.eval(), fit_s), (band.eval(), fit_s + time.perf_counter() - start)
+
+
 def study_one(example: Example, train_x: torch.Tensor, test_x: torch.Tensor, n_noise: int = 256) -> list[dict]:
     """The rows of one example: its probe's decision, then per model (the probed operator, ``separable``,
     ``banded``) parameters, fit time and error on the photographs and noise of its shape; one row with the
@@ -67,14 +81,7 @@ def study_one(example: Example, train_x: torch.Tensor, test_x: torch.Tensor, n_n
         why = "not affine" if not found.affine else "affine but not row/column separable"
         return [{**base, "model": "-", "refused": f"{why}: no separable model reproduces it"}]
     photo_test = torch.cat([photos(test_x[i : i + 256], s.in_shape) for i in range(0, len(test_x), 256)])
-    fit_x = torch.cat([photos(train_x[:FIT_PHOTOS], s.in_shape), noise(FIT_NOISE, s.in_shape, seed=1)])
-    start = time.perf_counter()
-    sep = models.build("separable", out_shape=s.out_shape, in_shape=s.in_shape)
-    set_parts(sep, fit.separable_als(fit_x, s(fit_x)))
-    fit_s = time.perf_counter() - start
-    start = time.perf_counter()
-    band = banded.from_separable(sep, banded.TRAINED_SUPPORT_TOL)
-    band_s = fit_s + time.perf_counter() - start
+    (sep, fit_s), (band, band_s) = fit_separable_and_banded(s, train_x)
     exact = models.build("exact", pipeline=s.transform if s.wrapped else s.text, in_shape=s.in_shape)
     rows = []
     for name, model, seconds in (("exact", exact, 0.0), ("separable", sep, fit_s), ("banded", band, band_s)):

@@ -4,6 +4,7 @@ reads out of one run's results files, as functions a test can check against thos
 from lib.core.metrics import percent
 from lib.report.front import FINAL_RUN, MINIMAL, Results, design_rows, fidelity, final_fastest, minimal_fastest
 from lib.report.records import TrainRecord
+from lib.report.scaling_text import verdicts
 
 # how each training route reads in a sentence ("Trained by ...")
 OPTIMIZER_WORDS = {
@@ -140,7 +141,23 @@ def beyond_text(res: Results) -> str:
             + (f"; none does for {', '.join(f'`{p}`' for p in missed)}, and the page says why" if missed else "")
             + " ([04_pipelines](04_pipelines.html))."
         )
+    if res.scaling:
+        lines.append(_sizes(res.scaling))
     return "\n".join(lines)
+
+
+def _sizes(rows: list[dict]) -> str:
+    """The scaling study in one line: the fastest learned route against the fastest user route at each side."""
+    labels = {r["route"]: r["label"] for r in rows}
+    found = verdicts(rows)
+    each = "; ".join(f"{v['side']}: {v['speedup']:.1f}x ({labels[v['fastest_learned']]})" for v in found)
+    lost = [v["side"] for v in found if v["speedup"] < 1]
+    return (
+        f"- **Other sizes.** The target's steps on RGB images of side {found[0]['side']} to {found[-1]['side']} "
+        f"(resized to half): the fastest learned route against the fastest route a user would take, {each}"
+        + (f"; the user's route wins at {', '.join(map(str, lost))}" if lost else "")
+        + " ([05_scaling](05_scaling.html))."
+    )
 
 
 def conclusion(res: Results) -> str:

@@ -218,3 +218,36 @@ def plot_pipeline_examples(examples: list[tuple[str, str, torch.Tensor, torch.Te
     if title:
         fig.suptitle(title)
     return fig
+
+
+def plot_scaling(rows: list[dict], labels: dict[str, str], title: str = ""):
+    """Two log-log panels over the input's side (``lib.experiments.scaling`` rows): microseconds per image of
+    every route (learned models solid, a user's routes dashed, the read floor dotted), and the learned models'
+    floating-point operations per image, with lines of slope 2 and 3 through their first points for scale."""
+    fig, (ax_t, ax_f) = plt.subplots(1, 2, figsize=(12.5, 4.6))
+    for route, label in labels.items():
+        mine = sorted((r for r in rows if r["route"] == route), key=lambda r: r["side"])
+        if not mine:
+            continue
+        sides = [r["side"] for r in mine]
+        style = "-" if mine[0]["learned"] else (":" if route == "read_input" else "--")
+        ax_t.plot(sides, [r["us_per_image"] for r in mine], style, marker="o", label=label)
+        if mine[0]["learned"]:
+            (line,) = ax_f.plot(sides, [r["mflops"] for r in mine], "-", marker="o", label=label)
+            s0, f0 = sides[0], mine[0]["mflops"]
+            for power, dash in ((2, (2, 2)), (3, (6, 2))):
+                ax_f.plot(sides, [f0 * (s / s0) ** power for s in sides], color=line.get_color(), alpha=0.4,
+                          dashes=dash, label=f"{label}: side^{power} from its first point")  # fmt: skip
+    for ax, ylabel in ((ax_t, "microseconds per image"), (ax_f, "MFLOPs per image")):
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("input side (pixels; RGB side x side -> gray side/2 x side/2)")
+        ax.set_ylabel(ylabel)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    ax_t.set_title("time per image")
+    ax_f.set_title("arithmetic per image (learned models)")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

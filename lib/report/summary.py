@@ -14,6 +14,7 @@ from lib.core.metrics import percent
 from lib.experiments.routes import LOOP, ROUTE
 from lib.report import records
 from lib.report.records import TrainRecord
+from lib.report.scaling_text import verdicts
 from lib.report.train_text import TEST
 from lib.results import read_csv
 
@@ -177,11 +178,30 @@ def pipelines_section(results_dir: Path) -> list[str]:
     return ["## Pipelines (`04_pipelines`)", "", note, "", *_table(header, body), ""]
 
 
+def scaling_section(results_dir: Path) -> list[str]:
+    path = results_dir / "scaling.csv"
+    if not path.is_file():
+        return []
+    rows = read_csv(path)
+    labels = {r["route"]: r["label"] for r in rows}
+    worst = {}
+    for r in (r for r in rows if r["learned"]):
+        worst[r["side"]] = max(worst.get(r["side"], 0.0), r["photo_max_gray"])
+    body = [[f"{v['side']}x{v['side']}", labels[v["fastest_user"]], f"{v['user_us']:.3g}", labels[v["fastest_learned"]],
+             f"{v['learned_us']:.3g}", _speedup(v["speedup"]), f"{v['floor_us']:.3g}", _g(worst[v["side"]])]
+            for v in verdicts(rows)]  # fmt: skip
+    header = ["input", "fastest user route", "µs an image", "fastest learned route", "µs an image", "speedup",
+              "read floor (µs)", "learned max error"]  # fmt: skip
+    note = ("The target's steps at each size, resized to half; CIFAR-10 test images brought to the size, "
+            f"{rows[0]['n_images']:,} at each; eager and fused routes, medians.")  # fmt: skip
+    return ["## Other sizes (`05_scaling`)", "", note, "", *_table(header, body), ""]
+
+
 def write(results_dir: str | Path = paths.RESULTS, out: str | Path = paths.REPORTS / "SUMMARY.md") -> Path:
     results_dir = Path(results_dir)
     sections = (
         training_section(results_dir) + architectures_section(results_dir) + benchmark_section(results_dir)
-        + pipelines_section(results_dir)
+        + pipelines_section(results_dir) + scaling_section(results_dir)
     )  # fmt: skip
     if not sections:
         raise FileNotFoundError(f"no results under {results_dir}; run `make report` first")

@@ -1,0 +1,130 @@
+"""How each route grows with the image: the scaling study of ``05_scaling``.
+
+One pipeline family, the target pipeline's steps at every size: ``resize(side/2, side/2) | grayscale | hflip |
+vflip`` on RGB images of ``side`` x ``side``. At each side the same CIFAR-10 test images, brought to that size
+(``lib.experiments.user_pipelines.photos``) and stored as 8-bit, go through every route a user would take (the
+pipeline image by image, on the whole float batch, on the whole uint8 batch, Pillow image by image) and through
+the two learned models, fitted for that size (``separable`` by alternating least squares, ``banded`` kept on
+its support): eagerly in PyTorch, and ``banded`` as the fused C loop from the uint8 images (``lib.core.fused``;
+``band_any_u8`` at sides other than 32). Every route is timed in the same interleaved rounds
+(``lib.timing.measure_interleaved``), so the ratios at one side share the machine's state; the time of reading
+the float input once is the floor.
+
+Why the learned routes can stop winning: ``separable`` multiplies the whole of A (side/2 x side) and B, so its
+arithmetic per image grows with side**3 while the pipeline's antialiased resize touches a few taps per output
+pixel (side**2). ``banded`` keeps only those taps, and its arithmetic grows as the pipeline's does; eagerly, each
+tap is a pass over memory, which the fused loop avoids.
+"""
+
+import numpy as np
+import torch
+
+from lib.core import data, fused, metrics, models, spec
+from lib.core.cost import mflops
+from lib.experiments.bench_jobs import hwc, pillow_loop
+from lib.experiments.user_pipelines import fit_separable_and_banded, noise, photos
+from lib.progress import bar
+from lib.timing import measure_interleaved
+
+SIDES = (32, 64, 128, 256)
+CHUNK_BYTES = 1 << 22  # the learned models run on slices of about this much float input (4 MiB)
+LEAD_IN = 1  # untimed runs of a route right before each timed one, as in the benchmark (lib.timing)
+
+# (route, in words, whether a user would take it instead of a model, whether it is a learned model)
+ROUTES = (
+    ("read_input", "reading the float input once (the floor)", False, False),
+    ("pipeline_loop", "the pipeline image by image", True, False),
+    ("pipeline_batched", "the pipeline on the whole float batch", True, False),
+    ("pipeline_uint8", "the pipeline on the whole uint8 batch", True, False),
+    ("pillow_loop", "Pillow, image by image", True, False),
+    ("separable", "separable (eager PyTorch)", False, True),
+    ("banded", "banded (eager PyTorch)", False, True),
+    ("banded_fused", "banded, fused C loop from uint8", False, True),
+)
+LABELS = {r: label for r, label, _, _ in ROUTES}
+USER = tuple(r for r, _, user, _ in ROUTES if user)
+LEARNED = tuple(r for r, _, _, learned in ROUTES if learned)
+
+
+def family(side: int) -> spec.Spec:
+    """The target pipeline's steps for ``side`` x ``side`` RGB images: resize to half the side."""
+    if side < 8 or side % 2:
+        raise ValueError(f"the scaling family takes even sides of at least 8, got {side}")
+    return spec.parse(f"resize({side // 2},{side // 2}) | grayscale | hflip | vflip", (3, side, side))
+
+
+def _chunk(side: int) -> int:
+    return max(1, CHUNK_BYTES // (3 * side * side * 4))
+
+
+def _through(model, x: torch.Tensor, chunk: int) -> None:
+    for _ in models.in_chunks(model, x, chunk):
+        pass
+
+
+def study_side(side: int, test_x: torch.Tensor, fit_x: torch.Tensor, repeats: int = 3) -> list[dict]:
+    """The rows of one side: per route, seconds for the images of ``test_x`` (median of ``repeats`` interleaved
+    rounds) and per image; for the learned models also parameters, MFLOPs per image, fit seconds and their error
+    in gray levels against the pipeline on the same photographs and on 64 noise images. ``test_x`` and ``fit_x``
+    hold CIFAR-10 images (N, 3, 32, 32) in [0, 1], brought to the side: the first are timed and scored, the
+    models are fitted on the second (lib.experiments.user_pipelines.fit_separable_and_banded)."""
+    if len(test_x) < 1:
+        raise ValueError("no test images to time")
+    s = family(side)
+    n_images = len(test_x)
+    x_u8 = (photos(test_x, s.in_shape) * 255).round().to(torch.uint8)  # stored as 8-bit, as images are
+    x = data.to_float(x_u8)
+    (sep, sep_fit_s), (band, band_fit_s) = fit_separable_and_banded(s, fit_x)
+    _, h, w = s.out_shape
+    chunk, pixels = _chunk(side), x_u8.permute(0, 2, 3, 1).contiguous()
+    try:
+        loop = fused.Fused(band)
+    except fused.Unavailable:  # no C compiler here: the route's row is left out
+        loop = None
+    works = {
+        "read_input": x.sum,
+        "pipeline_loop": lambda: [s(img) for img in x],
+        "pipeline_batched": lambda: s(x),
+        "pipeline_uint8": lambda: data.to_float(s(x_u8)),
+        "pillow_loop": lambda: pillow_loop(pixels.numpy(), (h, w)),
+        "separable": lambda: _through(sep, x, chunk),
+        "banded": lambda: _through(band, x, chunk),
+        "banded_fused": lambda: loop(x_u8),
+    }
+    if loop is None:
+        del works["banded_fused"]
+    with torch.inference_mode():
+        times = measure_interleaved(works, repeats=repeats, lead_in=LEAD_IN)
+        target = s(x)
+        noisy = noise(64, s.in_shape, seed=3)
+        noisy_target = s(noisy)
+        learned = {"separable": sep, "banded": band, "banded_fused": band}
+        scores = {name: (metrics.score_model(m, x, target), metrics.score_model(m, noisy, noisy_target))
+                  for name, m in learned.items() if name in works}  # fmt: skip
+        if loop is not None:  # the loop's own output, from the uint8 images (equal to the model's up to rounding)
+            scores["banded_fused"] = (metrics.score(loop(x_u8), target), scores["banded"][1])
+    pillow_err = np.abs(pillow_loop(hwc(x_u8), (h, w)).astype(np.float64) / 255 - target[:, 0].double().numpy())
+    base = {"side": side, "pipeline": s.text, "n_images": n_images, "chunk": chunk}
+    rows = []
+    for route, label, user, is_learned in ROUTES:
+        if route not in works:
+            continue
+        seconds = times[route].median
+        row = {**base, "route": route, "label": label, "user": user, "learned": is_learned, "seconds": seconds,
+               "us_per_image": 1e6 * seconds / n_images}  # fmt: skip
+        if is_learned:
+            model, fit_s = (sep, sep_fit_s) if route == "separable" else (band, band_fit_s)
+            photo, rand = scores[route]
+            row |= {"params": models.n_params(model), "mflops": mflops(model), "fit_s": fit_s,
+                    "photo_max_gray": photo["max_gray"], "exact8_pct": photo["exact8_pct"],
+                    "noise_max_gray": rand["max_gray"]}  # fmt: skip
+        elif route == "pillow_loop":
+            row["photo_max_gray"] = float(pillow_err.max() * 255)
+        rows.append(row)
+    return rows
+
+
+def study(test_x: torch.Tensor, fit_x: torch.Tensor, sides=SIDES, repeats: int = 3, progress: bool = True) -> list:
+    """:func:`study_side` at every side, smallest first."""
+    return [row for side in bar(sides, desc="sides", unit="side", disable=not progress)
+            for row in study_side(side, test_x, fit_x, repeats)]  # fmt: skip
