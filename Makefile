@@ -31,7 +31,7 @@ PAPERMILL := PROGRESS=build/progress.log $(NOTEBOOK_LOCK) $(BIN)/papermill --ker
 NBCONVERT := $(BIN)/jupyter nbconvert --to html --embed-images --no-prompt \
 	--TagRemovePreprocessor.enabled=True --TagRemovePreprocessor.remove_input_tags hide-input
 
-.PHONY: help venv report train architectures benchmark pipelines scaling bench-gpu html test lint lab clean
+.PHONY: help venv report train architectures benchmark pipelines scaling ship bench-gpu html test lint lab clean
 .DELETE_ON_ERROR:
 ifneq ($(and $(filter clean,$(MAKECMDGOALS)),$(filter-out clean,$(MAKECMDGOALS))),)
 .NOTPARALLEL:  # `make -j2 clean report`: clean first, not beside the run
@@ -58,7 +58,7 @@ $(STAMP): requirements.txt pyproject.toml
 R := reports/results
 M := reports/models
 GPU_RESULTS := $(wildcard results/gpu results/gpu/*)  # recorded by `make bench-gpu` (committed)
-RUNS := 01_train_dense_seed 01_train_separable 02_architectures 03_benchmark 04_pipelines 05_scaling 00_report
+RUNS := 01_train_dense_seed 01_train_separable 02_architectures 03_benchmark 04_pipelines 05_scaling 06_ship 00_report
 
 # The assignment's recipe, the baseline.
 NB_01_train_dense_seed  := 01_train
@@ -91,6 +91,11 @@ OUT_04_pipelines := $(R)/pipelines.csv
 NB_05_scaling  := 05_scaling
 P_05_scaling   := -p data_dir "$(DATA_REL)"
 OUT_05_scaling := $(R)/scaling.csv
+
+NB_06_ship  := 06_ship
+P_06_ship   := -p data_dir "$(DATA_REL)"
+IN_06_ship  := $(M)/separable.pt
+OUT_06_ship := $(R)/onnx.csv $(R)/loader.csv
 
 # The front page reads every result, so it runs last.
 NB_00_report := 00_report
@@ -171,6 +176,8 @@ benchmark: $(call run-files,03_benchmark)  ## time the saved models against the 
 pipelines: $(call run-files,04_pipelines)  ## which pipelines a tiny network can learn (probe, closed-form fits, speed)
 
 scaling: $(call run-files,05_scaling)  ## every route at input sides 32 to 256: time, arithmetic, fit time, fidelity
+
+ship: $(call run-files,06_ship)  ## the learned transform in a DataLoader and a model, and as an ONNX graph in ONNX Runtime
 
 html: $(HTML) reports/SUMMARY.md  ## reports/*.html (front page: index.html) and SUMMARY.md, running what is out of date
 

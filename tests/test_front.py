@@ -60,6 +60,12 @@ def _results(**over) -> front.Results:
                                                        ("pipeline_uint8", "the pipeline on uint8", True, False,
                                                         4e-3 * scale),
                                                        ("banded_fused", "banded, fused", False, True, 1e-3 * scale))],
+        onnx=[{"pipeline": "target pipeline", "graph": g, "source": "float", "max_gray": e, "ort_s": t, "torch_s": 0.01,
+               "n_images": 10000, "error": err}
+              for g, e, t, err in (("banded", 8e-5, 0.012, ""), ("dense (closed form)", 3e-4, 0.05, ""),
+                                   ("the torchvision pipeline (TorchScript exporter)", float("nan"), float("nan"),
+                                    "UnsupportedOperatorError: aten::_upsample_bilinear2d_aa"),
+                                   ("the torchvision pipeline (dynamo exporter)", 6e-4, 0.072, ""))],
         gpu=[], gpu_env=None,
     )  # fmt: skip
     for k, v in over.items():
@@ -141,6 +147,7 @@ def test_stopping_loss_and_beyond_text():
     beyond = front_text.beyond_text(res)
     assert "fitted that way is 9e-05 gray levels off" in beyond and "Of 2 pipelines" in beyond
     assert "reproduces 1 within half a gray level" in beyond and "none does for `b`" in beyond
+    assert "target pipeline: within 0.0003 gray levels, 6.0x the pipeline's own export in ONNX Runtime" in beyond
     assert "side 32 to 256" in beyond and "32: 4.0x (banded, fused); 256: 4.0x (banded, fused)" in beyond
 
 
@@ -152,7 +159,8 @@ def test_load_names_the_missing_files_and_reads_numbers(tmp_path):
     res.recipe.write(tmp_path)
     (tmp_path / "benchmark_summary.json").write_text(json.dumps(res.bench_summary))
     for name, rows in (("architectures.csv", res.designs), ("losses.csv", res.losses), ("benchmark.csv", res.bench),
-                       ("pipelines.csv", res.pipelines), ("scaling.csv", res.scaling)):  # fmt: skip
+                       ("pipelines.csv", res.pipelines), ("scaling.csv", res.scaling),
+                       ("onnx.csv", res.onnx)):  # fmt: skip
         with (tmp_path / name).open("w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(rows[0]))
             writer.writeheader()

@@ -36,6 +36,7 @@ CI_PARAMS = {
         "n_train": 100, "n_noise": EXACT_NOISE, "n_test": 100, "n_time": 64, "knots": 13, "rounds": 1,
     },
     "05_scaling": {"sides": [32, 64], "n_images": 16, "repeats": 1},
+    "06_ship": {"n_test": 40, "n_family": 8, "n_fit": 100, "n_noise": EXACT_NOISE, "repeats": 1},
 }  # fmt: skip
 
 
@@ -245,6 +246,24 @@ def test_scaling_notebook(tmp_path, smoke_data_dir):
     assert all(float(r["photo_max_gray"]) < 0.01 for r in rows if r["learned"] == "True")
 
 
+def test_ship_notebook(tmp_path, smoke_data_dir):
+    pytest.importorskip("onnxruntime", reason="ONNX Runtime is not installed here (pip install -r requirements.txt)")
+    data = {"data_dir": str(smoke_data_dir)}
+    models_dir = _run("01_train", tmp_path, run_name="separable", **SMOKE_RUNS["separable"], **data) / "models"
+    out = _run("06_ship", tmp_path, models_dir=str(models_dir), **data)
+    with (out / "results" / "onnx.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    learned = [r for r in rows if not r["graph"].startswith("the torchvision pipeline")]
+    assert {r["pipeline"] for r in learned} == {"target pipeline", "with Normalize"}
+    assert len(learned) == 16  # four models of each pipeline, from uint8 and from float
+    exact = ("exact (probed)", "separable (fitted)", "banded (fitted)")  # the smoke run's saved model is not trained
+    assert all(float(r["max_gray"]) < 0.01 for r in learned if r["graph"] in exact)
+    own = {r["graph"] for r in rows if r["graph"].startswith("the torchvision pipeline")}
+    assert own == {"the torchvision pipeline (TorchScript exporter)", "the torchvision pipeline (dynamo exporter)"}
+    with (out / "results" / "loader.csv").open() as f:
+        assert len(list(csv.DictReader(f))) == 2
+
+
 def test_train_and_benchmark_notebooks_learn_another_pipeline(tmp_path, smoke_data_dir):
     other = "resize(16,20) | hflip"  # RGB out, another size
     out = _run(
@@ -285,6 +304,7 @@ def test_front_page_shows_the_results_files(tmp_path, smoke_data_dir):
          devices=["cpu"], **data)  # fmt: skip
     _run("04_pipelines", tmp_path, **data)
     _run("05_scaling", tmp_path, **data)
+    _run("06_ship", tmp_path, models_dir=str(out / "models"), **data)
     papermill.execute_notebook(
         str(ROOT / "notebooks" / "00_report.ipynb"), str(tmp_path / "00_report.ipynb"), kernel_name="python3",
         parameters={"results_dir": str(out / "results"), "models_dir": str(out / "models"),

@@ -63,3 +63,16 @@ def test_summary_gives_each_size_its_winner(tmp_path):
     rows = [line for line in text.splitlines() if line.startswith("| 32x32") or line.startswith("| 64x64")]
     assert rows == ["| 32x32 | the pipeline on uint8 | 4 | fused | 1 | 4x | 0.1 | 6e-05 |",
                     "| 64x64 | the pipeline on uint8 | 16 | fused | 4 | 4x | 0.4 | 0.00024 |"]  # fmt: skip
+
+
+def test_summary_lists_the_onnx_graphs_and_the_exporters_errors(tmp_path):
+    (tmp_path / "onnx.csv").write_text(
+        "pipeline,graph,source,max_gray,ort_s,torch_s,error\n"
+        "target pipeline,banded,uint8,8e-05,0.0166,0.015,\n"
+        "target pipeline,the torchvision pipeline (TorchScript exporter),float,,,,UnsupportedOperatorError: aa\n"
+    )
+    text = summary.write(tmp_path, tmp_path / "SUMMARY.md").read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| target pipeline")]
+    assert rows == ["| target pipeline | `banded` | uint8 | 8e-05 | 16.6 | 15 |  |",
+                    "| target pipeline | `the torchvision pipeline (TorchScript exporter)` | float | - | - | - | "
+                    "UnsupportedOperatorError: aa |"]  # fmt: skip

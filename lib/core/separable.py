@@ -95,7 +95,7 @@ def separable_map(
         bias = bias.view(1, -1, 1, 1) if isinstance(bias, torch.Tensor) else bias
         g = torch.einsum("oc,nchw->nohw", gray, x) + bias  # (N, C, 32, 32)
         return rows @ g @ cols.T  # (N, C, H, W)
-    n, (h, w) = len(x), x.shape[2:]
+    n, (h, w) = x.shape[0], x.shape[2:]  # not len(x): torch.export would fix the batch to the example's
     g = (gray.view(1, -1) @ x.flatten(2)).view(n, h, w) + bias  # (N, 32, 32); a (1, 3) matrix: FLOPs counted
     cols_t = _vector_padded(cols.T) if torch.compiler.is_compiling() else cols.T  # (32, W or a little more)
     y = (g.view(n * h, w) @ cols_t).view(n, h, cols_t.shape[1])[..., : len(cols)]  # (N, 32, W)

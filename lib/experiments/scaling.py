@@ -21,8 +21,9 @@ import torch
 
 from lib.core import data, fused, metrics, models, spec
 from lib.core.cost import mflops
+from lib.core.transform import fit_separable_and_banded
 from lib.experiments.bench_jobs import hwc, pillow_loop
-from lib.experiments.user_pipelines import fit_separable_and_banded, noise, photos
+from lib.experiments.user_pipelines import fit_photos_and_noise, noise, photos
 from lib.progress import bar
 from lib.timing import measure_interleaved
 
@@ -67,14 +68,14 @@ def study_side(side: int, test_x: torch.Tensor, fit_x: torch.Tensor, repeats: in
     rounds) and per image; for the learned models also parameters, MFLOPs per image, fit seconds and their error
     in gray levels against the pipeline on the same photographs and on 64 noise images. ``test_x`` and ``fit_x``
     hold CIFAR-10 images (N, 3, 32, 32) in [0, 1], brought to the side: the first are timed and scored, the
-    models are fitted on the second (lib.experiments.user_pipelines.fit_separable_and_banded)."""
+    models are fitted on the second (lib.core.transform.fit_separable_and_banded, on them and noise images)."""
     if len(test_x) < 1:
         raise ValueError("no test images to time")
     s = family(side)
     n_images = len(test_x)
     x_u8 = (photos(test_x, s.in_shape) * 255).round().to(torch.uint8)  # stored as 8-bit, as images are
     x = data.to_float(x_u8)
-    (sep, sep_fit_s), (band, band_fit_s) = fit_separable_and_banded(s, fit_x)
+    (sep, sep_fit_s), (band, band_fit_s) = fit_separable_and_banded(s, fit_photos_and_noise(s, fit_x))
     _, h, w = s.out_shape
     chunk, pixels = _chunk(side), x_u8.permute(0, 2, 3, 1).contiguous()
     try:

@@ -9,16 +9,15 @@ its support as ``banded``. Both are scored on CIFAR-10 test images brought to th
 cannot be learned is listed with the error that refuses it.
 """
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torchvision.transforms.v2 import functional as TF
 
-from lib.core import banded, fit, metrics, models, spec
+from lib.core import metrics, models, spec
 from lib.core.classify import classify
-from lib.core.separable import set_parts
+from lib.core.transform import fit_separable_and_banded
 
 FIT_PHOTOS, FIT_NOISE = 32, 32  # photographs and noise images of the example's shape the fit sees
 
@@ -50,18 +49,10 @@ def _score(model, s: spec.Spec, x: torch.Tensor, chunk: int = 256) -> dict:
     return metrics.score_model(model, x, target)
 
 
-def fit_separable_and_banded(s: spec.Spec, train_x: torch.Tensor) -> tuple[tuple, tuple]:
-    """((``separable``, seconds), (``banded``, seconds)) for pipeline ``s``: the separable map fitted by
-    alternating least squares on the first FIT_PHOTOS of ``train_x`` and FIT_NOISE noise images, brought to the
-    pipeline's shape, then kept on its support (its seconds include the fit's)."""
-    fit_x = torch.cat([photos(train_x[:FIT_PHOTOS], s.in_shape), noise(FIT_NOISE, s.in_shape, seed=1)])
-    start = time.perf_counter()
-    sep = models.build("separable", out_shape=s.out_shape, in_shape=s.in_shape)
-    set_parts(sep, fit.separable_als(fit_x, s(fit_x)))
-    fit_s = time.perf_counter() - start
-    start = time.perf_counter()
-    band = banded.from_separable(sep, banded.TRAINED_SUPPORT_TOL)
-    return (sep.eval(), fit_s), (band.eval(), fit_s + time.perf_counter() - start)
+def fit_photos_and_noise(s: spec.Spec, train_x: torch.Tensor) -> torch.Tensor:
+    """The images an example is fitted on: the first FIT_PHOTOS of ``train_x`` and FIT_NOISE noise images, brought
+    to the pipeline's input shape."""
+    return torch.cat([photos(train_x[:FIT_PHOTOS], s.in_shape), noise(FIT_NOISE, s.in_shape, seed=1)])
 
 
 def study_one(example: Example, train_x: torch.Tensor, test_x: torch.Tensor, n_noise: int = 256) -> list[dict]:
@@ -81,7 +72,7 @@ def study_one(example: Example, train_x: torch.Tensor, test_x: torch.Tensor, n_n
         why = "not affine" if not found.affine else "affine but not row/column separable"
         return [{**base, "model": "-", "refused": f"{why}: no separable model reproduces it"}]
     photo_test = torch.cat([photos(test_x[i : i + 256], s.in_shape) for i in range(0, len(test_x), 256)])
-    (sep, fit_s), (band, band_s) = fit_separable_and_banded(s, train_x)
+    (sep, fit_s), (band, band_s) = fit_separable_and_banded(s, fit_photos_and_noise(s, train_x))
     exact = models.build("exact", pipeline=s.transform if s.wrapped else s.text, in_shape=s.in_shape)
     rows = []
     for name, model, seconds in (("exact", exact, 0.0), ("separable", sep, fit_s), ("banded", band, band_s)):

@@ -48,6 +48,7 @@ class Results:
     bench_summary: dict  # results/benchmark_summary.json
     pipelines: list[dict]  # results/pipelines.csv
     scaling: list[dict]  # results/scaling.csv
+    onnx: list[dict]  # results/onnx.csv
     gpu: list[dict]  # results/gpu/benchmark.csv rows on cuda
     gpu_env: dict | None  # where and when those were recorded
 
@@ -58,7 +59,7 @@ def load(results_dir: str | Path, gpu_dir: str | Path | None = None) -> Results:
     writers = {records.record_path("", r.name).name: f"01_train ({r.role})" for r in records.RUNS} | {
                "architectures.csv": "02_architectures", "losses.csv": "02_architectures",
                "benchmark.csv": "03_benchmark", "benchmark_summary.json": "03_benchmark",
-               "pipelines.csv": "04_pipelines", "scaling.csv": "05_scaling"}  # fmt: skip
+               "pipelines.csv": "04_pipelines", "scaling.csv": "05_scaling", "onnx.csv": "06_ship"}  # fmt: skip
     missing = [f"{name} (from {nb})" for name, nb in writers.items() if not (results_dir / name).is_file()]
     if missing:
         raise FileNotFoundError(f"no {', '.join(missing)} under {results_dir}: run `make report` first")
@@ -72,8 +73,8 @@ def load(results_dir: str | Path, gpu_dir: str | Path | None = None) -> Results:
         final=TrainRecord.of_run(results_dir, FINAL_RUN), recipe=TrainRecord.of_run(results_dir, RECIPE_RUN),
         designs=read_csv(results_dir / "architectures.csv"), losses=read_csv(results_dir / "losses.csv"),
         bench=read_csv(results_dir / "benchmark.csv"), bench_summary=read("benchmark_summary.json"),
-        pipelines=read_csv(results_dir / "pipelines.csv"), scaling=read_csv(results_dir / "scaling.csv"), gpu=gpu,
-        gpu_env=gpu_env,
+        pipelines=read_csv(results_dir / "pipelines.csv"), scaling=read_csv(results_dir / "scaling.csv"),
+        onnx=read_csv(results_dir / "onnx.csv"), gpu=gpu, gpu_env=gpu_env,
     )  # fmt: skip
 
 

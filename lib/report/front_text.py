@@ -5,6 +5,7 @@ from lib.core.metrics import percent
 from lib.report.front import FINAL_RUN, MINIMAL, Results, design_rows, fidelity, final_fastest, minimal_fastest
 from lib.report.records import TrainRecord
 from lib.report.scaling_text import verdicts
+from lib.report.ship_text import verdicts as ship_verdicts
 
 # how each training route reads in a sentence ("Trained by ...")
 OPTIMIZER_WORDS = {
@@ -143,7 +144,26 @@ def beyond_text(res: Results) -> str:
         )
     if res.scaling:
         lines.append(_sizes(res.scaling))
+    if res.onnx:
+        lines.append(_shipped(res.onnx))
     return "\n".join(lines)
+
+
+def _shipped(rows: list[dict]) -> str:
+    """The ONNX checks in one line: how close the learned graphs are, and how fast against the pipeline's export."""
+    found = ship_verdicts(rows)
+    each = []
+    for v in found:
+        text = f"{v['pipeline']}: within {_g(v['worst_gray'])} gray levels"
+        if v["speedup"] is not None:
+            text += f", {v['speedup']:.1f}x the pipeline's own export in ONNX Runtime"
+        each.append(text)
+    return (
+        "- **Shipped.** `lib.core.transform.LearnedTransform` takes uint8 or float images in a `DataLoader` or at the "
+        "head of a model; exported to ONNX as plain products with a dynamic batch, the learned graphs run in ONNX "
+        "Runtime "
+        f"({'; '.join(each)}) ([06_ship](06_ship.html))."
+    )
 
 
 def _sizes(rows: list[dict]) -> str:

@@ -197,11 +197,29 @@ def scaling_section(results_dir: Path) -> list[str]:
     return ["## Other sizes (`05_scaling`)", "", note, "", *_table(header, body), ""]
 
 
+def ship_section(results_dir: Path) -> list[str]:
+    path = results_dir / "onnx.csv"
+    if not path.is_file():
+        return []
+
+    def ms(value) -> str:  # blank or NaN where the graph did not run
+        return f"{1e3 * value:.3g}" if isinstance(value, float) and value == value else "-"
+
+    body = []
+    for r in read_csv(path):
+        failed = isinstance(r.get("error"), str) and r["error"] != ""
+        body.append([r["pipeline"], f"`{r['graph']}`", r["source"], "-" if failed else _g(r["max_gray"]),
+                     ms(r.get("ort_s")), ms(r.get("torch_s")), r["error"] if failed else ""])  # fmt: skip
+    header = ["pipeline", "graph", "input", "max error (gray)", "ONNX Runtime ms", "torch ms", "export error"]
+    note = "Every test image and 1,000 8-bit images of each synthetic family; times for all the test images at once."
+    return ["## ONNX (`06_ship`)", "", note, "", *_table(header, body), ""]
+
+
 def write(results_dir: str | Path = paths.RESULTS, out: str | Path = paths.REPORTS / "SUMMARY.md") -> Path:
     results_dir = Path(results_dir)
     sections = (
         training_section(results_dir) + architectures_section(results_dir) + benchmark_section(results_dir)
-        + pipelines_section(results_dir) + scaling_section(results_dir)
+        + pipelines_section(results_dir) + scaling_section(results_dir) + ship_section(results_dir)
     )  # fmt: skip
     if not sections:
         raise FileNotFoundError(f"no results under {results_dir}; run `make report` first")

@@ -1,0 +1,120 @@
+"""The learned model of a pipeline as a transform for a user's own code.
+
+:class:`LearnedTransform` wraps a saved or fitted model so that it takes what a user's images are: uint8 or
+float, one image (C, H, W) or a batch (N, C, H, W), on the CPU or a GPU; and returns what the pipeline
+returns, float (in [0, 1] for the target pipeline), or uint8 when asked, rounded to the nearest level as the
+report's exact-8-bit measure rounds (``lib.core.metrics.to_8bit``). It is an ``nn.Module``: it goes in a
+``v2.Compose`` or a ``Dataset``'s transform (and pickles, so ``DataLoader`` workers take it), at the head of a
+model (``nn.Sequential(transform, net)``, moved with ``.to("cuda")``), and through ``torch.compile`` and
+``torch.export``: its checks read only shapes and dtypes, never pixel values. Its weights are frozen.
+
+Three ways to get one::
+
+    t = LearnedTransform.load("reports/models/separable.pt")        # a model the report saved
+    t = LearnedTransform.fit(my_compose, in_shape=(3, 96, 96))       # fitted for a pipeline you already have
+    t = LearnedTransform(model)                                      # any model of lib.core.models
+"""
+
+import itertools
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from lib.core import banded, fit, registry, spec
+from lib.core.classify import classify
+from lib.core.constants import GRAY_LEVELS
+from lib.core.separable import set_parts
+
+FIT_NOISE = 64  # noise images fitted when none are given: the separable map has only C c + H h + W w unknowns
+
+
+def fit_separable_and_banded(s: spec.Spec, x: torch.Tensor) -> tuple[tuple[nn.Module, float], tuple[nn.Module, float]]:
+    """((``separable``, seconds), (``banded``, seconds)) for pipeline ``s`` (a ``lib.core.spec.Spec``) from images
+    ``x`` of its input shape: the separable map fitted by alternating least squares (``lib.core.fit.separable_als``),
+    then kept on its support (its seconds include the fit's)."""
+    start = time.perf_counter()
+    sep = registry.build("separable", out_shape=s.out_shape, in_shape=s.in_shape)
+    with torch.no_grad():
+        set_parts(sep, fit.separable_als(x, s(x)))
+    fit_s = time.perf_counter() - start
+    start = time.perf_counter()
+    band = banded.from_separable(sep, banded.TRAINED_SUPPORT_TOL)
+    return (sep.eval(), fit_s), (band.eval(), fit_s + time.perf_counter() - start)
+
+
+class LearnedTransform(nn.Module):
+    """``model`` (any model of ``lib.core.models``, which knows its ``in_shape``) as a transform: see the module's
+    notes. ``out_dtype`` is ``torch.float32`` (the pipeline's own output) or ``torch.uint8`` (rounded to the
+    nearest of 256 levels and clipped: for pipelines whose output is in [0, 1])."""
+
+    def __init__(self, model: nn.Module, out_dtype: torch.dtype = torch.float32):
+        super().__init__()
+        if out_dtype not in (torch.float32, torch.uint8):
+            raise ValueError(f"out_dtype is torch.float32 or torch.uint8, got {out_dtype}")
+        in_shape = getattr(model, "in_shape", None)
+        if in_shape is None:
+            raise TypeError(f"{type(model).__name__} does not say its input shape (in_shape): build it with "
+                            f"lib.core.models.build")  # fmt: skip
+        self.model = model.eval().requires_grad_(False)
+        self.in_shape = tuple(in_shape)
+        self.out_dtype = out_dtype
+
+    @classmethod
+    def load(cls, path: str | Path, out_dtype: torch.dtype = torch.float32) -> "LearnedTransform":
+        """The model saved at ``path`` (``lib.core.models.save``) as a transform."""
+        return cls(registry.load(path), out_dtype)
+
+    @classmethod
+    def fit(cls, pipeline, in_shape: tuple[int, int, int], x: torch.Tensor | None = None, minimal: bool = True,
+            out_dtype: torch.dtype = torch.float32) -> "LearnedTransform":  # fmt: skip
+        """A transform fitted for ``pipeline`` (a spec string or any deterministic callable on float image batches,
+        ``lib.core.spec.wrap``) on images of ``in_shape``: ``separable`` fitted on ``x`` (float images of that
+        shape in [0, 1]; FIT_NOISE noise images when none), kept on its support (``banded``) when ``minimal``.
+        A random pipeline, or one that fails on the shape, is refused with the reason; so is one that is not
+        affine and row/column separable, which no such model reproduces."""
+        s = spec.wrap(pipeline, tuple(in_shape))
+        found = classify(s, n=8)
+        if not (found.affine and found.separable):
+            why = "not affine" if not found.affine else "affine but not row/column separable"
+            raise ValueError(f"{s.text!r} is {why}: no separable or banded model reproduces it "
+                             f"(lib.experiments.generality fits curves around one)")  # fmt: skip
+        if x is None:
+            x = torch.rand(FIT_NOISE, *s.in_shape, generator=torch.Generator().manual_seed(0))
+        (sep, _), (band, _) = fit_separable_and_banded(s, x)
+        return cls(band if minimal else sep, out_dtype)
+
+    def _images(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` as a float batch the model takes, or an error that says what was expected."""
+        c, h, w = self.in_shape
+        want = f"uint8 or float images ({c}, {h}, {w}), or a batch (N, {c}, {h}, {w})"
+        if not isinstance(x, torch.Tensor):
+            hint = ": convert a PIL image with v2.PILToTensor() first" if type(x).__module__.startswith("PIL") else ""
+            raise TypeError(f"expected a tensor of {want}, got {type(x).__name__}{hint}")
+        if x.dtype != torch.uint8 and not x.is_floating_point():
+            raise TypeError(f"expected {want}, got dtype {x.dtype}")
+        if x.ndim not in (3, 4):
+            raise ValueError(f"expected {want}, got shape {tuple(x.shape)}")
+        shape = tuple(x.shape[-3:])
+        if shape[0] != c and shape[1:] == (h, w):
+            kind = {1: "1 channel (gray)", 3: "3 channels (RGB)"}
+            wanted, got = kind.get(c, f"{c} channels"), kind.get(shape[0], f"{shape[0]} channels")
+            raise ValueError(f"expected {wanted}, got {got} in shape {tuple(x.shape)}")
+        if shape != self.in_shape:
+            raise ValueError(f"expected {want}, got shape {tuple(x.shape)}")
+        weight = next(itertools.chain(self.model.parameters(), self.model.buffers()), None)
+        if weight is not None and weight.device != x.device:
+            raise ValueError(f"the images are on {x.device}, the transform's weights on {weight.device}: "
+                             f"move one to the other (transform.to({str(x.device)!r}))")  # fmt: skip
+        x = x if x.ndim == 4 else x.unsqueeze(0)
+        return x.float() / GRAY_LEVELS if x.dtype == torch.uint8 else x.float()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.model(self._images(x))
+        if self.out_dtype == torch.uint8:
+            y = (y * GRAY_LEVELS).round().clamp(0, GRAY_LEVELS).to(torch.uint8)
+        return y if x.ndim == 4 else y[0]
+
+    def extra_repr(self) -> str:
+        return f"in_shape={self.in_shape}, out_dtype={self.out_dtype}"

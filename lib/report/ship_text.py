@@ -1,0 +1,51 @@
+"""What ``06_ship`` comes to, in words, from its rows (``lib.experiments.shipping``, or ``results/onnx.csv`` read
+with numbers): per pipeline, how close the learned graphs are and how fast against the pipeline's own export."""
+
+import math
+
+PIPELINE_GRAPH = "the torchvision pipeline"  # how the pipeline's own exports' rows begin
+
+
+def _missing(value) -> bool:
+    return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
+
+
+def verdicts(rows: list[dict]) -> list[dict]:
+    """Per pipeline: the learned graphs' worst error, the fastest learned graph and its ONNX Runtime seconds, the
+    pipeline's exported graph that ran (if any) and its seconds, and the ratio; the exporters' errors."""
+    out = []
+    for name in dict.fromkeys(r["pipeline"] for r in rows):
+        mine = [r for r in rows if r["pipeline"] == name]
+        learned = [r for r in mine if not str(r["graph"]).startswith(PIPELINE_GRAPH)]
+        own = [r for r in mine if str(r["graph"]).startswith(PIPELINE_GRAPH)]
+        ran = [r for r in own if _missing(r.get("error"))]
+        fastest = min(learned, key=lambda r: r["ort_s"])
+        best_own = min(ran, key=lambda r: r["ort_s"]) if ran else None
+        out.append({
+            "pipeline": name, "worst_gray": max(r["max_gray"] for r in learned), "fastest": fastest,
+            "own": best_own, "speedup": best_own["ort_s"] / fastest["ort_s"] if best_own else None,
+            "failed": [(r["graph"], r["error"]) for r in own if not _missing(r.get("error"))],
+        })  # fmt: skip
+    return out
+
+
+def summary(rows: list[dict]) -> str:
+    """Markdown, one paragraph per pipeline."""
+    lines = []
+    for v in verdicts(rows):
+        f = v["fastest"]
+        text = (f"- **{v['pipeline']}**: every learned graph within **{v['worst_gray']:.2g} gray levels** of the "
+                f"torchvision pipeline on every test and synthetic pixel, from uint8 and from float input. The "
+                f"fastest, `{f['graph']}` from {f['source']}, ran the {f['n_images']:,} test images in "
+                f"{1e3 * f['ort_s']:.3g} ms in ONNX Runtime (torch: {1e3 * f['torch_s']:.3g} ms).")  # fmt: skip
+        if v["own"] is not None:
+            o = v["own"]
+            text += (f" The pipeline's own export ({o['graph'].removeprefix(PIPELINE_GRAPH).strip(' ()')}) runs, "
+                     f"{o['max_gray']:.2g} gray levels off at worst, in {1e3 * o['ort_s']:.3g} ms: the learned graph "
+                     f"is **{v['speedup']:.1f}x** faster.")  # fmt: skip
+        else:
+            text += " No export of the pipeline itself ran."
+        for graph, error in v["failed"]:
+            text += f" {graph.removeprefix(PIPELINE_GRAPH).strip(' ()').capitalize()}: `{error}`."
+        lines.append(text)
+    return "\n".join(lines)
