@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from lib.core import classify, constants, curves, fit, models, pipeline, spec
+from lib.core import banded, classify, constants, curves, fit, models, pipeline, spec
 from lib.core.probe import probe
 from lib.core.separable import parts_of
 from lib.experiments import generality
@@ -193,8 +193,10 @@ def test_a_curve_after_the_linear_map_holds_a_monotone_step_and_a_fold():
     for text in ("grayscale | resize(16,16) | gamma(2.2)", "grayscale | resize(16,16) | solarize(0.7)"):
         after = spec.parse(text)
         model = generality.fit_separable_then_curve(x, after(x), after.out_shape, after)
+        band = curves.ThenCurve(banded.from_separable(model[0], banded.TRAINED_SUPPORT_TOL), model[1])
         with torch.no_grad():
             assert (model(test) - after(test)).abs().max().item() * 255 < 0.5, text
+            assert (band(test) - after(test)).abs().max().item() * 255 < 0.5, text
     wavy = spec.wrap(lambda im: torch.sin(60 * im), (3, 32, 32))  # monotone only over stretches of 0.05
     assert generality.fit_separable_then_curve(x[:64], wavy(x[:64]), wavy.out_shape, wavy) is None
 

@@ -62,3 +62,4 @@ def test_the_scaling_summary_names_the_winner_and_the_growth():
     text = scaling_text.summary(rows, {r["route"]: r["route"] for r in rows})
     assert "**4.00x** faster" in text and "**0.80x** (the user route wins)" in text
     assert "arithmetic per image grew 8x" in text and "lose at 64 pixels a side" in text
+    assert "- separable loses to the fastest user route at 64 (0.50x)." in text

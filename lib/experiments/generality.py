@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from lib.core import fit, metrics, models
-from lib.core.banded import from_separable
+from lib.core.banded import TRAINED_SUPPORT_TOL, from_separable
 from lib.core.classify import classify
 from lib.core.constants import IN_SHAPE
 from lib.core.cost import cpu_seconds
@@ -165,6 +165,8 @@ def _fit_models(spec, found, x, y, knots, rounds) -> dict[str, tuple[nn.Module, 
     after = fit_separable_then_curve(x, y, spec.out_shape, spec)
     if after is not None:  # a step after the linear ones, where its constant response is monotone somewhere
         fitted["separable + curve"] = (after, time.perf_counter() - start)
+        band = from_separable(after[0], TRAINED_SUPPORT_TOL)  # its map kept on its support: the minimal form
+        fitted["banded + curve"] = (ThenCurve(band, after[1]).eval(), time.perf_counter() - start)
     return fitted
 
 

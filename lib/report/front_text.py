@@ -154,7 +154,7 @@ def _shipped(rows: list[dict]) -> str:
     found = ship_verdicts(rows)
     each = []
     for v in found:
-        text = f"{v['pipeline']}: within {_g(v['worst_gray'])} gray levels"
+        text = f"{v['pipeline']}: within {_g(v['worst_gray'])} gray levels (the worst graph: `{v['worst']}`)"
         if v["speedup"] is not None:
             text += f", {v['speedup']:.1f}x the pipeline's own export in ONNX Runtime"
         each.append(text)

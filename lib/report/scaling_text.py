@@ -49,6 +49,13 @@ def summary(rows: list[dict], labels: dict[str, str]) -> str:
     for route in sorted({v["fastest_user"] for v in found}):
         s0, s1, time = _growth(rows, route, "us_per_image")
         lines.append(f"- {labels[route]}: its time per image grew {time:.0f}x from {s0} to {s1}.")
+    user_s = {v["side"]: v["user_us"] for v in found}
+    for route in dict.fromkeys(r["route"] for r in rows if r["learned"]):
+        lost = [(r["side"], user_s[r["side"]] / r["us_per_image"]) for r in rows
+                if r["route"] == route and r["us_per_image"] > user_s[r["side"]]]  # fmt: skip
+        if lost:
+            where = ", ".join(f"{side} ({ratio:.2f}x)" for side, ratio in lost)
+            lines.append(f"- {labels[route]} loses to the fastest user route at {where}.")
     losses = [v["side"] for v in found if v["speedup"] < 1]
     lines.append("")
     if losses:
