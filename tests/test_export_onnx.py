@@ -55,8 +55,8 @@ def test_the_pipelines_own_exports_are_reported_not_raised():
     rows = shipping.pipeline_rows("target", s.transform, sets, shipping.targets_of(s, sets), s.in_shape, repeats=1)
     assert [r["graph"] for r in rows] == ["the torchvision pipeline (TorchScript exporter)",
                                           "the torchvision pipeline (dynamo exporter)"]  # fmt: skip
-    for r in rows:  # each either failed with its reason or gave a graph that was run and scored
-        assert ("error" in r and r["error"]) or ("operators" in r and r["max_gray"] >= 0), r
+    for r in rows:  # each either failed with its reason, or gave a graph with a Resize node that was run and scored
+        assert r.get("error") or ("Resize" in r["operators"].split() and r["max_gray"] < 0.01 and r["ort_s"] > 0), r
     assert "upsample_bilinear2d_aa" in rows[0].get("error", "")  # torch 2.14: no antialiased resize in TorchScript
 
 

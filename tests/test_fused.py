@@ -115,9 +115,11 @@ def test_a_band_too_wide_for_the_permute_is_refused():
 
 @pytest.mark.parametrize("text, in_shape", [("resize(32,32) | grayscale | hflip | vflip", (3, 64, 64)),
                                             ("resize(24,40) | vflip", (1, 48, 96)),
-                                            ("center_crop(40) | resize(20) | grayscale", (3, 50, 44))])  # fmt: skip
+                                            ("center_crop(40) | resize(20) | grayscale", (3, 50, 44)),
+                                            ("pad(2) | grayscale", (3, 40, 40))])  # fmt: skip
 @pytest.mark.parametrize("threads", [1, 3])
 def test_any_size_band_loop_computes_what_the_model_does(text, in_shape, threads):
+    """Bands of other sizes, flipped or not, one channel or three; a pad's outer rows and columns read nothing."""
     net = banded.from_separable(probe(spec.parse(text, in_shape))).eval()
     with torch.no_grad():
         net.gray.bias.fill_(0.05)
@@ -133,5 +135,5 @@ def test_any_size_band_loop_computes_what_the_model_does(text, in_shape, threads
 
 def test_a_separable_map_of_another_size_is_refused():
     net = models.build("separable", out_shape=(1, 32, 32), in_shape=(3, 64, 64))
-    with pytest.raises(fused.Unavailable, match="banded models only"):
+    with pytest.raises(fused.Unavailable, match=r"\(3, 64, 64\) -> \(32, 32\)\) only as a banded model"):
         fused.Fused(net)

@@ -192,13 +192,13 @@ def test_a_curve_after_the_linear_map_holds_a_monotone_step_and_a_fold():
     test = torch.rand(64, 3, 32, 32, generator=torch.Generator().manual_seed(1))
     for text in ("grayscale | resize(16,16) | gamma(2.2)", "grayscale | resize(16,16) | solarize(0.7)"):
         after = spec.parse(text)
-        model = generality.fit_separable_then_curve(x, after(x), after.out_shape, after)
+        model = generality.fit_separable_then_curve(x, after.out_shape, after)
         band = curves.ThenCurve(banded.from_separable(model[0], banded.TRAINED_SUPPORT_TOL), model[1])
         with torch.no_grad():
             assert (model(test) - after(test)).abs().max().item() * 255 < 0.5, text
             assert (band(test) - after(test)).abs().max().item() * 255 < 0.5, text
     wavy = spec.wrap(lambda im: torch.sin(60 * im), (3, 32, 32))  # monotone only over stretches of 0.05
-    assert generality.fit_separable_then_curve(x[:64], wavy(x[:64]), wavy.out_shape, wavy) is None
+    assert generality.fit_separable_then_curve(x[:64], wavy.out_shape, wavy) is None
 
 
 def test_a_read_curve_puts_a_threshold_between_two_adjacent_floats():

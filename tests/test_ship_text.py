@@ -24,3 +24,8 @@ def test_without_a_working_export_of_the_pipeline_there_is_no_ratio():
     (v,) = ship_text.verdicts(rows)
     assert v["own"] is None and v["speedup"] is None
     assert "No export of the pipeline itself ran." in ship_text.summary(rows)
+
+
+def test_a_faster_export_of_the_pipeline_is_said_so():
+    rows = [_row("banded", 0.004, 0.020), _row("the torchvision pipeline (dynamo exporter)", 6e-4, 0.010)]
+    assert "it is faster, the learned graph taking **2.0x** its time." in ship_text.summary(rows)

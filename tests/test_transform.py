@@ -69,6 +69,7 @@ def test_wrong_inputs_get_errors_that_say_what_was_expected():
         (torch.zeros(2, 1, 32, 32), ValueError, r"expected 3 channels \(RGB\), got 1 channel \(gray\)"),
         (torch.zeros(2, 3, 28, 28), ValueError, r"or a batch \(N, 3, 32, 32\), got shape \(2, 3, 28, 28\)"),
         (torch.zeros(32, 32), ValueError, r"got shape \(32, 32\)"),
+        (torch.zeros(5, 32, 32), ValueError, r"got shape \(5, 32, 32\)"),  # a batch without its channel axis
         (torch.zeros(2, 3, 32, 32, dtype=torch.int64), TypeError, "got dtype torch.int64"),
         ([[0.0]], TypeError, "expected a tensor of uint8 or float images"),
     ]  # fmt: skip

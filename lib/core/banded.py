@@ -136,8 +136,9 @@ class Banded(nn.Module):
 
     def band_mflops(self) -> float:
         """Floating-point operations per image when only the kept entries are multiplied (in millions): the
-        gray mix and bias over 32x32 pixels, then a multiply-add per kept entry of B for each of the 32 input
-        rows and per kept entry of A for each of the W output columns, for each output channel."""
+        gray mix and bias over the input's pixels, then a multiply-add per kept entry of B for each input row
+        and per kept entry of A for each of the W output columns, for each output channel (the fused loops and the
+        eager taps take the rows first, which costs the same for square inputs and outputs)."""
         c, _, w = self.out_shape
         in_c, in_h, in_w = self.in_shape
         return c * (2 * in_c * in_h * in_w + 2 * in_h * len(self.cols_in) + 2 * w * len(self.rows_in)) / 1e6

@@ -128,7 +128,7 @@ def taps_plan(rows: torch.Tensor, cols: torch.Tensor, row_support, col_support) 
         wt = torch.zeros(taps, len(support))
         for i, inputs in enumerate(support):
             idx[: len(inputs), i] = torch.tensor(inputs, dtype=torch.int32)
-            idx[len(inputs) :, i] = inputs[0]
+            idx[len(inputs) :, i] = inputs[0] if inputs else 0  # an output reading nothing (a pad) stays 0
             wt[: len(inputs), i] = m[i, inputs]
         plan[f"{name}_idx"], plan[f"{name}_wt"] = idx.contiguous(), wt.contiguous()
     return plan
@@ -185,7 +185,9 @@ class Fused:
         banded = hasattr(net, "row_support")
         if not _fits_32(parts):  # any other size: banded models only, through band_any_u8
             if not banded:
-                raise Unavailable(f"at {self.in_shape} the fused loop runs banded models only (32x32: any separable)")
+                raise Unavailable(f"the fused loop runs any separable map on {IN_SHAPE} images with outputs up "
+                                  f"to {SIDE}x{SIDE}; this one ({self.in_shape} -> {self.out_hw}) only as a banded "
+                                  f"model")  # fmt: skip
             self.taps = taps_plan(f32(parts.rows), f32(cols), net.row_support, net.col_support)
         elif banded:
             self.band = band_plan(f32(parts.rows), f32(cols), net.row_support, net.col_support, self.lib.lanes)

@@ -6,7 +6,8 @@ returns, float (in [0, 1] for the target pipeline), or uint8 when asked, rounded
 report's exact-8-bit measure rounds (``lib.core.metrics.to_8bit``). It is an ``nn.Module``: it goes in a
 ``v2.Compose`` or a ``Dataset``'s transform (and pickles, so ``DataLoader`` workers take it), at the head of a
 model (``nn.Sequential(transform, net)``, moved with ``.to("cuda")``), and through ``torch.compile`` and
-``torch.export``: its checks read only shapes and dtypes, never pixel values. Its weights are frozen.
+``torch.export``: its checks read only shapes and dtypes, never pixel values. The model it wraps, itself and not a
+copy, is put in eval mode with its weights frozen.
 
 Three ways to get one::
 
@@ -97,7 +98,7 @@ class LearnedTransform(nn.Module):
         if x.ndim not in (3, 4):
             raise ValueError(f"expected {want}, got shape {tuple(x.shape)}")
         shape = tuple(x.shape[-3:])
-        if shape[0] != c and shape[1:] == (h, w):
+        if shape[0] != c and shape[0] in (1, 3) and shape[1:] == (h, w):  # a gray image for RGB, or the reverse
             kind = {1: "1 channel (gray)", 3: "3 channels (RGB)"}
             wanted, got = kind.get(c, f"{c} channels"), kind.get(shape[0], f"{shape[0]} channels")
             raise ValueError(f"expected {wanted}, got {got} in shape {tuple(x.shape)}")

@@ -103,12 +103,13 @@ MIN_BRANCH = 0.1  # the monotone stretch of the response that fits the map must 
 
 
 @torch.no_grad()
-def fit_separable_then_curve(x, y, out_shape, pipeline, levels: int = 1024, margin: float = 0.05) -> ThenCurve | None:
+def fit_separable_then_curve(x, out_shape, pipeline, levels: int = 1024, margin: float = 0.05) -> ThenCurve | None:
     """``separable + curve`` for a pipeline that ends with a point-wise step after its linear ones. A resize,
     crop or grayscale keeps a constant image constant, so the pipeline's response to constant images is the
     step itself. The map is fitted where that step can be inverted: the training images are squeezed into
     the longest stretch of levels over which the response is monotone (all of [0, 1] for gamma; below the
-    threshold for a fold such as solarize), the pipeline's output on them is mapped back through the response,
+    threshold for a fold such as solarize), the pipeline's own output on them (it gives the targets, so the
+    caller's are not needed) is mapped back through the response,
     and ``separable`` is fitted to that in closed form. The curve is then the response itself, read at the
     knots it needs (:func:`read_curve`). None where no monotone stretch spans ``MIN_BRANCH`` of [0, 1]."""
     in_shape = tuple(x.shape[1:])
@@ -119,11 +120,11 @@ def fit_separable_then_curve(x, y, out_shape, pipeline, levels: int = 1024, marg
         return None
     lo, hi = grid[first].item(), grid[last].item()
     squeezed = lo + (hi - lo) * (margin + (1 - 2 * margin) * x)
-    branch, rs = grid[first : last + 1], (r[first : last + 1] * sign).float().contiguous()
-    ys = (pipeline(squeezed) * sign).clamp(rs[0], rs[-1])
+    branch, rs = grid[first : last + 1], (r[first : last + 1] * sign).contiguous()  # float64: strictly increasing
+    ys = (pipeline(squeezed).double() * sign).clamp(rs[0], rs[-1])
     i = torch.searchsorted(rs, ys.contiguous()).clamp(1, len(rs) - 1)
     below, above = rs[i - 1], rs[i]
-    z = branch.float()[i - 1] + (ys - below) / (above - below) * (branch.float()[i] - branch.float()[i - 1])
+    z = (branch[i - 1] + (ys - below) / (above - below) * (branch[i] - branch[i - 1])).float()
     linear = models.build("separable", out_shape=out_shape, in_shape=in_shape)
     fit.fit_model(linear, squeezed, z)  # the step inverted, level by level, on its monotone stretch
     return ThenCurve(linear, read_curve(pipeline, in_shape)).eval()
@@ -162,7 +163,7 @@ def _fit_models(spec, found, x, y, knots, rounds) -> dict[str, tuple[nn.Module, 
                                    spec.out_shape, rounds=rounds, curve_images=256, curve=Table(), pipeline=spec),
                                    time.perf_counter() - start)  # fmt: skip
     start = time.perf_counter()
-    after = fit_separable_then_curve(x, y, spec.out_shape, spec)
+    after = fit_separable_then_curve(x, spec.out_shape, spec)
     if after is not None:  # a step after the linear ones, where its constant response is monotone somewhere
         fitted["separable + curve"] = (after, time.perf_counter() - start)
         band = from_separable(after[0], TRAINED_SUPPORT_TOL)  # its map kept on its support: the minimal form

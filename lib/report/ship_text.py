@@ -46,8 +46,9 @@ def summary(rows: list[dict]) -> str:
         if v["own"] is not None:
             o = v["own"]
             text += (f" The pipeline's own export ({o['graph'].removeprefix(PIPELINE_GRAPH).strip(' ()')}) runs, "
-                     f"{o['max_gray']:.2g} gray levels off at worst, in {1e3 * o['ort_s']:.3g} ms: the learned graph "
-                     f"is **{v['speedup']:.1f}x** faster.")  # fmt: skip
+                     f"{o['max_gray']:.2g} gray levels off at worst, in {1e3 * o['ort_s']:.3g} ms: "
+                     + (f"the learned graph is **{v['speedup']:.1f}x** faster." if v["speedup"] >= 1 else
+                        f"it is faster, the learned graph taking **{1 / v['speedup']:.1f}x** its time."))  # fmt: skip
         else:
             text += " No export of the pipeline itself ran."
         for graph, error in v["failed"]:

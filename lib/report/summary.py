@@ -211,7 +211,8 @@ def ship_section(results_dir: Path) -> list[str]:
         body.append([r["pipeline"], f"`{r['graph']}`", r["source"], "-" if failed else _g(r["max_gray"]),
                      ms(r.get("ort_s")), ms(r.get("torch_s")), r["error"] if failed else ""])  # fmt: skip
     header = ["pipeline", "graph", "input", "max error (gray)", "ONNX Runtime ms", "torch ms", "export error"]
-    note = "Every test image and 1,000 8-bit images of each synthetic family; times for all the test images at once."
+    note = ("Every test image and 8-bit images of each synthetic family (`n_family` of each, 1,000 by default); times "
+            "for all the test images at once.")  # fmt: skip
     return ["## ONNX (`06_ship`)", "", note, "", *_table(header, body), ""]
 
 
