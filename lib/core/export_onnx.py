@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from lib.core.constants import GRAY_LEVELS
+from lib.core.models import output_mode
 from lib.core.separable import parts_of
 from lib.timing import measure
 
@@ -48,8 +49,8 @@ class Graph(nn.Module):
         super().__init__()
         if source not in ("uint8", "float"):
             raise ValueError(f"source is 'uint8' or 'float', got {source!r}")
-        mode = getattr(getattr(model, "output", None), "mode", "none")
-        if mode not in ("none", "identity"):
+        mode = output_mode(model)
+        if mode != "none":
             raise ValueError(f"models with an output constraint ({mode}) are not exported")
         self.source, self.in_shape, self.out_shape = source, tuple(model.in_shape), tuple(model.out_shape)
         scale = 1.0 / GRAY_LEVELS if source == "uint8" else 1.0

@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from lib.core.constants import IN_SHAPE
+from lib.core.models import output_mode
 from lib.core.separable import SeparableParts, parts_of
 from lib.results import vector_isa
 
@@ -105,7 +106,7 @@ def one_channel_parts(net) -> SeparableParts:
         raise Unavailable(f"{type(net).__name__} is not a one-channel separable map") from err
     if parts.out_shape[0] != 1:
         raise Unavailable(f"{type(net).__name__} is not a one-channel separable map")
-    mode = getattr(getattr(net, "output", None), "mode", "none")
+    mode = output_mode(net)
     if mode != "none":
         raise Unavailable(f"the fused loop has no output constraint ({mode})")
     return parts

@@ -31,6 +31,11 @@ OUTPUTS = ("none", "clamp", "sigmoid")
 DENSE_WEIGHTS = 50_000_000  # a dense layer above this many weights (200 MB in float32) is refused, not built
 
 
+def output_mode(model: nn.Module) -> str:
+    """A model's output constraint (:data:`OUTPUTS`); "none" for a model without one (a probed operator, a curve)."""
+    return getattr(getattr(model, "output", None), "mode", "none")
+
+
 class OutputConstraint(nn.Module):
     """Keeps outputs in [0, 1] (``clamp`` or ``sigmoid``) or leaves them alone (``none``)."""
 

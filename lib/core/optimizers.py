@@ -16,6 +16,7 @@ from lib.core import metrics
 from lib.core.constants import OUT_SHAPE
 from lib.core.fit import fit_model
 from lib.core.losses import SUMMED, get_loss
+from lib.core.models import output_mode
 from lib.core.moments import moments, require_separable, separable_sse
 
 if TYPE_CHECKING:  # the config lives with the loop, which imports this module
@@ -55,7 +56,7 @@ class Strategy:
 
     def check_model(self, model: nn.Module, train_y: torch.Tensor) -> None:
         """Refuse a model (or targets) this optimizer cannot train, before any work is done."""
-        mode = getattr(getattr(model, "output", None), "mode", "none")
+        mode = output_mode(model)
         if self.exact and mode != "none":
             raise ValueError(
                 f"optimizer {self.cfg.optimizer!r} fits a linear map; it cannot honour the {mode!r} "

@@ -194,10 +194,11 @@ def parse(text: str, in_shape: tuple[int, int, int] = IN_SHAPE) -> Spec:
 
 
 def on_shape(spec: Spec, in_shape: tuple[int, int, int]) -> Spec:
-    """The same pipeline on images of another shape (its output shape found anew)."""
-    if spec.wrapped:
-        return wrap(spec.transform, in_shape, spec.text)
-    return parse(spec.text, in_shape) if tuple(in_shape) != spec.in_shape else spec
+    """The same pipeline on images of another shape (its output shape found anew); on its own shape, itself (a
+    wrapped callable is not called again to check it)."""
+    if tuple(in_shape) == spec.in_shape:
+        return spec
+    return wrap(spec.transform, in_shape, spec.text) if spec.wrapped else parse(spec.text, in_shape)
 
 
 # Steps that draw random numbers, and what to use instead: a learned transform is one deterministic function

@@ -116,7 +116,7 @@ def evaluate(
     """One row of the design table: size, cost, training and test fidelity. The CPU time over the test
     images does not depend on the weights: with ``timings`` it is measured once per architecture and output
     constraint and read from there after."""
-    key = (getattr(net, "registry_name", type(net).__name__), getattr(getattr(net, "output", None), "mode", "none"))
+    key = (getattr(net, "registry_name", type(net).__name__), models.output_mode(net))
     timings = {} if timings is None else timings
     if key not in timings:
         timings[key] = cpu_seconds(net, ds.test_x)

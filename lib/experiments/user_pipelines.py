@@ -73,7 +73,7 @@ def study_one(example: Example, train_x: torch.Tensor, test_x: torch.Tensor, n_n
         return [{**base, "model": "-", "refused": f"{why}: no separable model reproduces it"}]
     photo_test = torch.cat([photos(test_x[i : i + 256], s.in_shape) for i in range(0, len(test_x), 256)])
     (sep, fit_s), (band, band_s) = fit_separable_and_banded(s, fit_photos_and_noise(s, train_x))
-    exact = models.build("exact", pipeline=s.transform if s.wrapped else s.text, in_shape=s.in_shape)
+    exact = models.build("exact", pipeline=s if s.wrapped else s.text, in_shape=s.in_shape)  # s: checked once
     rows = []
     for name, model, seconds in (("exact", exact, 0.0), ("separable", sep, fit_s), ("banded", band, band_s)):
         photo, rand = _score(model, s, photo_test), _score(model, s, noise(n_noise, s.in_shape, seed=2))
