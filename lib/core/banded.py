@@ -127,12 +127,20 @@ class Banded(nn.Module):
         then the same over columns. Its work grows with the taps, not with the input's side, where the
         matrix products multiply every zero of A and B."""
         g = self.gray(x)  # (N, C, h, w)
-        rows = torch.zeros(self.rows_taps.shape, dtype=g.dtype, device=g.device)
-        rows = rows.index_put((self.rows_out, self.rows_slot), self.row_values)
-        cols = torch.zeros(self.cols_taps.shape, dtype=g.dtype, device=g.device)
-        cols = cols.index_put((self.cols_out, self.cols_slot), self.col_values)
-        y = sum(g.index_select(2, self.rows_taps[:, t]) * rows[:, t, None] for t in range(rows.shape[1]))
-        return sum(y.index_select(3, self.cols_taps[:, t]) * cols[:, t] for t in range(cols.shape[1]))
+        (row_idx, rows), (col_idx, cols) = self.taps()
+        y = sum(g.index_select(2, row_idx[:, t]) * rows[:, t, None] for t in range(rows.shape[1]))
+        return sum(y.index_select(3, col_idx[:, t]) * cols[:, t] for t in range(cols.shape[1]))
+
+    def taps(self) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+        """((index, weight) of A, (index, weight) of B): for each output row (column) the inputs it reads and
+        their weights, as (outputs, taps) tables; an output with fewer taps reads input 0 with weight 0. The
+        eager taps and the fused loop of any size (lib.core.fused) both run from these."""
+        tables = []
+        for idx, out, slot, values in ((self.rows_taps, self.rows_out, self.rows_slot, self.row_values),
+                                       (self.cols_taps, self.cols_out, self.cols_slot, self.col_values)):  # fmt: skip
+            weight = torch.zeros(idx.shape, dtype=values.dtype, device=values.device)
+            tables.append((idx, weight.index_put((out, slot), values)))
+        return tables[0], tables[1]
 
     def band_mflops(self) -> float:
         """Floating-point operations per image when only the kept entries are multiplied (in millions): the

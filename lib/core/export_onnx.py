@@ -101,10 +101,15 @@ def export(model: nn.Module, path: str | Path, source: str = "uint8", example_ba
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with _quiet():
-        torch.onnx.export(graph, (example,), str(path), input_names=["images"], output_names=["output"],
-                          dynamic_shapes={"x": {0: torch.export.Dim("batch")}}, dynamo=True, opset_version=OPSET,
-                          verbose=False)  # fmt: skip
+        _dynamo_export(graph, example, path)
     return path
+
+
+def _dynamo_export(module: nn.Module, example: torch.Tensor, path: Path) -> None:
+    """``module`` (a ``forward(x)``) to ``path`` by torch's dynamo-based exporter, the batch of ``x`` dynamic."""
+    torch.onnx.export(module, (example,), str(path), input_names=["images"], output_names=["output"],
+                      dynamic_shapes={"x": {0: torch.export.Dim("batch")}}, dynamo=True, opset_version=OPSET,
+                      verbose=False)  # fmt: skip
 
 
 def operators(path: str | Path) -> list[str]:
@@ -173,9 +178,7 @@ def export_pipeline(pipeline: nn.Module, path: str | Path, in_shape: tuple[int, 
     try:
         with _quiet():
             if dynamo:
-                torch.onnx.export(module, (example,), str(path), input_names=["images"], output_names=["output"],
-                                  dynamic_shapes={"x": {0: torch.export.Dim("batch")}}, dynamo=True,
-                                  opset_version=OPSET, verbose=False)  # fmt: skip
+                _dynamo_export(module, example, Path(path))
             else:
                 torch.onnx.export(module, (example,), str(path), input_names=["images"], output_names=["output"],
                                   dynamic_axes={"images": {0: "batch"}, "output": {0: "batch"}}, dynamo=False,

@@ -118,23 +118,6 @@ def _fits_32(parts: SeparableParts) -> bool:
     return shape == IN_SHAPE and max(len(parts.rows), len(parts.cols)) <= SIDE
 
 
-def taps_plan(rows: torch.Tensor, cols: torch.Tensor, row_support, col_support) -> dict[str, torch.Tensor]:
-    """The arrays ``band_any_u8`` reads (see fused.c): for A = ``rows`` (H, h) and B = ``cols`` (W, w) kept on
-    their supports, tap t of each output row (column) as an index and a weight in row t of a (taps, outputs)
-    table; an output with fewer taps reads its first input with weight 0."""
-    plan = {}
-    for name, m, support in (("r", rows, row_support), ("c", cols, col_support)):
-        taps = max(map(len, support))
-        idx = torch.zeros(taps, len(support), dtype=torch.int32)
-        wt = torch.zeros(taps, len(support))
-        for i, inputs in enumerate(support):
-            idx[: len(inputs), i] = torch.tensor(inputs, dtype=torch.int32)
-            idx[len(inputs) :, i] = inputs[0] if inputs else 0  # an output reading nothing (a pad) stays 0
-            wt[: len(inputs), i] = m[i, inputs]
-        plan[f"{name}_idx"], plan[f"{name}_wt"] = idx.contiguous(), wt.contiguous()
-    return plan
-
-
 def band_plan(
     rows: torch.Tensor, cols: torch.Tensor, row_support: list[list[int]], col_support: list[list[int]], lanes: int
 ) -> dict[str, torch.Tensor]:
@@ -189,7 +172,9 @@ class Fused:
                 raise Unavailable(f"the fused loop runs any separable map on {IN_SHAPE} images with outputs up "
                                   f"to {SIDE}x{SIDE}; this one ({self.in_shape} -> {self.out_hw}) only as a banded "
                                   f"model")  # fmt: skip
-            self.taps = taps_plan(f32(parts.rows), f32(cols), net.row_support, net.col_support)
+            (r_idx, r_wt), (c_idx, c_wt) = net.taps()  # band_any_u8 reads them as (taps, outputs): row t is tap t
+            self.taps = {"r_idx": r_idx.T.to("cpu", torch.int32).contiguous(), "r_wt": f32(r_wt.T),
+                         "c_idx": c_idx.T.to("cpu", torch.int32).contiguous(), "c_wt": f32(c_wt.T)}  # fmt: skip
         elif banded:
             self.band = band_plan(f32(parts.rows), f32(cols), net.row_support, net.col_support, self.lib.lanes)
         else:

@@ -26,6 +26,7 @@ from torch import nn
 from lib.core import banded, fit, registry, spec
 from lib.core.classify import classify
 from lib.core.constants import GRAY_LEVELS
+from lib.core.metrics import to_8bit
 from lib.core.separable import set_parts
 
 FIT_NOISE = 64  # noise images fitted when none are given: the separable map has only C c + H h + W w unknowns
@@ -114,7 +115,7 @@ class LearnedTransform(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.model(self._images(x))
         if self.out_dtype == torch.uint8:
-            y = (y * GRAY_LEVELS).round().clamp(0, GRAY_LEVELS).to(torch.uint8)
+            y = to_8bit(y).to(torch.uint8)
         return y if x.ndim == 4 else y[0]
 
     def extra_repr(self) -> str:

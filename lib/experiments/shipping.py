@@ -32,6 +32,11 @@ def family_sets(n: int, seed: int = 0) -> dict[str, torch.Tensor]:
     return {f: to_uint8(synthetic.images(f, n, seed=seed + k)) for k, f in enumerate(synthetic.FAMILIES)}
 
 
+def _as_float(sets: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Every set of uint8 images as the float images in [0, 1] the pipeline and the float graphs take."""
+    return {k: x.float() / GRAY_LEVELS for k, x in sets.items()}
+
+
 def _scores(outputs: dict[str, torch.Tensor], targets: dict[str, torch.Tensor]) -> dict:
     """The worst error (gray levels) over the sets and the test set's exact-8-bit share."""
     worst = max(metrics.max_abs(outputs[k], targets[k]) for k in outputs) * GRAY_LEVELS
@@ -52,11 +57,11 @@ def onnx_rows(name: str, models: dict[str, nn.Module], sets: dict[str, torch.Ten
     ``sets`` (uint8 images: "test" and the families), and ONNX Runtime's and torch's seconds on the test set."""
     rows = []
     test = sets["test"]
+    feeds = {"uint8": sets, "float": _as_float(sets)}  # made once: every model's graph reads the same images
     for model_name, model in models.items():
-        for source in ("uint8", "float"):
+        for source, feed in feeds.items():
             path = export_onnx.export(model, Path(folder) / f"{name}_{model_name}_{source}.onnx", source)
             sess = export_onnx.session(path)
-            feed = {k: (x if source == "uint8" else x.float() / GRAY_LEVELS) for k, x in sets.items()}
             outputs = {k: export_onnx.run(sess, x) for k, x in feed.items()}
             transform = LearnedTransform(model)  # torch on the same input, uint8 or float
             with torch.inference_mode():
@@ -72,7 +77,7 @@ def pipeline_rows(name: str, pipeline: nn.Module, sets: dict[str, torch.Tensor],
                   in_shape: tuple[int, int, int], repeats: int = 3) -> list[dict]:  # fmt: skip
     """The torchvision pipeline exported with each of torch's exporters (float input): what happened, and where a
     graph came out, its operators, its worst error against the pipeline and ONNX Runtime's seconds on the test set."""
-    rows = []
+    rows, feed = [], _as_float(sets)
     with tempfile.TemporaryDirectory() as folder:
         for exporter, dynamo in (("TorchScript", False), ("dynamo", True)):
             path = Path(folder) / f"{name}_{exporter}.onnx"
@@ -83,7 +88,6 @@ def pipeline_rows(name: str, pipeline: nn.Module, sets: dict[str, torch.Tensor],
                 rows.append({**row, "error": got["error"]})
                 continue
             sess = export_onnx.session(path)
-            feed = {k: x.float() / GRAY_LEVELS for k, x in sets.items()}
             outputs = {k: export_onnx.run(sess, x) for k, x in feed.items()}
             rows.append({**row, "operators": " ".join(got["operators"]), **_scores(outputs, targets),
                          "ort_s": export_onnx.seconds(sess, feed["test"], repeats)})  # fmt: skip
