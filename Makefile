@@ -118,7 +118,7 @@ ifeq ($(DATA_REL),)
 $(error could not turn DATA=$(DATA) into a path relative to the project with $(PYTHON); set PYTHON=<python >= 3.11>)
 endif
 # The project files each notebook (and lib.report.summary) imports; the system python runs it, before .venv exists.
-build/deps.mk: lib/deps.py $(wildcard notebooks/*.ipynb lib/*.py lib/*/*.py)
+build/deps.mk: lib/deps.py $(wildcard notebooks/*.ipynb lib/*.py lib/*/*.py lib/*/*/*.py lib/*/*/*.c)
 	$(PYTHON) -m lib.deps --module lib.report.summary --out $@
 -include build/deps.mk
 # Each run's parameters, written when they differ from the last ones: at parse time, so `make -q` stays exact.

@@ -14,9 +14,9 @@ def _row(method: str, model: str, seconds: float, **fields) -> dict:
 
 
 def _summary(top: dict | None = None, **changes) -> dict:
-    """One device's summary as bench.summarize writes it: by default the separable model's fused loop at
+    """One device's summary as bench.summarize writes it: by default the separable model's learned transform at
     13 ms, memory-bound (read floor 1.25 ms above a compute floor of 1.14 ms)."""
-    top = top or _row("fused_uint8", "separable", 0.013, architecture="separable", max_gray=7.6e-5)
+    top = top or _row("transform_uint8", "separable", 0.013, architecture="separable", max_gray=7.6e-5)
     s = {
         "best_by_method": {"pipeline_batched": _row("pipeline_batched", "pipeline", 0.226)},
         "best_model": top,
@@ -24,7 +24,7 @@ def _summary(top: dict | None = None, **changes) -> dict:
         "best_dataloader": _row(
             "dataloader", "separable", 0.0825, batch_size=1024, num_workers=2, architecture="separable"
         ),  # fmt: skip
-        "oracle": _row("fused_uint8", "exact", 0.0134, architecture="exact"),
+        "oracle": _row("transform_uint8", "exact", 0.0134, architecture="exact"),
         "user_best": _row("pipeline_uint8", "pipeline", 0.126, max_gray=2.0, exact8_pct=93.5),
         "speedup_vs_loop": 1.093 / top["median_s"],
         "speedup_vs_batched": 0.226 / top["median_s"],
@@ -38,16 +38,18 @@ def _summary(top: dict | None = None, **changes) -> dict:
         "roofline_s": 0.00125,
         "times_roofline": top["median_s"] / 0.00125,
         "compile": {},
-        "fused_unavailable": None,
+        "engine_unavailable": None,
         "end_to_end_s": None,
     }
     return {**s, **changes}
 
 
-def test_the_numbers_of_the_fused_route():
+def test_the_numbers_of_the_learned_transform_route():
     text = bench_text.answer(_summary(), "cpu")
-    assert text.startswith("**cpu** (measured here): the fastest learned model is separable (the final model), run as "
-                           "the fused C loop from uint8, in slices of 256: 13 ms for 10,000 images")  # fmt: skip
+    assert text.startswith(
+        "**cpu** (measured here): the fastest learned model is separable (the final model), run as the learned "
+        "transform from uint8 (the engine), in slices of 256: 13 ms for 10,000 images"
+    )
     assert "17.4x the pipeline on the whole batch (226 ms)" in text
     assert "84x the pipeline image by image on CPU (the assignment's baseline)" in text
     assert "Reading its uint8 images once takes 1.25 ms" in text and "it runs at 10.4x the read floor" in text
@@ -57,7 +59,7 @@ def test_the_numbers_of_the_fused_route():
     assert "compute floor of 1.14 ms" in text and "the limit is memory (reading the input)" in text
     assert "**10.4x the roofline**" in text
     assert "It computes at 88 GFLOPS against the 1000 of a 2048x2048 product" in text  # 0.114e6 * 1e4 / 0.013 s
-    assert "counting the model's FLOPs, not the loop's" in text and "output has 28 columns" in text
+    assert "the model's own FLOPs, which the engine's loop does and no more" in text
     assert "Without compiled code the best is 32 ms (the fast path, in slices of 256)" in text
     assert "The exact operator (not learned, the same arithmetic) takes 13.4 ms" in text
     assert "mission" not in text.lower()
@@ -125,19 +127,19 @@ def test_with_and_without_a_user_route():
                                                                                        "cpu")  # fmt: skip
 
 
-def test_no_fused_loop_says_why_and_no_roofline_without_a_peak():
-    s = _summary(fused_unavailable="no C compiler (cc or gcc) on this machine", times_roofline=None)
+def test_no_engine_loop_says_why_and_no_roofline_without_a_peak():
+    s = _summary(engine_unavailable="no C compiler (cc or gcc) on this machine", times_roofline=None)
     text = bench_text.answer(s, "cpu")
-    assert "No fused C loop: no C compiler (cc or gcc) on this machine." in text
+    assert "The engine could not compile its C loop: no C compiler (cc or gcc) on this machine." in text
     assert "roofline" not in text and "GFLOPS" not in text
 
 
-def test_the_fused_loops_build_is_named():
-    s = _summary(fused_build="8 floats a vector, 2 rows a block (AVX2)")
-    assert "The fused C loop was built for this CPU: 8 floats a vector, 2 rows a block (AVX2)." in bench_text.answer(
+def test_the_engine_build_is_named():
+    s = _summary(engine_build="8 floats a vector, 2 rows a block (AVX2)")
+    assert "The engine's C loop was built for this CPU: 8 floats a vector, 2 rows a block (AVX2)." in bench_text.answer(
         s, "cpu"
     )
-    without = bench_text.answer(_summary(fused_unavailable="no C compiler", fused_build=None), "cpu")
+    without = bench_text.answer(_summary(engine_unavailable="no C compiler", engine_build=None), "cpu")
     assert "built for this CPU" not in without
 
 

@@ -59,7 +59,8 @@ def _results(**over) -> front.Results:
                  for route, label, user, learned, t in (("read_input", "reading", False, False, 1e-4 * scale),
                                                        ("pipeline_uint8", "the pipeline on uint8", True, False,
                                                         4e-3 * scale),
-                                                       ("banded_fused", "banded, fused", False, True, 1e-3 * scale))],
+                                                       ("banded_transform", "banded, engine", False, True,
+                                                        1e-3 * scale))],
         onnx=[{"pipeline": "target pipeline", "graph": g, "source": "float", "max_gray": e, "ort_s": t, "torch_s": 0.01,
                "n_images": 10000, "error": err}
               for g, e, t, err in (("banded", 8e-5, 0.012, ""), ("dense (closed form)", 3e-4, 0.05, ""),
@@ -149,7 +150,7 @@ def test_stopping_loss_and_beyond_text():
     assert "reproduces 1 within half a gray level" in beyond and "none does for `b`" in beyond
     shipped = "target pipeline: within 0.0003 gray levels (the worst graph: `dense (closed form)`), 6.0x the pipeline's"
     assert shipped in beyond
-    assert "side 32 to 256" in beyond and "32: 4.0x (banded, fused); 256: 4.0x (banded, fused)" in beyond
+    assert "side 32 to 256" in beyond and "32: 4.0x (banded, engine); 256: 4.0x (banded, engine)" in beyond
 
 
 def test_load_names_the_missing_files_and_reads_numbers(tmp_path):
@@ -175,7 +176,7 @@ def test_load_names_the_missing_files_and_reads_numbers(tmp_path):
 def test_the_minimal_design_gets_its_row_and_sentences_where_it_was_timed():
     res = _results()
     assert front.minimal_fastest(res.bench) is None and "Kept on its support" not in front_text.opening(res)
-    banded = {"device": "cpu", "method": "fused_uint8", "model": "banded", "median_s": 0.01, "max_gray": 0.003,
+    banded = {"device": "cpu", "method": "transform_uint8", "model": "banded", "median_s": 0.01, "max_gray": 0.003,
               "exact8_pct": 99.9, "n_images": 10000}  # fmt: skip
     res = _results(bench=res.bench + [banded], designs=res.designs + [{"model": "banded (closed form)", "params": 128}])
     row = front.minimal_fastest(res.bench)

@@ -108,7 +108,7 @@ def test_train_notebook(tmp_path, smoke_data_dir, run_name):
     assert models.n_params(loaded) == res.n_params
 
 
-BENCH_LEARNED = {"dataloader", "fast_path", "fast_path_uint8", "compiled", "compiled_uint8", "fused_uint8"}
+BENCH_LEARNED = {"dataloader", "fast_path", "fast_path_uint8", "compiled", "compiled_uint8", "transform_uint8"}
 BENCH_USER = {"pipeline_batched", "pipeline_uint8", "pillow_loop"}  # what a user would take instead of a model
 
 

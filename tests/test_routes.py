@@ -13,20 +13,20 @@ matplotlib.use("Agg")
 
 FLOORS = {"read_input", "read_uint8", "write_output"}
 USER = {"pipeline_batched", "pipeline_uint8", "pillow_loop"}  # what a user would take instead of a model
-LEARNED = {"dataloader", "fast_path", "fast_path_uint8", "compiled", "compiled_uint8", "fused_uint8"}
-BUILT = {"compiled", "compiled_uint8", "fused_uint8"}  # compile code before they run
-FROM_UINT8 = {"read_uint8", "pipeline_uint8", "pillow_loop", "fast_path_uint8", "compiled_uint8", "fused_uint8",
-              "end_to_end"}  # fmt: skip
+LEARNED = {"dataloader", "fast_path", "fast_path_uint8", "compiled", "compiled_uint8", "transform_uint8"}
+BUILT = {"compiled", "compiled_uint8", "transform_uint8"}  # compile code before they run
+FROM_UINT8 = {"read_uint8", "pipeline_uint8", "pillow_loop", "fast_path_uint8", "compiled_uint8", "transform_uint8",
+              "end_to_end", "opencv_area", "opencv_linear"}  # fmt: skip
 STYLE = {  # the time figure's families, in drawing order: (colour, marker)
     "DataLoader": ("C0", "s"), "fast path": ("C1", "o"), "fast path, compiled": ("C2", "D"),
-    "fused C loop from uint8": ("C3", "*"), "end to end from host memory": ("C4", "P"),
+    "the learned transform": ("C3", "*"), "end to end from host memory": ("C4", "P"),
 }  # fmt: skip
 
 
 def test_every_route_is_declared_once_in_its_class():
     methods = [r.method for r in routes.ROUTES]
     assert len(methods) == len(set(methods)) == len(routes.ROUTE)  # one declaration per identifier
-    assert set(methods) == FLOORS | USER | LEARNED | {"pipeline_loop", "end_to_end"}
+    assert set(methods) == FLOORS | USER | LEARNED | {"pipeline_loop", "end_to_end", "opencv_area", "opencv_linear"}
     assert set(routes.FLOORS) == FLOORS and set(routes.USER_BASELINES) == USER
     assert set(routes.LEARNED_METHODS) == LEARNED and set(routes.BUILT_METHODS) == BUILT
     assert {r.method for r in routes.ROUTES if r.source == "uint8"} == FROM_UINT8
@@ -138,10 +138,10 @@ def _fixture_rows() -> list[dict]:
             *((m, model, arch, bs, 100 if (m, bs) == ("dataloader", 1) else 1000, t * k)
               for model, arch, k in (("dense_seed", "dense", 10), ("separable", "separable", 1), ("exact", "exact", 1))
               for m, t in (("dataloader", 0.3), ("fast_path", 0.03), ("fast_path_uint8", 0.025), ("compiled", 0.02),
-                           ("compiled_uint8", 0.015), ("fused_uint8", 0.01), ("end_to_end", 0.05))
+                           ("compiled_uint8", 0.015), ("transform_uint8", 0.01), ("end_to_end", 0.05))
               for bs in (1, 256, 1000)),
         )
-        if not (d == "cuda" and m in ("pipeline_loop", "pillow_loop", "fused_uint8"))
+        if not (d == "cuda" and m in ("pipeline_loop", "pillow_loop", "transform_uint8"))
         and not (d == "cpu" and m == "end_to_end")
     ]  # fmt: skip
     bench.add_speedups(rows)
@@ -154,7 +154,7 @@ def test_table_rows_name_routes_and_models_in_words():
     assert [r["ms"] for r in cpu] == sorted(r["ms"] for r in cpu)  # fastest first
     assert not any(r["route"].startswith("reading") for r in table)  # the floors are stated apart
     first = cpu[0]
-    assert first["route"] == "fused C loop from uint8" and first["ms"] == pytest.approx(10)
+    assert first["route"] == "learned transform from uint8 (the engine)" and first["ms"] == pytest.approx(10)
     dense = next(r for r in cpu if r["model"].startswith("dense"))
     assert dense["model"] == "dense (the assignment's design), dense_seed"
     dl = next(r for r in cpu if r["route"] == "DataLoader" and r["model"] == "separable (the final model)")
@@ -170,8 +170,11 @@ def test_roofline_points_are_each_models_fastest_route_but_the_dataloader():
             r["median_s"] = 1e-6  # faster than anything: still not the model's own time
     points = bench.roofline_points(rows, "cpu", {"dense_seed": 1.6, "separable": 0.11})
     assert points == {
-        "dense (the assignment's design), dense_seed: fused C loop from uint8": (1.6, pytest.approx(0.1)),
-        "separable (the final model): fused C loop from uint8": (0.11, pytest.approx(0.01)),
+        "dense (the assignment's design), dense_seed: learned transform from uint8 (the engine)": (
+            1.6,
+            pytest.approx(0.1),
+        ),
+        "separable (the final model): learned transform from uint8 (the engine)": (0.11, pytest.approx(0.01)),
     }  # exact has no FLOP count here: left out
 
 
@@ -192,20 +195,20 @@ def test_time_figure_has_few_series_per_panel_in_words():
         assert "images" in ax.get_xlabel()
     cpu_dense = panels[0]
     labels = {line.get_label() for line in cpu_dense.get_lines()}
-    assert {"DataLoader", "fast path", "fast path, compiled", "fused C loop from uint8"} <= labels
+    assert {"DataLoader", "fast path", "fast path, compiled", "the learned transform"} <= labels
     assert "the pipeline image by image (the assignment's baseline)" in labels
     assert "dense (the assignment's design)" in cpu_dense.get_title() and "dense_seed" in cpu_dense.get_title()
     assert "DataLoader at batch size 1: timed on 100 images, scaled to 1,000." in fig._suptitle.get_text()
     matplotlib.pyplot.close(fig)
 
 
-def test_the_summary_names_the_fused_loops_build_for_the_recorded_cpu():
-    rows = [_row("read_input", "-", 0.004), _row("pipeline_loop", "pipeline", 2.0), _row("fused_uint8", "m", 0.01)]
+def test_the_summary_names_the_engine_build_for_the_recorded_cpu():
+    rows = [_row("read_input", "-", 0.004), _row("pipeline_loop", "pipeline", 2.0), _row("transform_uint8", "m", 0.01)]
     bench.add_speedups(rows)
     avx2 = bench.summarize(bench.RunRecord(rows), {"cpu_vector": "AVX2"}, "test", bench.BenchConfig())["devices"]
-    assert avx2["cpu"]["fused_build"] == "8 floats a vector, 2 rows a block (AVX2)"
-    none = bench.RunRecord(rows, fused_unavailable="no C compiler")
+    assert avx2["cpu"]["engine_build"] == "8 floats a vector, 4 rows at a time (AVX2)"
+    none = bench.RunRecord(rows, engine_unavailable="no C compiler")
     assert (
-        bench.summarize(none, {"cpu_vector": "AVX2"}, "test", bench.BenchConfig())["devices"]["cpu"]["fused_build"]
+        bench.summarize(none, {"cpu_vector": "AVX2"}, "test", bench.BenchConfig())["devices"]["cpu"]["engine_build"]
         is None
     )

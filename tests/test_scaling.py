@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from lib.core import fused, models
+from lib.core import engine, models
 from lib.experiments import scaling
 from lib.report import scaling_text
 
@@ -33,10 +33,10 @@ def test_scaling_rows_time_every_route_and_the_learned_models_are_faithful():
     source = torch.rand(48, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     rows = scaling.study(source[:16], source[16:], sides=(32, 64), repeats=1, progress=False)
     try:
-        fused.library()
+        engine.library()
         routes = [r for r, *_ in scaling.ROUTES]
-    except fused.Unavailable:  # no C compiler: the fused loop's rows are left out, the rest stay
-        routes = [r for r, *_ in scaling.ROUTES if r != "banded_fused"]
+    except engine.Unavailable:  # no C compiler: the learned transform's rows are left out, the rest stay
+        routes = [r for r, *_ in scaling.ROUTES if r != "banded_transform"]
     assert [(r["side"], r["route"]) for r in rows] == [(s, r) for s in (32, 64) for r in routes]
     assert all(r["seconds"] > 0 for r in rows)
     for r in (r for r in rows if r["learned"]):

@@ -29,3 +29,17 @@ def test_without_a_working_export_of_the_pipeline_there_is_no_ratio():
 def test_a_faster_export_of_the_pipeline_is_said_so():
     rows = [_row("banded", 0.004, 0.020), _row("the torchvision pipeline (dynamo exporter)", 6e-4, 0.010)]
     assert "it is faster, the learned graph taking **2.0x** its time." in ship_text.summary(rows)
+
+
+def test_the_loader_summary_reads_its_rows_by_name():
+    rows = [{"transform": "the target pipeline (torchvision)", "arrangement": "image by image", "seconds": 0.9,
+             "max_gray_vs_pipeline": 0.0},
+            {"transform": "the target pipeline (torchvision)", "arrangement": "on the collated batch", "seconds": 0.3,
+             "max_gray_vs_pipeline": 0.001},
+            {"transform": "LearnedTransform (the engine)", "arrangement": "image by image", "seconds": 0.6,
+             "max_gray_vs_pipeline": 0.002},
+            {"transform": "LearnedTransform (the engine)", "arrangement": "on the collated batch", "seconds": 0.1,
+             "max_gray_vs_pipeline": 0.004}]  # fmt: skip
+    text = ship_text.loader_summary(rows)
+    assert "**9.0x** the pipeline's as users set it up" in text and "3.0x the pipeline on each collated batch" in text
+    assert "1.50x apart" in text and "within 0.004 gray levels" in text

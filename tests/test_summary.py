@@ -57,12 +57,13 @@ def test_summary_gives_each_size_its_winner(tmp_path):
     for side, scale in ((32, 1), (64, 4)):
         lines += [f"{side},read_input,reading,False,False,{1e-4 * scale},{0.1 * scale},,1000",
                   f"{side},pipeline_uint8,the pipeline on uint8,True,False,{4e-3 * scale},{4 * scale},,1000",
-                  f"{side},banded_fused,fused,False,True,{1e-3 * scale},{1 * scale},{6e-5 * scale},1000"]  # fmt: skip
+                  f"{side},banded_transform,engine,False,True,{1e-3 * scale},{1 * scale},{6e-5 * scale},"
+                  "1000"]  # fmt: skip
     (tmp_path / "scaling.csv").write_text("\n".join(lines) + "\n")
     text = summary.write(tmp_path, tmp_path / "SUMMARY.md").read_text()
     rows = [line for line in text.splitlines() if line.startswith("| 32x32") or line.startswith("| 64x64")]
-    assert rows == ["| 32x32 | the pipeline on uint8 | 4 | fused | 1 | 4x | 0.1 | 6e-05 |",
-                    "| 64x64 | the pipeline on uint8 | 16 | fused | 4 | 4x | 0.4 | 0.00024 |"]  # fmt: skip
+    assert rows == ["| 32x32 | the pipeline on uint8 | 4 | engine | 1 | 4x | 0.1 | 6e-05 |",
+                    "| 64x64 | the pipeline on uint8 | 16 | engine | 4 | 4x | 0.4 | 0.00024 |"]  # fmt: skip
 
 
 def test_summary_lists_the_onnx_graphs_and_the_exporters_errors(tmp_path):

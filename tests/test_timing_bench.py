@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from lib import timing
-from lib.core import fused, models
-from lib.experiments import bench, bench_run
+from lib.core import engine, models
+from lib.experiments import bench, bench_jobs, bench_run
 from lib.timing import Timing, measure
 
 
@@ -58,7 +58,7 @@ def test_memory_floor_adds_writing_the_output_to_reading_the_input():
     rows = [
         {"device": "cpu", "method": m, "model": model, "median_s": t, "batch_size": 8, "n_images": 1000}
         for m, model, t in (("read_input", "-", 0.004), ("read_uint8", "-", 0.001), ("write_output", "-", 0.0015),
-                            ("pipeline_batched", "pipeline", 0.2), ("fused_uint8", "m", 0.005))
+                            ("pipeline_batched", "pipeline", 0.2), ("transform_uint8", "m", 0.005))
     ]  # fmt: skip
     bench.add_speedups(rows)
     # 0.01 MFLOPs x 1,000 images at 200 GFLOPS: a compute floor of 0.05 ms, far under the 2.5 ms memory floor
@@ -136,14 +136,18 @@ def test_run_times_every_route_with_its_fidelity(tmp_path):
         "pipeline_batched",
         "pipeline_uint8",
         "pillow_loop",
+        *(["opencv_area", "opencv_linear"] if bench_jobs.has_opencv() else []),
     ]
-    fused_rows = ["fused_uint8"] if record.fused_unavailable is None else []  # needs a C compiler
-    methods += ["dataloader", "fast_path", "fast_path_uint8", *fused_rows] * 2
+    engine_rows = ["transform_uint8"] if record.engine_unavailable is None else []  # needs a C compiler
+    methods += ["dataloader", "fast_path", "fast_path_uint8", *engine_rows] * 2
     assert [r["method"] for r in rows] == methods
     by = {(r["method"], r["model"]): r for r in rows}
     assert by[("fast_path", "exact")]["max_gray"] < 0.01 and by[("fast_path", "separable")]["max_gray"] > 10
-    if fused_rows:  # scored on the loop's own output
-        assert by[("fused_uint8", "exact")]["max_gray"] < 0.01 and by[("fused_uint8", "separable")]["max_gray"] > 10
+    if engine_rows:  # scored on the loop's own output
+        assert (
+            by[("transform_uint8", "exact")]["max_gray"] < 0.01
+            and by[("transform_uint8", "separable")]["max_gray"] > 10
+        )
     assert by[("pipeline_loop", "pipeline")]["max_gray"] == 0  # the same float arithmetic, image by image
     assert 0.5 < by[("pillow_loop", "pillow")]["max_gray"] < 3  # 8-bit throughout: close, not the same
     assert record.mflops_per_image["exact"] == pytest.approx(record.mflops_per_image["separable"], rel=0.1)
@@ -155,19 +159,19 @@ def test_run_times_every_route_with_its_fidelity(tmp_path):
         bench.load_models(tmp_path)
 
 
-def test_without_a_c_compiler_the_fused_rows_are_left_out_with_the_reason(monkeypatch):
+def test_without_a_c_compiler_the_engine_rows_are_left_out_with_the_reason(monkeypatch):
     def no_compiler():
-        raise fused.Unavailable("no C compiler (cc or gcc) on this machine")
+        raise engine.Unavailable("no C compiler (cc or gcc) on this machine")
 
-    monkeypatch.setattr(fused, "library", no_compiler)
+    monkeypatch.setattr(engine, "library", no_compiler)
     cfg = bench.BenchConfig(n_images=8, repeats=1, batch_sizes=[8], num_workers=[0], chunk_sizes=[8], devices=["cpu"],
                             compile=False)  # fmt: skip
     record = bench.run(cfg, bench.load_images(None, 8)[0], {"exact": models.build("exact")}, progress=False)
     methods = {r["method"] for r in record.rows}
-    assert "fused_uint8" not in methods and "fast_path_uint8" in methods
-    assert record.fused_unavailable == "no C compiler (cc or gcc) on this machine"
+    assert "transform_uint8" not in methods and "fast_path_uint8" in methods
+    assert record.engine_unavailable == "no C compiler (cc or gcc) on this machine"
     summary = bench.summarize(record, {}, "test", cfg)["devices"]["cpu"]
-    assert summary["fused_unavailable"] == "no C compiler (cc or gcc) on this machine"
+    assert summary["engine_unavailable"] == "no C compiler (cc or gcc) on this machine"
 
 
 def _compile_cfg():
@@ -286,13 +290,13 @@ def test_the_summary_reads_each_devices_measures_from_the_run_record():
     record = bench.RunRecord(
         rows, mflops_per_image={"m": 1.0}, matmul_peak_gflops={"cuda": 1000.0},
         compile={"cpu": {"m": "RuntimeError: no C++ compiler found"}, "cuda": {"m": 2.5, "m from uint8": 3.5}},
-        fused_unavailable="no C compiler (cc or gcc) on this machine",
+        engine_unavailable="no C compiler (cc or gcc) on this machine",
     )  # fmt: skip
     devices = bench.summarize(record, {}, "test", bench.BenchConfig())["devices"]
     assert devices["cpu"]["compile"] == {"m": "RuntimeError: no C++ compiler found"}
     assert devices["cuda"]["compile"] == {"m": 2.5, "m from uint8": 3.5}
-    assert devices["cpu"]["fused_unavailable"] == "no C compiler (cc or gcc) on this machine"
-    assert devices["cuda"]["fused_unavailable"] is None  # the fused loop is a CPU route
+    assert devices["cpu"]["engine_unavailable"] == "no C compiler (cc or gcc) on this machine"
+    assert devices["cuda"]["engine_unavailable"] is None  # the engine loop is a CPU route
     assert devices["cpu"]["matmul_peak_gflops"] is None and devices["cpu"]["times_roofline"] is None  # no peak
     assert devices["cuda"]["compute_floor_s"] == pytest.approx(1e6 * 1000 / 1e12)  # 1 MFLOP x 1,000 at 1 TFLOPS
     assert devices["cuda"]["times_roofline"] == pytest.approx(0.05 / 0.001)  # the read floor is the larger

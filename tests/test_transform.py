@@ -5,8 +5,11 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 
-from lib.core import banded, metrics, models, spec
+from lib.core import banded, models, spec
 from lib.core.transform import LearnedTransform
+from tests.test_engine import assert_same_8bit, needs_cc
+
+HAS_CC = not needs_cc.args[0]
 
 
 def _u8(n: int, shape=(3, 32, 32), seed: int = 0) -> torch.Tensor:
@@ -32,12 +35,27 @@ def test_the_transform_gives_the_models_output_for_one_image_a_batch_uint8_and_f
     x = _u8(5)
     with torch.no_grad():
         expected = net(x.float() / 255)
-    torch.testing.assert_close(t(x), expected, rtol=0, atol=0)  # uint8: the same division the model sees
-    torch.testing.assert_close(t(x.float() / 255), expected, rtol=0, atol=0)
-    torch.testing.assert_close(t(x[2]), expected[2], rtol=0, atol=0)  # one image in, one image out
-    as_u8 = LearnedTransform(net, out_dtype=torch.uint8)(x)
-    assert as_u8.dtype == torch.uint8 and torch.equal(as_u8.float(), metrics.to_8bit(expected))
+    assert t.backend == ("cpu-loop" if HAS_CC else "eager") and t.backend in repr(t)
+    close = {"rtol": 1e-5, "atol": 2e-6}  # the engine's sums in another order: float rounding apart
+    torch.testing.assert_close(t(x), expected, **close)
+    torch.testing.assert_close(t(x.float() / 255), expected, **close)
+    torch.testing.assert_close(t(x[2]), expected[2], **close)  # one image in, one image out
+    assert_same_8bit(LearnedTransform(net, out_dtype=torch.uint8)(x), expected)
     assert not any(p.requires_grad for p in t.parameters())
+    loader = DataLoader(_Images(x, torch.nn.Identity()), batch_size=2, collate_fn=t.collate)  # one call a batch
+    torch.testing.assert_close(torch.cat(list(loader)), t(x), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@needs_cc
+def test_bad_input_gets_a_clear_error_from_the_transform(threads):
+    t = LearnedTransform(banded.from_separable(models.build("exact")))
+    x = _u8(3)
+    torch.set_num_threads(threads)
+    for bad, match in ((x[:0], "an empty batch"), (x.transpose(2, 3), "non-contiguous"),
+                       (x.contiguous(memory_format=torch.channels_last), "channels-last")):  # fmt: skip
+        with pytest.raises(ValueError, match=match):
+            t(bad)
 
 
 def test_the_transform_works_in_a_compose_and_under_two_dataloader_workers():
@@ -57,10 +75,10 @@ def test_the_transform_heads_a_model_and_passes_compile_and_export():
     x = _u8(4, seed=2)
     assert head(x).shape == (4, 10)
     compiled = torch.compile(t, backend="eager", fullgraph=True)  # graph capture without code generation
-    torch.testing.assert_close(compiled(x), t(x), rtol=0, atol=0)
+    torch.testing.assert_close(compiled(x), t(x), rtol=1e-5, atol=2e-6)  # traced: the model's own operations
     batch = torch.export.Dim("batch", min=1)
     exported = torch.export.export(t, (x,), dynamic_shapes={"x": {0: batch}})
-    torch.testing.assert_close(exported.module()(_u8(9, seed=3)), t(_u8(9, seed=3)), rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(exported.module()(_u8(9, seed=3)), t(_u8(9, seed=3)), rtol=1e-5, atol=2e-6)
 
 
 def test_wrong_inputs_get_errors_that_say_what_was_expected():

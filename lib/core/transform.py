@@ -9,6 +9,12 @@ model (``nn.Sequential(transform, net)``, moved with ``.to("cuda")``), and throu
 ``torch.export``: its checks read only shapes and dtypes, never pixel values. The model it wraps, itself and not a
 copy, is put in eval mode with its weights frozen.
 
+It runs the model through the engine (lib.core.engine): the compiled CPU loop or the CUDA kernel, whichever takes the
+model on the device its weights are on, else the model's eager forward; ``t.backend`` names the one it uses, and
+``repr(t)`` says it. Under ``torch.compile`` and ``torch.export`` the eager forward is what gets traced. Give it a
+whole batch where you can: one engine call per batch of a ``DataLoader`` (:meth:`LearnedTransform.collate`) costs far
+less than one per image.
+
 Three ways to get one::
 
     t = LearnedTransform.load("reports/models/separable.pt")        # a model the report saved
@@ -22,8 +28,9 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from torch.utils.data import default_collate
 
-from lib.core import banded, fit, registry, spec
+from lib.core import banded, engine, fit, registry, spec
 from lib.core.classify import classify
 from lib.core.constants import GRAY_LEVELS
 from lib.core.metrics import to_8bit
@@ -62,6 +69,31 @@ class LearnedTransform(nn.Module):
         self.model = model.eval().requires_grad_(False)
         self.in_shape = tuple(in_shape)
         self.out_dtype = out_dtype
+        self._backends = {}  # device -> the engine's backend there, made at the first call on that device
+
+    def _device(self) -> torch.device:
+        weight = next(itertools.chain(self.model.parameters(), self.model.buffers()), None)
+        return weight.device if weight is not None else torch.device("cpu")
+
+    def _backend(self, device: torch.device):
+        key = str(device)
+        if key not in self._backends:
+            self._backends[key] = engine.backend_for(self.model, device)
+        return self._backends[key]
+
+    @property
+    def backend(self) -> str:
+        """The engine's backend on the weights' device: "cpu-loop", "triton" or "eager" (:attr:`backend_reason`)."""
+        return self._backend(self._device()).name
+
+    @property
+    def backend_reason(self) -> str:
+        """Why the engine runs eager PyTorch here ("" when a compiled backend runs)."""
+        return getattr(self._backend(self._device()), "reason", "")
+
+    def __getstate__(self) -> dict:
+        state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__.copy()
+        return {**state, "_backends": {}}  # compiled code stays in its process; a copy builds its own
 
     @classmethod
     def load(cls, path: str | Path, out_dtype: torch.dtype = torch.float32) -> "LearnedTransform":
@@ -105,18 +137,27 @@ class LearnedTransform(nn.Module):
             raise ValueError(f"expected {wanted}, got {got} in shape {tuple(x.shape)}")
         if shape != self.in_shape:
             raise ValueError(f"expected {want}, got shape {tuple(x.shape)}")
-        weight = next(itertools.chain(self.model.parameters(), self.model.buffers()), None)
-        if weight is not None and weight.device != x.device:
-            raise ValueError(f"the images are on {x.device}, the transform's weights on {weight.device}: "
+        device = self._device()
+        if device != x.device:
+            raise ValueError(f"the images are on {x.device}, the transform's weights on {device}: "
                              f"move one to the other (transform.to({str(x.device)!r}))")  # fmt: skip
         x = x if x.ndim == 4 else x.unsqueeze(0)
-        return x.float() / GRAY_LEVELS if x.dtype == torch.uint8 else x.float()
+        return x if x.dtype in engine.DTYPES else x.float()  # the engine refuses an empty or non-contiguous batch
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.model(self._images(x))
-        if self.out_dtype == torch.uint8:
-            y = to_8bit(y).to(torch.uint8)
+        batch = self._images(x)
+        if torch.compiler.is_compiling() or torch.compiler.is_exporting():  # traced: the model's own operations
+            y = self.model(batch.float() / GRAY_LEVELS if batch.dtype == torch.uint8 else batch)
+            y = to_8bit(y).to(torch.uint8) if self.out_dtype == torch.uint8 else y
+        else:
+            y = self._backend(batch.device)(batch, self.out_dtype)
         return y if x.ndim == 4 else y[0]
 
+    def collate(self, images: list[torch.Tensor]) -> torch.Tensor:
+        """A ``DataLoader``'s ``collate_fn`` that stacks a batch of images and runs the transform once on it:
+        ``DataLoader(dataset_of_uint8_images, batch_size=256, collate_fn=t.collate)``."""
+        return self(default_collate(images))
+
     def extra_repr(self) -> str:
-        return f"in_shape={self.in_shape}, out_dtype={self.out_dtype}"
+        b = self._backend(self._device())
+        return f"in_shape={self.in_shape}, out_dtype={self.out_dtype}, backend={b.name!r}: {b.label}"

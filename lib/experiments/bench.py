@@ -23,13 +23,13 @@ there. All routes run on the same in-memory images:
 - (optional) both through ``torch.compile``, which fuses the uint8 conversion into the model's first
   pass; compilation is timed apart, and where no compiler works the rows are left out and the reason
   recorded in the summary;
-- (CPU) one-channel separable models (``separable``, ``exact``) as the hand-written loop of
-  ``lib.core.fused`` from uint8 images; left out, with the reason, where no C compiler works;
+- (CPU) every separable model as the user imports it, ``LearnedTransform`` from uint8 images, which runs the
+  engine's compiled loop (``lib.core.engine``); left out, with the reason, where no C compiler works;
 - (GPU) end to end: uint8 images in pinned host memory, copied, converted and transformed on the GPU.
 
 Every row also carries its fidelity: the largest error (gray levels) against the float pipeline on the
 same images, and the share of pixels on the pipeline's 8-bit value: of its own output for the baselines
-and the fused loop, of the eager model's output for the other model rows (compiled code differs from
+and the learned transform, of the eager model's output for the other model rows (compiled code differs from
 it by float rounding only). The summary adds the roofline: the machine's measured matrix-multiply peak,
 each model's FLOPs, and how far the fastest learned model is from max(read floor, compute floor).
 
@@ -57,10 +57,10 @@ from lib.experiments.bench_jobs import (
     compile_model,
     device_jobs,
     fidelity,
-    fused_loops,
     matmul_work,
     pillow_loop,
     pipeline_uint8,
+    transforms,
 )
 from lib.experiments.bench_run import RunRecord, add_speedups, run
 from lib.experiments.bench_tables import COLUMNS, roofline_points, summarize, table_rows, write
@@ -92,7 +92,7 @@ __all__ = [
     "ARCHITECTURES", "BATCHED", "BUILT_METHODS", "COLUMNS", "FAMILIES", "FLOOR_INPUTS", "FLOOR_OF", "FLOORS",
     "LEARNED_METHODS", "LOADER_METHODS", "LOOP", "METHOD_LABELS", "ORACLES", "RECOMPILE_LIMIT", "ROUTE", "ROUTES",
     "TRANSFER_METHODS", "UINT8_METHODS", "UNTRAINED", "USER_BASELINES", "BenchConfig", "Job", "Route", "RunRecord",
-    "add_speedups", "architecture", "compile_model", "device_jobs", "fidelity", "fresh_models", "fused_loops",
+    "add_speedups", "architecture", "compile_model", "device_jobs", "fidelity", "fresh_models", "transforms",
     "load_images", "load_models", "main", "matmul_work", "model_label", "pillow_loop", "pipeline_uint8",
     "roofline_points", "run", "summarize", "table_rows", "with_banded", "write",
 ]  # fmt: skip

@@ -2,7 +2,7 @@
 
 A :class:`Job` is the fields of its row in ``benchmark.csv`` and the work that runs that configuration
 once. :func:`device_jobs` lists every job of one device in the order the rows are timed and written: the
-read floors, the pipelines, then per model its DataLoader, fast-path, compiled, fused and end-to-end rows.
+read floors, the pipelines, then per model its DataLoader, fast-path, compiled, learned-transform and end-to-end rows.
 Compilation happens here, before any timing, and its seconds (or why it failed) are returned with the jobs.
 :func:`fidelity` runs each route once more on the CPU and scores its output against the float pipeline.
 """
@@ -20,7 +20,8 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, TensorDataset
 
-from lib.core import constants, data, fused, metrics, models, pipeline
+from lib.core import constants, data, engine, metrics, models, pipeline
+from lib.core.transform import LearnedTransform
 from lib.experiments.bench_config import BenchConfig
 from lib.timing import synchronize
 
@@ -65,6 +66,30 @@ def pillow_loop(hwc: np.ndarray, size: tuple[int, int] = (28, 28)) -> np.ndarray
     return out
 
 
+OPENCV = {"opencv_area": "INTER_AREA", "opencv_linear": "INTER_LINEAR"}  # route -> cv2's interpolation
+
+
+def opencv_loop(hwc: np.ndarray, size: tuple[int, int] = (28, 28), interpolation: str = "INTER_AREA") -> np.ndarray:
+    """The target pipeline's steps in OpenCV, image by image, on (N, h, w, 3) uint8: ``cv2.resize`` to ``size`` (H, W)
+    with ``interpolation`` (neither is torchvision's antialiased bilinear filter), ``cvtColor`` to gray, ``flip``
+    both ways: (N, H, W) uint8."""
+    import cv2  # optional: the routes are left out where OpenCV is missing
+
+    how = getattr(cv2, interpolation)
+    out = np.empty((len(hwc), *size), dtype=np.uint8)
+    for i, img in enumerate(hwc):
+        out[i] = cv2.flip(cv2.cvtColor(cv2.resize(img, size[::-1], interpolation=how), cv2.COLOR_RGB2GRAY), -1)
+    return out
+
+
+def has_opencv() -> bool:
+    try:
+        import cv2  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def pipeline_uint8(x_u8: torch.Tensor, reference) -> torch.Tensor:
     """The v2 pipeline on uint8 images, then the float conversion that makes its output comparable."""
     return data.to_float(reference(x_u8))
@@ -80,7 +105,8 @@ def fidelity(
 ) -> dict:
     """{method, model or (method, model): largest error (gray levels) and exact-8-bit share (%)} against the
     float pipeline on the same images, for every baseline, every model (run on the CPU: a GPU's rounding
-    may differ in the last float bits, far below a gray level) and every fused loop (``loops``)."""
+    may differ in the last float bits, far below a gray level) and every learned transform (``loops``: the
+    engine)."""
     cfg = cfg or BenchConfig()
     x = data.to_float(x_u8)
     reference = pipeline.make_targets(x, transform=cfg.transform)
@@ -89,10 +115,14 @@ def fidelity(
         "pipeline_batched": reference,
         "pipeline_uint8": pipeline_uint8(x_u8, cfg.transform),
         **{name: metrics.predict(net, x) for name, net in nets.items()},
-        **{("fused_uint8", name): loop(x_u8) for name, loop in (loops or {}).items()},
+        **{("transform_uint8", name): loop(x_u8) for name, loop in (loops or {}).items()},
     }
     if cfg.is_target:
         outputs["pillow_loop"] = torch.from_numpy(pillow_loop(hwc(x_u8)))[:, None] / constants.GRAY_LEVELS
+        for method, how in OPENCV.items() if has_opencv() else ():
+            outputs[method] = (
+                torch.from_numpy(opencv_loop(hwc(x_u8), interpolation=how))[:, None] / constants.GRAY_LEVELS
+            )
     scores = {k: metrics.score(out, reference) for k, out in outputs.items()}
     return {k: {"max_gray": m["max_gray"], "exact8_pct": m["exact8_pct"]} for k, m in scores.items()}
 
@@ -126,18 +156,20 @@ def compile_model(net: torch.nn.Module, x: torch.Tensor, chunks: list[int], devi
         quiet.setLevel(level)
 
 
-def fused_loops(nets: dict[str, torch.nn.Module]) -> tuple[dict[str, fused.Fused], str | None]:
-    """({name: the fused loop} for every model it handles, None) or ({}, why no loop could be built)."""
+def transforms(nets: dict[str, torch.nn.Module]) -> tuple[dict[str, LearnedTransform], str | None]:
+    """({name: the model as the user's LearnedTransform} for every model the engine compiles on the CPU, None), or
+    ({}, why the engine cannot compile here)."""
     try:
-        fused.library()
-    except fused.Unavailable as err:
+        engine.library()
+    except engine.Unavailable as err:
         return {}, str(err)
     loops = {}
     for name, net in nets.items():
         try:
-            loops[name] = fused.Fused(net.cpu())
-        except fused.Unavailable:  # not a one-channel separable map: nothing to fuse
+            engine.plan_of(net)
+        except engine.Unavailable:  # not a separable map: the model's own rows stand
             continue
+        loops[name] = LearnedTransform(net.cpu())
     return loops, None
 
 
@@ -163,6 +195,10 @@ def baseline_jobs(cfg: BenchConfig, im: Images) -> list[Job]:
     jobs.append(Job({"method": "pipeline_uint8", "model": "pipeline"}, partial(pipeline_uint8, im.u8_dev, reference)))
     if on_cpu and cfg.is_target:
         jobs.append(Job({"method": "pillow_loop", "model": "pillow"}, partial(pillow_loop, hwc(im.x_u8))))
+        for method, how in OPENCV.items() if has_opencv() else ():
+            jobs.append(
+                Job({"method": method, "model": "opencv"}, partial(opencv_loop, hwc(im.x_u8), interpolation=how))
+            )
     return jobs
 
 
@@ -211,10 +247,10 @@ def compiled_jobs(cfg: BenchConfig, im: Images, name: str, net, net_u8) -> tuple
     return jobs, compiled
 
 
-def fused_jobs(cfg: BenchConfig, im: Images, name: str, loop: fused.Fused) -> list[Job]:
-    """The fused C loop (CPU) on slices of the uint8 images."""
-    return [Job({"method": "fused_uint8", "model": name, "batch_size": chunk}, partial(_chunked, loop, im.x_u8, chunk))
-            for chunk in cfg.chunk_sizes]  # fmt: skip
+def transform_jobs(cfg: BenchConfig, im: Images, name: str, loop: LearnedTransform) -> list[Job]:
+    """The learned transform a user imports (the engine's CPU loop) on slices of the uint8 images."""
+    return [Job({"method": "transform_uint8", "model": name, "batch_size": chunk},
+                partial(_chunked, loop, im.x_u8, chunk)) for chunk in cfg.chunk_sizes]  # fmt: skip
 
 
 def _end_to_end(net, pinned: torch.Tensor, device: str, chunk: int) -> None:
@@ -236,7 +272,7 @@ def device_jobs(
 ) -> tuple[list[Job], dict[str, float | str]]:
     """Every job of one device, in the order its rows are timed and written, and {model, or model "from
     uint8": torch.compile's seconds or why it failed} (empty without ``cfg.compile``). The models move to
-    ``device``; ``loops`` holds the fused loops (CPU rows)."""
+    ``device``; ``loops`` holds the learned transforms (CPU rows)."""
     im = Images.on(x_u8, device)
     jobs, compiled = floor_jobs(im, cfg.transform.out_shape) + baseline_jobs(cfg, im), {}
     for name, net in nets.items():
@@ -247,7 +283,7 @@ def device_jobs(
             built, seconds = compiled_jobs(cfg, im, name, net, net_u8)
             jobs, compiled = jobs + built, compiled | seconds
         if device == "cpu" and name in loops:
-            jobs += fused_jobs(cfg, im, name, loops[name])
+            jobs += transform_jobs(cfg, im, name, loops[name])
         if device == "cuda":
             jobs += end_to_end_jobs(cfg, im, name, net)
     return jobs, compiled

@@ -12,7 +12,7 @@ import torch
 
 from lib.core.cost import mflops
 from lib.experiments.bench_config import BenchConfig
-from lib.experiments.bench_jobs import Job, device_jobs, fidelity, fused_loops, matmul_work
+from lib.experiments.bench_jobs import Job, device_jobs, fidelity, matmul_work, transforms
 from lib.experiments.routes import BATCHED, LOOP, ROUTE
 from lib.progress import bar as tqdm
 from lib.timing import Timing, measure, measure_interleaved
@@ -29,7 +29,7 @@ class RunRecord:
     compile: dict[str, dict[str, float | str]] = field(
         default_factory=dict
     )  # {device: {model, or model "from uint8": seconds torch.compile took, or why it failed}}
-    fused_unavailable: str | None = None  # why no fused C loop was built (None when one was, or no CPU run)
+    engine_unavailable: str | None = None  # why the engine could not compile (None when one was, or no CPU run)
 
 
 def run(cfg: BenchConfig, x_u8: torch.Tensor, nets: dict[str, torch.nn.Module], progress: bool = True) -> RunRecord:
@@ -38,10 +38,10 @@ def run(cfg: BenchConfig, x_u8: torch.Tensor, nets: dict[str, torch.nn.Module], 
     Every time is for all ``len(x_u8)`` images (``n_images``); a row timed on fewer (``n_timed``: the
     DataLoader's smallest batches) has its times scaled by ``n_images / n_timed``. The record also holds
     each model's MFLOPs per image, each device's matrix-multiply peak, per device and model the seconds
-    ``torch.compile`` took or why it failed, and why no fused loop was built."""
+    ``torch.compile`` took or why it failed, and why the engine could not compile."""
     devices = cfg.live_devices()
     record = RunRecord(rows=[], mflops_per_image={name: mflops(net.cpu()) for name, net in nets.items()})
-    loops, record.fused_unavailable = fused_loops(nets) if "cpu" in devices else ({}, None)
+    loops, record.engine_unavailable = transforms(nets) if "cpu" in devices else ({}, None)
     with torch.inference_mode():
         scores = fidelity(x_u8, {name: net.cpu() for name, net in nets.items()}, cfg, loops)
         for device in devices:

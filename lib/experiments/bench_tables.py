@@ -6,7 +6,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from lib import results
-from lib.core import fused
+from lib.core import engine
 from lib.experiments.bench_config import BenchConfig
 from lib.experiments.bench_run import RunRecord
 from lib.experiments.routes import (
@@ -32,10 +32,11 @@ def _fastest(rows) -> dict | None:
     return min(rows, key=lambda r: r["median_s"], default=None)
 
 
-def _fused_build(env: dict) -> str:
-    """How the fused loop was built for the machine: its vector width and blocking, and the instruction set."""
-    lanes, block = fused.shape_for(env.get("cpu_vector"))
-    return f"{lanes} floats a vector, {block} rows a block ({env.get('cpu_vector', 'instruction set not recorded')})"
+def _engine_build(env: dict) -> str:
+    """How the engine's loop was built for the machine: its vector width and the instruction set."""
+    lanes = engine.LANES.get(env.get("cpu_vector"), engine.LANES["other"])
+    isa = env.get("cpu_vector", "instruction set not recorded")
+    return f"{lanes} floats a vector, {engine.ROWS} rows at a time ({isa})"
 
 
 def summarize(record: RunRecord, env: dict, source: str, cfg: BenchConfig) -> dict:
@@ -87,8 +88,8 @@ def summarize(record: RunRecord, env: dict, source: str, cfg: BenchConfig) -> di
             "roofline_s": roofline,
             "times_roofline": top and roofline and top["median_s"] / roofline,
             "compile": record.compile.get(device, {}),
-            "fused_unavailable": record.fused_unavailable if device == "cpu" else None,
-            "fused_build": _fused_build(env) if device == "cpu" and not record.fused_unavailable else None,
+            "engine_unavailable": record.engine_unavailable if device == "cpu" else None,
+            "engine_build": _engine_build(env) if device == "cpu" and not record.engine_unavailable else None,
             "end_to_end_s": transfer["median_s"] if transfer else None,
         }
     return out

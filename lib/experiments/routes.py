@@ -25,7 +25,7 @@ class Route:
     source: str  # what it starts from: "float" or "uint8" images ("-" for the write floor)
     short: str  # in few words, for the tables of reports/SUMMARY.md
     user: bool = False  # a route a user would take instead of a model (compared with the best model)
-    built: bool = False  # compiles code first (torch.compile, the fused C loop); the rest is eager
+    built: bool = False  # compiles code first (torch.compile, the engine's C loop); the rest is eager
     loader: bool = False  # goes through a DataLoader: holds worker processes, so it is timed on its own
     reads: str = ""  # a read floor: what it reads, in words ("Reading its {reads} once ...")
     family: str = ""  # the line it belongs to in the time figure (the best of a family at each size) ...
@@ -61,6 +61,12 @@ ROUTES = (
           "pipeline on uint8, whole batch", user=True),
     Route("pillow_loop", "Pillow, image by image", "baseline", "uint8",
           "Pillow, image by image", user=True),
+    # OpenCV's resize is not the pipeline's (INTER_LINEAR does not antialias; INTER_AREA averages boxes): timed as
+    # what users pick for speed, its error in its row, never the faithful route a speedup is measured against
+    Route("opencv_area", "OpenCV area resize, image by image (not the pipeline)", "baseline", "uint8",
+          "OpenCV resize (area) + cvtColor + flip, per image (not the pipeline)"),
+    Route("opencv_linear", "OpenCV bilinear resize, image by image (not the pipeline)", "baseline", "uint8",
+          "OpenCV resize (bilinear) + cvtColor + flip, per image (not the pipeline)"),
     Route("dataloader", "DataLoader", "model", "float",
           "DataLoader", loader=True, family="DataLoader", colour="C0", marker="s"),
     Route("fast_path", "fast path", "model", "float",
@@ -71,8 +77,8 @@ ROUTES = (
           "fast path, torch.compile", built=True, family="fast path, compiled", colour="C2", marker="D"),
     Route("compiled_uint8", "fast path from uint8, compiled", "model", "uint8",
           "fast path from uint8, torch.compile", built=True, family="fast path, compiled", colour="C2", marker="D"),
-    Route("fused_uint8", "fused C loop from uint8", "model", "uint8",
-          "fused C loop from uint8 (lib/core/fused.c)", built=True, family="fused C loop from uint8", colour="C3",
+    Route("transform_uint8", "learned transform from uint8 (the engine)", "model", "uint8",
+          "LearnedTransform from uint8 (lib.core.engine)", built=True, family="the learned transform", colour="C3",
           marker="*"),
     Route("end_to_end", "end to end from uint8 host memory", "transfer", "uint8",
           "end to end from uint8", family="end to end from host memory", colour="C4", marker="P"),
@@ -108,7 +114,7 @@ ARCHITECTURES = {
     "exact": "exact (the pipeline's own operator, probed; not learned)",
 }  # how tables name a model's architecture; others go by their registry name
 UNTRAINED = " (untrained)"  # suffix of freshly built models (bench.fresh_models)
-NO_MODEL = ("-", "pipeline", "pillow")  # the ``model`` of the floors', pipelines' and Pillow's rows
+NO_MODEL = ("-", "pipeline", "pillow", "opencv")  # the ``model`` of the floors', pipelines' and Pillow's rows
 
 
 def architecture(row: dict) -> str:

@@ -5,24 +5,25 @@ vflip`` on RGB images of ``side`` x ``side``. At each side the same CIFAR-10 tes
 (``lib.experiments.user_pipelines.photos``) and stored as 8-bit, go through every route a user would take (the
 pipeline image by image, on the whole float batch, on the whole uint8 batch, Pillow image by image) and through
 the two learned models, fitted for that size (``separable`` by alternating least squares, ``banded`` kept on
-its support): eagerly in PyTorch, and ``banded`` as the fused C loop from the uint8 images (``lib.core.fused``;
-``band_any_u8`` at sides other than 32). Every route is timed in the same interleaved rounds
+its support): eagerly in PyTorch, and ``banded`` as the user imports it, ``LearnedTransform`` from the uint8 images,
+which runs the engine's compiled loop (``lib.core.engine``). OpenCV's resize (INTER_AREA, INTER_LINEAR) is timed too,
+with its error: fast, and not the pipeline. Every route is timed in the same interleaved rounds
 (``lib.timing.measure_interleaved``), so the ratios at one side share the machine's state; the time of reading
 the float input once is the floor.
 
 Why the learned routes can stop winning: ``separable`` multiplies the whole of A (side/2 x side) and B, so its
 arithmetic per image grows with side**3 while the pipeline's antialiased resize touches a few taps per output
 pixel (side**2). ``banded`` keeps only those taps, and its arithmetic grows as the pipeline's does; eagerly, each
-tap is a pass over memory, which the fused loop avoids.
+tap is a pass over memory, which the engine's loop avoids.
 """
 
 import numpy as np
 import torch
 
-from lib.core import data, fused, metrics, models, spec
+from lib.core import data, metrics, models, spec
 from lib.core.cost import mflops
-from lib.core.transform import fit_separable_and_banded
-from lib.experiments.bench_jobs import hwc, pillow_loop
+from lib.core.transform import LearnedTransform, fit_separable_and_banded
+from lib.experiments.bench_jobs import OPENCV, has_opencv, hwc, opencv_loop, pillow_loop
 from lib.experiments.user_pipelines import fit_photos_and_noise, noise, photos
 from lib.progress import bar
 from lib.timing import measure_interleaved
@@ -38,9 +39,11 @@ ROUTES = (
     ("pipeline_batched", "the pipeline on the whole float batch", True, False),
     ("pipeline_uint8", "the pipeline on the whole uint8 batch", True, False),
     ("pillow_loop", "Pillow, image by image", True, False),
+    ("opencv_area", "OpenCV area resize, image by image (not the pipeline)", False, False),
+    ("opencv_linear", "OpenCV bilinear resize, image by image (not the pipeline)", False, False),
     ("separable", "separable (eager PyTorch)", False, True),
     ("banded", "banded (eager PyTorch)", False, True),
-    ("banded_fused", "banded, fused C loop from uint8", False, True),
+    ("banded_transform", "banded, the learned transform from uint8 (the engine)", False, True),
 )
 LABELS = {r: label for r, label, _, _ in ROUTES}
 LEARNED = tuple(r for r, _, _, learned in ROUTES if learned)
@@ -62,6 +65,11 @@ def _through(model, x: torch.Tensor, chunk: int) -> None:
         pass
 
 
+def _gray_error(out: np.ndarray, target: torch.Tensor) -> float:
+    """The largest error, in gray levels, of 8-bit images (N, H, W) against the float pipeline's (N, 1, H, W)."""
+    return float(np.abs(out.astype(np.float64) / 255 - target[:, 0].double().numpy()).max() * 255)
+
+
 def study_side(side: int, test_x: torch.Tensor, fit_x: torch.Tensor, repeats: int = 3) -> list[dict]:
     """The rows of one side: per route, seconds for the images of ``test_x`` (median of ``repeats`` interleaved
     rounds) and per image; for the learned models also parameters, MFLOPs per image, fit seconds and their error
@@ -77,9 +85,8 @@ def study_side(side: int, test_x: torch.Tensor, fit_x: torch.Tensor, repeats: in
     (sep, sep_fit_s), (band, band_fit_s) = fit_separable_and_banded(s, fit_photos_and_noise(s, fit_x))
     _, h, w = s.out_shape
     chunk, pixels = _chunk(side), hwc(x_u8)  # Pillow's layout (N, H, W, 3), made once for its timing and its error
-    try:
-        loop = fused.Fused(band)
-    except fused.Unavailable:  # no C compiler here: the route's row is left out
+    loop = LearnedTransform(band)
+    if loop.backend == "eager":  # no C compiler here: the route's row is left out
         loop = None
     works = {
         "read_input": x.sum,
@@ -89,10 +96,13 @@ def study_side(side: int, test_x: torch.Tensor, fit_x: torch.Tensor, repeats: in
         "pillow_loop": lambda: pillow_loop(pixels, (h, w)),
         "separable": lambda: _through(sep, x, chunk),
         "banded": lambda: _through(band, x, chunk),
-        "banded_fused": lambda: loop(x_u8),
+        "banded_transform": lambda: loop(x_u8),
+        **{route: (lambda how=how: opencv_loop(pixels, (h, w), how)) for route, how in OPENCV.items()},
     }
+    if not has_opencv():
+        works = {k: v for k, v in works.items() if k not in OPENCV}
     if loop is None:
-        del works["banded_fused"]
+        del works["banded_transform"]
     with torch.inference_mode():
         times = measure_interleaved(works, repeats=repeats, lead_in=LEAD_IN)
         target = s(x)
@@ -101,8 +111,7 @@ def study_side(side: int, test_x: torch.Tensor, fit_x: torch.Tensor, repeats: in
         scores = {name: (metrics.score_model(m, x, target), metrics.score_model(m, noisy, noisy_target))
                   for name, m in (("separable", sep), ("banded", band))}  # fmt: skip
         if loop is not None:  # the loop's own output, from the uint8 images (equal to the model's up to rounding)
-            scores["banded_fused"] = (metrics.score(loop(x_u8), target), scores["banded"][1])
-    pillow_err = np.abs(pillow_loop(pixels, (h, w)).astype(np.float64) / 255 - target[:, 0].double().numpy())
+            scores["banded_transform"] = (metrics.score(loop(x_u8), target), scores["banded"][1])
     base = {"side": side, "pipeline": s.text, "n_images": n_images, "chunk": chunk}
     rows = []
     for route, label, user, is_learned in ROUTES:
@@ -118,7 +127,9 @@ def study_side(side: int, test_x: torch.Tensor, fit_x: torch.Tensor, repeats: in
                     "photo_max_gray": photo["max_gray"], "exact8_pct": photo["exact8_pct"],
                     "noise_max_gray": rand["max_gray"]}  # fmt: skip
         elif route == "pillow_loop":
-            row["photo_max_gray"] = float(pillow_err.max() * 255)
+            row["photo_max_gray"] = _gray_error(pillow_loop(pixels, (h, w)), target)
+        elif route in OPENCV:
+            row["photo_max_gray"] = _gray_error(opencv_loop(pixels, (h, w), OPENCV[route]), target)
         rows.append(row)
     return rows
 

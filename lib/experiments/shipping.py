@@ -6,7 +6,8 @@ pipeline on the test images and on every synthetic family (8-bit versions of ``l
 as a deployed model would receive them), with ONNX Runtime's time beside torch's for the same images.
 :func:`pipeline_rows` does what a user would try first: export the torchvision pipeline itself, with either of
 torch's exporters, and, where that works, the same scoring and timing. :func:`loader_rows` times a two-worker
-``DataLoader`` over a dataset whose transform is the pipeline or the learned transform.
+``DataLoader`` with the pipeline or the learned transform, image by image as a ``Dataset``'s transform, and on each
+collated batch (one call a batch).
 """
 
 import tempfile
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, default_collate
 
 from lib.core import export_onnx, metrics, synthetic
 from lib.core.constants import GRAY_LEVELS
@@ -107,11 +108,54 @@ class ImageSet(Dataset):
         return self.transform(self.images[i])
 
 
-def loader_seconds(images: torch.Tensor, transform, workers: int = 2, batch_size: int = 256,
-                   repeats: int = 3) -> tuple[float, torch.Tensor]:  # fmt: skip
-    """Median seconds of one pass of a ``DataLoader`` (``workers`` processes) over ``images`` through ``transform``
-    image by image, and the batches it gave, concatenated."""
-    loader = DataLoader(ImageSet(images, transform), batch_size=batch_size, num_workers=workers,
-                        persistent_workers=workers > 0)  # fmt: skip
+class OnBatch:
+    """A ``collate_fn`` that stacks a batch of images and runs ``transform`` once on the whole batch."""
+
+    def __init__(self, transform):
+        self.transform = transform
+
+    def __call__(self, images: list[torch.Tensor]) -> torch.Tensor:
+        return self.transform(default_collate(images))
+
+
+def loader_seconds(images: torch.Tensor, transform, workers: int = 2, batch_size: int = 256, repeats: int = 3,
+                   on_batch: bool = False) -> tuple[float, torch.Tensor]:  # fmt: skip
+    """Median seconds of one pass of a ``DataLoader`` (``workers`` processes) over ``images`` through ``transform``,
+    image by image (the dataset's transform) or, ``on_batch``, once per collated batch; and the batches it gave,
+    concatenated."""
+    if on_batch:
+        loader = DataLoader(ImageSet(images, nn.Identity()), batch_size=batch_size, num_workers=workers,
+                            persistent_workers=workers > 0, collate_fn=OnBatch(transform))  # fmt: skip
+    else:
+        loader = DataLoader(ImageSet(images, transform), batch_size=batch_size, num_workers=workers,
+                            persistent_workers=workers > 0)  # fmt: skip
     out = torch.cat(list(loader))
     return measure(lambda: [b for b in loader], repeats=repeats, warmup=0).median, out
+
+
+class _PipelineOnUint8:
+    """The pipeline on uint8 images (one or a batch), its output as float in [0, 1] units: what a user writes."""
+
+    def __init__(self, pipeline):
+        self.pipeline = pipeline
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.pipeline(x)
+        return y.float() / GRAY_LEVELS if y.dtype == torch.uint8 else y
+
+
+def loader_rows(images: torch.Tensor, pipeline, transform: LearnedTransform, workers: int = 2, batch_size: int = 256,
+                repeats: int = 3) -> list[dict]:  # fmt: skip
+    """One pass of a ``DataLoader`` over uint8 ``images`` four ways: the pipeline and the learned transform, each
+    image by image (a ``Dataset``'s transform, as users set it up) and on the collated batch; seconds (median of
+    ``repeats``), images a second, and the largest difference from the pipeline image by image (gray levels)."""
+    rows, reference = [], None
+    for name, fn in (("the target pipeline (torchvision)", _PipelineOnUint8(pipeline)),
+                     ("LearnedTransform (the engine)", transform)):  # fmt: skip
+        for on_batch in (False, True):
+            seconds, out = loader_seconds(images, fn, workers, batch_size, repeats, on_batch)
+            reference = out if reference is None else reference
+            rows.append({"transform": name, "arrangement": "on the collated batch" if on_batch else "image by image",
+                         "seconds": seconds, "images_per_s": len(images) / seconds,
+                         "max_gray_vs_pipeline": (out - reference).abs().max().item() * GRAY_LEVELS})  # fmt: skip
+    return rows

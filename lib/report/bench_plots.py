@@ -23,7 +23,7 @@ def _number(value, default: float) -> float:
 def plot_benchmark(rows: list[dict], title: str = ""):
     """Seconds for all images against batch (or slice) size: a row of panels per device, a panel per
     model. In each panel a line per family of routes (``lib.experiments.routes.ROUTES``: DataLoader, fast path, fast
-    path compiled, fused C loop, end to end), each point the best configuration of that family at that
+    path compiled, the learned transform, end to end), each point the best configuration of that family at that
     size (filled marker: from uint8 images; open: from float), and as horizontal lines the pipeline image
     by image (the assignment's baseline) and the fastest route a user would take instead."""
     devices = list(dict.fromkeys(r["device"] for r in rows))

@@ -95,10 +95,10 @@ def answer(
         parts = [f"{_compiled_name(key)} {v:.1f} s to compile" if isinstance(v, float)
                  else f"{_compiled_name(key)} not compiled ({v})" for key, v in compiled.items()]  # fmt: skip
         text += " `torch.compile`: " + "; ".join(parts) + "."
-    if s.get("fused_unavailable"):
-        text += f" No fused C loop: {s['fused_unavailable']}."
-    elif s.get("fused_build"):
-        text += f" The fused C loop was built for this CPU: {s['fused_build']}."
+    if s.get("engine_unavailable"):
+        text += f" The engine could not compile its C loop: {s['engine_unavailable']}."
+    elif s.get("engine_build"):
+        text += f" The engine's C loop was built for this CPU: {s['engine_build']}."
     if s.get("oracle") is not None:
         text += f" The exact operator (not learned, the same arithmetic) takes {_ms(s['oracle']['median_s'])}."
     if s.get("end_to_end_s") is not None:
@@ -135,11 +135,11 @@ def _roofline(s: dict, top: dict, out_shape: tuple, define: bool) -> str:
     achieved = s["mflops_per_image"] * 1e6 * top["n_images"] / top["median_s"] / 1e9
     text += f" It computes at {achieved:.0f} GFLOPS against the {peak:.0f} of a 2048x2048 product"
     _, out_h, out_w = out_shape
-    if top["method"] == "fused_uint8":
+    if top["method"] == "transform_uint8":
         return text + (
-            f" (counting the model's FLOPs, not the loop's): the loop multiplies 32-wide rows where the output has "
-            f"{out_w} columns, and its 32x32 matrices let each loaded vector serve a few multiply-adds (a block of "
-            "rows), where a large product reuses each many times."
+            " (the model's own FLOPs, which the engine's loop does and no more: the mix, the row taps and the column "
+            "taps, one image at a time in the cache); what keeps it from the peak is the uint8 conversion, the "
+            "permutes and the stores, which a large product has few of per multiply-add."
         )
     if architecture(top) in ("separable", "exact"):
         return text + (

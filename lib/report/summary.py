@@ -193,7 +193,7 @@ def scaling_section(results_dir: Path) -> list[str]:
     header = ["input", "fastest user route", "µs an image", "fastest learned route", "µs an image", "speedup",
               "read floor (µs)", "learned max error"]  # fmt: skip
     note = ("The target's steps at each size, resized to half; CIFAR-10 test images brought to the size, "
-            f"{rows[0]['n_images']:,} at each; eager and fused routes, medians.")  # fmt: skip
+            f"{rows[0]['n_images']:,} at each; eager routes and the learned transform, medians.")  # fmt: skip
     return ["## Other sizes (`05_scaling`)", "", note, "", *_table(header, body), ""]
 
 

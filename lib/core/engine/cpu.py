@@ -1,0 +1,170 @@
+"""The engine's CPU backend: ``engine.c`` compiled for this machine and for each plan's sizes, run over threads."""
+
+import atexit
+import ctypes
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from pathlib import Path
+
+import torch
+
+from lib.core.constants import GRAY_LEVELS
+from lib.core.engine.plan import DTYPES, Plan, Unavailable, check_batch
+from lib.results import vector_isa
+
+SOURCE = Path(__file__).with_name("engine.c")
+FLAGS = ("-O3", "-march=native", "-shared", "-fPIC")
+LANES = {"AVX-512": 16, "AVX2": 8, "other": 8}  # floats a vector, per instruction set (lib.results.vector_isa)
+ROWS = 4  # output rows engine.c takes at a time (its ROWS)
+
+
+def library(extra: tuple[str, ...] = (), plan: Plan | None = None) -> ctypes.CDLL:
+    """engine.c, compiled for this machine and loaded, once per process, set of ``extra`` compiler flags
+    (``("-mno-avx512f",)`` builds AVX2 code, 8-float vectors, on an AVX-512 CPU) and shape: with a ``plan``, a
+    build whose sizes are that plan's constants (see engine.c), else the generic build."""
+    lanes = LANES["AVX2"] if "-mno-avx512f" in extra else LANES.get(vector_isa(), 8)
+    return _build(tuple(extra) + (_specialise(plan),) if plan is not None else tuple(extra), lanes)
+
+
+def _specialise(plan: Plan) -> str:
+    """The compiler flag that fixes ``plan``'s sizes in engine.c."""
+    (cin, h, w), (cout, ho, wo), (c0, c1) = plan.in_shape, plan.out_shape, plan.cols
+    sizes = {"cin": cin, "h": h, "w": w, "cout": cout, "nrows": len(plan.rows), "c0": c0, "c1": c1,
+             "rt": len(plan.r_idx), "ho": ho, "ct": len(plan.c_idx), "wo": wo}  # fmt: skip
+    return "-DSPECIALISE=" + "".join(f"{k}={v};" for k, v in sizes.items())
+
+
+@cache
+def _build(extra: tuple[str, ...], lanes: int) -> ctypes.CDLL:
+    cc = shlex.split(os.environ.get("CC", "")) or [shutil.which("cc") or shutil.which("gcc")]
+    if cc[0] is None:
+        raise Unavailable("no C compiler (cc or gcc) on this machine")
+    folder = Path(tempfile.mkdtemp(prefix="engine-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # the loaded library outlives its file
+    target = folder / "engine.so"
+    try:
+        done = subprocess.run([*cc, *FLAGS, *extra, f"-DLANES={lanes}", str(SOURCE), "-o", str(target)],
+                              capture_output=True, text=True)  # fmt: skip
+    except OSError as err:
+        raise Unavailable(f"cannot run the C compiler {cc[0]}: {err}") from err
+    if done.returncode != 0:
+        last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit status {done.returncode}"
+        raise Unavailable(f"{cc[0]} could not compile {SOURCE.name}: {last}")
+    try:
+        lib = ctypes.CDLL(str(target))
+    except OSError as err:  # for example a temporary folder mounted noexec
+        raise Unavailable(f"cannot load the compiled loop: {err}") from err
+    p, i32, i64, f32 = ctypes.c_void_p, ctypes.c_int32, ctypes.c_int64, ctypes.c_float
+    for name in ("band_u8_f32", "band_u8_u8", "band_f32_f32", "band_f32_u8"):
+        fn = getattr(lib, name)
+        fn.argtypes = [p, i64, i32, i32, i32, i32, p, p, p, i32, i32, i32, p, p, i32, i32, p, p, p, i32, i32, f32,
+                       f32, p, p, p]  # fmt: skip
+        fn.restype = None
+    lib.lanes = lanes  # the vector width the column plan is laid out for
+    named = [f for f in extra if not f.startswith("-DSPECIALISE")]
+    lib.flags = ", ".join((" ".join((*FLAGS[:2], *named)), f"{lanes}-float vectors",
+                           *(["sizes fixed"] if len(named) < len(extra) else [])))  # fmt: skip
+    return lib
+
+
+library.cache_clear = _build.cache_clear  # forget every build (a test that changes the compiler)
+
+
+def column_plan(c_idx: torch.Tensor, c_wt: torch.Tensor, lanes: int) -> tuple[torch.Tensor, ...]:
+    """The column taps (``c_idx``, ``c_wt``: (taps, outputs)) as engine.c reads them, for vectors of ``lanes``
+    outputs: per vector and tap, the first input column its lanes read (base), each lane's offset from it (mask)
+    and weight; lanes past the last output weigh 0. Where one tap's lanes spread over more than two vectors of
+    inputs (a reduction by more than about 2x), the base is -1 and the mask holds each lane's own column."""
+    taps, wo = c_idx.shape
+    nv = -(-wo // lanes)
+    idx = torch.zeros(taps, nv * lanes, dtype=torch.int64)
+    wt = torch.zeros(taps, nv * lanes)
+    idx[:, :wo], wt[:, :wo] = c_idx, c_wt
+    idx, wt = idx.view(taps, nv, lanes).transpose(0, 1), wt.view(taps, nv, lanes).transpose(0, 1)  # (nv, taps, lanes)
+    real = (torch.arange(nv * lanes).view(nv, 1, lanes) < wo) & (wt != 0)  # the lanes that read something
+    base = torch.where(real, idx, idx.max() + 1).amin(dim=2).clamp(max=idx.max())  # (nv, taps): the lowest read
+    mask = torch.where(real, idx - base[..., None], 0)
+    wide = mask.amax(dim=2) >= 2 * lanes  # (nv, taps): gathered lane by lane
+    mask = torch.where(wide[..., None], torch.where(real, idx, base[..., None]), mask)
+    base = torch.where(wide, -1, base)
+    return base.to(torch.int32).contiguous(), mask.to(torch.int32).contiguous(), wt.contiguous()
+
+
+_pools: dict[tuple[int, int], ThreadPoolExecutor] = {}
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """One thread pool per process and size: a forked DataLoader worker makes its own (its parent's threads are
+    not there)."""
+    key = (os.getpid(), threads)
+    if key not in _pools:
+        _pools[key] = ThreadPoolExecutor(threads, thread_name_prefix="engine")
+    return _pools[key]
+
+
+class CpuLoop:
+    """A plan run by ``engine.c`` on the CPU: (N, cin, h, w) uint8 or float32 -> (N, cout, ho, wo) float32 or uint8,
+    the batch split over ``threads`` threads (torch's thread count at each call by default)."""
+
+    name = "cpu-loop"
+
+    def __init__(self, plan: Plan, threads: int | None = None, lib: ctypes.CDLL | None = None):
+        self.plan, self.threads = plan.to("cpu"), threads
+        self.lib = lib or library(plan=self.plan)
+        self.label = f"C loop ({self.lib.flags}; {vector_isa()} CPU)"
+        p = self.plan
+        rows = p.rows
+        c0, c1 = p.cols
+        base, mask, c_wt = column_plan(p.c_idx, p.c_wt, self.lib.lanes)
+        self._keep = (p.mix / GRAY_LEVELS, rows, base, mask, c_wt)  # what the loop reads beyond the plan stays alive
+        band = (rows.data_ptr(), len(rows), c0, c1, p.r_idx.data_ptr(), p.r_wt.data_ptr(), len(p.r_idx),
+                p.out_shape[1], base.data_ptr(), mask.data_ptr(), c_wt.data_ptr(), len(p.c_idx), p.out_shape[2],
+                *p.clamp)  # fmt: skip
+        cin, h, w = p.in_shape
+        self._args = {  # everything but the images, the count, the scratch and the output, per input dtype
+            torch.uint8: (cin, h, w, p.out_shape[0], self._keep[0].data_ptr(), p.bias.data_ptr(), *band),
+            torch.float32: (cin, h, w, p.out_shape[0], p.mix.data_ptr(), p.bias.data_ptr(), *band),
+        }
+        short = {torch.uint8: "u8", torch.float32: "f32"}
+        self._fns = {(i, o): getattr(self.lib, f"band_{short[i]}_{short[o]}") for i in DTYPES for o in DTYPES}
+        self._scratch = threading.local()
+
+    def _buffers(self) -> tuple[int, int]:
+        """This thread's scratch (the mixed image and one row), made at its first call."""
+        s = self._scratch
+        if not hasattr(s, "ptrs"):
+            _, h, w = self.plan.in_shape
+            lanes = self.lib.lanes  # zeroed: the loop reads past what it wrote, with weight 0
+            s.g, s.acc = torch.zeros(h * w + lanes), torch.zeros(ROWS * (w + 2 * lanes))
+            s.ptrs = (s.g.data_ptr(), s.acc.data_ptr())
+        return s.ptrs
+
+    def __call__(self, x: torch.Tensor, out_dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        check_batch(x, self.plan.in_shape)
+        if x.device.type != "cpu":
+            raise ValueError(f"the CPU loop takes images on the CPU, got {x.device}")
+        if out_dtype not in DTYPES:
+            raise ValueError(f"out_dtype is torch.float32 or torch.uint8, got {out_dtype}")
+        n = len(x)
+        out = torch.empty(n, *self.plan.out_shape, dtype=out_dtype)
+        fn, args = self._fns[(x.dtype, out_dtype)], self._args[x.dtype]
+        per_image_in, per_image_out = x[0].numel() * x.element_size(), out[0].numel() * out.element_size()
+        x_ptr, out_ptr = x.data_ptr(), out.data_ptr()
+
+        def part(lo: int, hi: int) -> None:
+            g, acc = self._buffers()
+            fn(x_ptr + lo * per_image_in, hi - lo, *args, g, acc, out_ptr + lo * per_image_out)
+
+        threads = min(self.threads or torch.get_num_threads(), n)
+        if threads <= 1:
+            part(0, n)
+        else:
+            bounds = [n * i // threads for i in range(threads + 1)]
+            list(_pool(threads).map(part, bounds[:-1], bounds[1:]))
+        return out

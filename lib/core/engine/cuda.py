@@ -1,0 +1,102 @@
+"""The engine's CUDA backend: one Triton kernel that runs a plan (lib.core.engine.Plan) from uint8 or float images
+to float or uint8 output, in one pass over device memory.
+
+Each program computes a tile of one output channel of one image. For output pixel (i, j) and input channel c it
+reads the input pixels at (row tap t of i, column tap s of j) and weighs them by mix[o, c] r_wt[t, i] c_wt[s, j]:
+the band's taps only, with no intermediate image written to memory (the few reads of neighbouring pixels hit the
+caches). The bias is added as bias[o] (sum of i's row weights) (sum of j's column weights), which is where A and B
+carry a constant image. uint8 output is rounded to the nearest level, ties to even, as ``metrics.to_8bit`` does.
+
+With ``TRITON_INTERPRET=1`` set before Triton is imported, the same kernel runs on the CPU in Triton's
+interpreter: the tests check it against the CPU loop there.
+"""
+
+import torch
+import triton
+import triton.language as tl
+
+from lib.core.engine.plan import DTYPES, Plan, Unavailable, check_batch
+
+MAX_TILE = 1024  # outputs a program computes
+
+
+@triton.jit
+def _band_kernel(x_ptr, out_ptr, mix_ptr, bias_ptr, r_idx_ptr, r_wt_ptr, r_sum_ptr, c_idx_ptr, c_wt_ptr, c_sum_ptr,
+                 lo, hi, scale, h, w, cout, ho, wo, rt, ct, CIN: tl.constexpr, BH: tl.constexpr, BW: tl.constexpr,
+                 OUT_U8: tl.constexpr):  # fmt: skip
+    plane = tl.program_id(0)  # image * cout + output channel
+    img, o = plane // cout, plane % cout
+    i = tl.program_id(1) * BH + tl.arange(0, BH)
+    j = tl.program_id(2) * BW + tl.arange(0, BW)
+    in_i, in_j = i < ho, j < wo
+    inside = in_i[:, None] & in_j[None, :]
+    x_img = x_ptr + img.to(tl.int64) * CIN * h * w
+    acc = tl.zeros((BH, BW), dtype=tl.float32)
+    for c in tl.static_range(CIN):
+        m = tl.load(mix_ptr + o * CIN + c) * scale
+        for t in range(rt):
+            ri = tl.load(r_idx_ptr + t * ho + i, mask=in_i, other=0)
+            rw = tl.load(r_wt_ptr + t * ho + i, mask=in_i, other=0.0) * m
+            for s in range(ct):
+                ci = tl.load(c_idx_ptr + s * wo + j, mask=in_j, other=0)
+                cw = tl.load(c_wt_ptr + s * wo + j, mask=in_j, other=0.0)
+                v = tl.load(x_img + c * h * w + ri[:, None] * w + ci[None, :], mask=inside, other=0).to(tl.float32)
+                acc += (rw[:, None] * cw[None, :]) * v
+    r_sum = tl.load(r_sum_ptr + i, mask=in_i, other=0.0)
+    c_sum = tl.load(c_sum_ptr + j, mask=in_j, other=0.0)
+    acc += tl.load(bias_ptr + o) * (r_sum[:, None] * c_sum[None, :])
+    acc = tl.minimum(tl.maximum(acc, lo), hi)
+    dst = out_ptr + plane.to(tl.int64) * ho * wo + i[:, None] * wo + j[None, :]
+    if OUT_U8:
+        q = tl.minimum(tl.maximum(acc * 255.0, -1.0), 256.0)
+        r = tl.floor(q + 0.5)
+        r = tl.where((r - q == 0.5) & (r - 2.0 * tl.floor(r * 0.5) != 0.0), r - 1.0, r)  # a tie goes to the even
+        r = tl.minimum(tl.maximum(r, 0.0), 255.0)
+        tl.store(dst, r.to(tl.uint8), mask=inside)
+    else:
+        tl.store(dst, acc, mask=inside)
+
+
+def _tile(ho: int, wo: int) -> tuple[int, int]:
+    """(rows, columns) of a program's tile: whole rows of a small output, else 64-wide strips."""
+    bw = min(triton.next_power_of_2(wo), 64)
+    bh = min(triton.next_power_of_2(ho), max(1, MAX_TILE // bw))
+    return bh, bw
+
+
+class TritonKernel:
+    """A plan run by one Triton kernel on its device: (N, cin, h, w) uint8 or float32 -> (N, cout, ho, wo) float32
+    or uint8. The plan's tensors live on the device; the sums of each output's row and column weights are made once."""
+
+    name = "triton"
+
+    def __init__(self, plan: Plan):
+        if plan.mix.device.type != "cuda" and not _interpreted():
+            raise Unavailable("the Triton kernel runs on a CUDA device (or in Triton's interpreter)")
+        self.plan = plan
+        self.r_sum = plan.r_wt.sum(0).contiguous()
+        self.c_sum = plan.c_wt.sum(0).contiguous()
+        self.label = "Triton kernel" + (" (interpreted)" if _interpreted() else "")
+
+    def __call__(self, x: torch.Tensor, out_dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        p = self.plan
+        check_batch(x, p.in_shape)
+        if x.device != p.mix.device:
+            raise ValueError(f"the images are on {x.device}, the kernel's plan on {p.mix.device}")
+        if out_dtype not in DTYPES:
+            raise ValueError(f"out_dtype is torch.float32 or torch.uint8, got {out_dtype}")
+        (cin, h, w), (cout, ho, wo) = p.in_shape, p.out_shape
+        out = torch.empty(len(x), cout, ho, wo, dtype=out_dtype, device=x.device)
+        bh, bw = _tile(ho, wo)
+        grid = (len(x) * cout, triton.cdiv(ho, bh), triton.cdiv(wo, bw))
+        scale = 1 / 255 if x.dtype == torch.uint8 else 1.0
+        _band_kernel[grid](x, out, p.mix, p.bias, p.r_idx, p.r_wt, self.r_sum, p.c_idx, p.c_wt, self.c_sum,
+                           p.clamp[0], p.clamp[1], scale, h, w, cout, ho, wo, len(p.r_idx), len(p.c_idx), CIN=cin,
+                           BH=bh, BW=bw, OUT_U8=out_dtype == torch.uint8)  # fmt: skip
+        return out
+
+
+def _interpreted() -> bool:
+    import os
+
+    return os.environ.get("TRITON_INTERPRET", "0") == "1"

@@ -1,0 +1,168 @@
+/* The engine's CPU loop: a separable map kept on its band, Y[o] = A (mix[o] . X + bias[o]) B^T, for images of
+ * any size, one image at a time, everything between an image and its output kept in the core's caches.
+ *
+ * x      (n, cin, h, w) uint8 or float, contiguous
+ * mix    (cout, cin) float: the channel weights (already divided by 255 for uint8 input); bias (cout,) float
+ * rows   (nrows,) int32: every input row the band reads, the only rows mixed; columns c0 <= c < c1 likewise
+ * r_idx  (rt, ho) int32 and r_wt (rt, ho) float: tap t of output row i reads input row r_idx[t, i] with weight
+ *        r_wt[t, i] (an output row with fewer taps has weight 0 on the rest, reading a row in `rows`)
+ * cols   the column taps as LANES-wide vectors of outputs, for vector v and tap t: the inputs its lanes read lie
+ *        in 2 * LANES floats from c_base[v, t], c_mask[v, t, lane] picks each lane's (one permute of two loaded
+ *        vectors), weighted by c_wt[v, t, lane]: (nv, ct), (nv, ct, LANES), (nv, ct, LANES); where they lie further
+ *        apart (a reduction by more than about 2x), c_base[v, t] is -1 and the mask holds each lane's column, read
+ *        one by one; lib/core/engine.py lays them out
+ * lo, hi the model's output clamp (-inf, inf for none)
+ * g      (h * w + LANES) float, acc (ROWS * (w + 2 * LANES)) float: the caller's scratch, one of each per thread,
+ *        zeroed once (the loop reads up to a vector past what it wrote, with weight 0)
+ * out    (n, cout, ho, wo) float, or uint8 rounded to the nearest level (rint: ties to even, as torch.round)
+ *
+ * Per image and output channel: the mixed image into g (only the rows and columns the band reads); then ROWS
+ * output rows at a time, each the weighted sum of its input rows (whole rows of multiply-adds, into acc), and
+ * their columns LANES outputs at a time, a permute and a multiply-add per tap; the ROWS rows share each tap's
+ * mask and weights and are independent chains of multiply-adds. The arithmetic is the band's alone: cin h w +
+ * rt ho w + ct ho wo multiply-adds an image and output channel. LANES follows the machine's vectors (16 floats
+ * for AVX-512, 8 for AVX2; set by lib/core/engine.py). Threads are the caller's: each call takes its own images.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#ifndef LANES
+#define LANES 16
+#endif
+#define ROWS 4
+/* A build for one plan's shape fixes its sizes (-DSPECIALISE="cin=3;h=32;..."; lib/core/engine.py): the compiler
+ * then unrolls the short loops of small images, about twice as fast at 32x32. The generic build takes any. */
+#ifndef SPECIALISE
+#define SPECIALISE
+#endif
+
+typedef float vec __attribute__((vector_size(LANES * sizeof(float))));
+typedef int32_t ivec __attribute__((vector_size(LANES * sizeof(int32_t))));
+
+static inline vec load(const float *p) { vec v; memcpy(&v, p, sizeof v); return v; }
+static inline vec splat(float a) { return (vec){0} + a; }
+
+static inline vec pick(const float *z, ivec mask) {
+  vec lo = load(z), hi = load(z + LANES);
+#if defined(__clang__) /* clang's shuffles take constant masks only: pick lane by lane */
+  vec v;
+  for (int l = 0; l < LANES; l++) v[l] = mask[l] < LANES ? lo[mask[l]] : hi[mask[l] - LANES];
+  return v;
+#else
+  return __builtin_shuffle(lo, hi, mask);
+#endif
+}
+
+static inline vec gather(const float *z, ivec at) {
+  vec v;
+  for (int l = 0; l < LANES; l++) v[l] = z[at[l]];
+  return v;
+}
+
+typedef uint8_t bvec __attribute__((vector_size(LANES)));
+
+static inline vec vmax(vec a, vec b) {
+  ivec m = a > b;
+  return (vec)((m & (ivec)a) | (~m & (ivec)b));
+}
+static inline vec vmin(vec a, vec b) {
+  ivec m = a < b;
+  return (vec)((m & (ivec)a) | (~m & (ivec)b));
+}
+
+/* One vector of outputs into place, the first n lanes (n = LANES but at a row's end), clamped when `clamp`. */
+static inline void put_f32(float *dst, vec s, int n, int clamp, float lo, float hi) {
+  if (clamp) s = vmin(vmax(s, splat(lo)), splat(hi));
+  if (n == LANES)
+    memcpy(dst, &s, sizeof s);
+  else
+    for (int j = 0; j < n; j++) dst[j] = s[j];
+}
+
+/* As 8-bit levels: round(s * 255) to the nearest, ties to even (adding and taking away 1.5 * 2^23 rounds a float
+ * below 2^22 in magnitude to an integer in the default rounding mode), then clipped to 0..255. */
+static inline void put_u8(uint8_t *dst, vec s, int n, int clamp, float lo, float hi) {
+  if (clamp) s = vmin(vmax(s, splat(lo)), splat(hi));
+  const vec magic = splat(12582912.0f);
+  vec q = vmin(vmax(s * 255.0f, splat(-1.0f)), splat(256.0f));
+  q = vmin(vmax((q + magic) - magic, splat(0.0f)), splat(255.0f));
+  bvec b = __builtin_convertvector(__builtin_convertvector(q, ivec), bvec);
+  if (n == LANES)
+    memcpy(dst, &b, sizeof b);
+  else
+    for (int j = 0; j < n; j++) dst[j] = b[j];
+}
+
+/* The mixed image g = bias + sum_k m[k] x[k] over pixels [from, to) of each channel plane. */
+#define MIX(IN_T)                                                                                              \
+  static inline void mix_##IN_T(const IN_T *p, int cin, int64_t pixels, const float *m, float b, float *g,      \
+                                int64_t from, int64_t to) {                                                    \
+    const float m0 = m[0];                                                                                     \
+    for (int64_t q = from; q < to; q++) g[q] = b + m0 * (float)p[q];                                           \
+    for (int k = 1; k < cin; k++) {                                                                            \
+      const IN_T *pk = p + k * pixels;                                                                         \
+      const float mk = m[k];                                                                                   \
+      if (mk != 0.0f)                                                                                          \
+        for (int64_t q = from; q < to; q++) g[q] += mk * (float)pk[q];                                         \
+    }                                                                                                          \
+  }
+MIX(uint8_t)
+MIX(float)
+
+#define BAND(NAME, IN_T, OUT_T, PUT)                                                                           \
+  void NAME(const IN_T *x, int64_t n, int cin, int h, int w, int cout, const float *mix, const float *bias,     \
+            const int32_t *rows, int nrows, int c0, int c1, const int32_t *r_idx, const float *r_wt, int rt,   \
+            int ho, const int32_t *c_base, const int32_t *c_mask, const float *c_wt, int ct, int wo, float lo, \
+            float hi, float *restrict g, float *restrict acc, OUT_T *restrict out) {                           \
+    SPECIALISE                                                                                                 \
+    const int64_t pixels = (int64_t)h * w;                                                                     \
+    const int span = c1 - c0, stride = w + 2 * LANES, nv = (wo + LANES - 1) / LANES;                           \
+    const int whole = span == w && rows[nrows - 1] - rows[0] == nrows - 1;                                     \
+    const int clamp = lo > -__builtin_inff() || hi < __builtin_inff();                                         \
+    for (int64_t img = 0; img < n; img++) {                                                                    \
+      const IN_T *p = x + img * cin * pixels;                                                                  \
+      for (int o = 0; o < cout; o++) {                                                                         \
+        const float *m = mix + o * cin;                                                                        \
+        const float b = bias[o];                                                                               \
+        if (whole) /* the rows read are one block of whole rows: one pass over it */                          \
+          mix_##IN_T(p, cin, pixels, m, b, g, (int64_t)rows[0] * w, ((int64_t)rows[nrows - 1] + 1) * w);       \
+        else                                                                                                   \
+          for (int r = 0; r < nrows; r++)                                                                      \
+            mix_##IN_T(p, cin, pixels, m, b, g, (int64_t)rows[r] * w + c0, (int64_t)rows[r] * w + c1);          \
+        OUT_T *oimg = out + (img * cout + o) * (int64_t)ho * wo;                                               \
+        for (int i0 = 0; i0 < ho; i0 += ROWS) {                                                                \
+          const int nr = ho - i0 < ROWS ? ho - i0 : ROWS;                                                      \
+          for (int r = 0; r < nr; r++) {                                                                       \
+            const int i = i0 + r;                                                                              \
+            for (int c = c0; c < c1; c += LANES) {                                                             \
+              vec a = splat(r_wt[i]) * load(g + (int64_t)r_idx[i] * w + c);                                    \
+              for (int t = 1; t < rt; t++) a += splat(r_wt[t * ho + i]) * load(g + (int64_t)r_idx[t * ho + i] * w + c); \
+              memcpy(acc + r * stride + c, &a, sizeof a);                                                      \
+            }                                                                                                  \
+          }                                                                                                    \
+          for (int v = 0; v < nv; v++) {                                                                       \
+            vec sum[ROWS];                                                                                     \
+            for (int r = 0; r < ROWS; r++) sum[r] = splat(0.0f);                                               \
+            for (int t = 0; t < ct; t++) {                                                                     \
+              const int at = v * ct + t;                                                                       \
+              ivec mask;                                                                                       \
+              memcpy(&mask, c_mask + at * LANES, sizeof mask);                                                 \
+              const vec wt = load(c_wt + at * LANES);                                                          \
+              if (c_base[at] >= 0) {                                                                           \
+                const float *z = acc + c_base[at];                                                             \
+                for (int r = 0; r < ROWS; r++) sum[r] += wt * pick(z + r * stride, mask);                      \
+              } else /* lanes too far apart for one permute: the mask holds their columns */                 \
+                for (int r = 0; r < ROWS; r++) sum[r] += wt * gather(acc + r * stride, mask);                  \
+            }                                                                                                  \
+            const int left = wo - v * LANES < LANES ? wo - v * LANES : LANES;                                  \
+            for (int r = 0; r < nr; r++) PUT(oimg + (int64_t)(i0 + r) * wo + v * LANES, sum[r], left, clamp, lo, hi); \
+          }                                                                                                    \
+        }                                                                                                      \
+      }                                                                                                        \
+    }                                                                                                          \
+  }
+
+BAND(band_u8_f32, uint8_t, float, put_f32)
+BAND(band_u8_u8, uint8_t, uint8_t, put_u8)
+BAND(band_f32_f32, float, float, put_f32)
+BAND(band_f32_u8, float, uint8_t, put_u8)
