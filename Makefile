@@ -183,12 +183,14 @@ html: $(HTML) reports/SUMMARY.md  ## reports/*.html (front page: index.html) and
 
 report: html  ## everything out of date: notebooks into build/, HTML and SUMMARY.md into reports/ (build/times.txt: seconds per run)
 
-# On a GPU machine, with that machine's own python3 and torch (no .venv, no data, no trained files: noise
-# images and freshly built models of the same shapes, labelled untrained): the GPU benchmark (cuda rows; three
-# DataLoader batch sizes and two repeats keep it near a minute, where the full CPU+GPU grid ran past five),
-# the same benchmark's CPU rows on that machine's processor, and the unit tests, into results/gpu/.
+# On a GPU machine, with that machine's own python3 and torch (no .venv, no data: noise images): the GPU
+# benchmark (cuda rows, the learned transform through the engine's Triton kernel among them; three DataLoader
+# batch sizes and two repeats keep it near a minute), the same benchmark's CPU rows on that machine's processor,
+# and the unit tests, into results/gpu/. The trained models of reports/models/ are timed where they were carried
+# there (GPU_MODELS), else freshly built models of the same shapes, labelled untrained.
 GPU_OUT ?= results/gpu
-GPU_BENCH = PYTHONPATH=. $(PYTHON) -m lib.experiments.bench --data-dir /nonexistent --models-dir /nonexistent \
+GPU_MODELS ?= $(if $(wildcard $(M)/*.pt),$(M),/nonexistent)
+GPU_BENCH = PYTHONPATH=. $(PYTHON) -m lib.experiments.bench --data-dir /nonexistent --models-dir $(GPU_MODELS) \
 	--batch-sizes 16 256 1024 --dataloader-repeats 2
 bench-gpu:  ## GPU benchmark, host-CPU benchmark, unit tests with the system python3 (PYTHONPATH=.), into results/gpu/
 	@mkdir -p $(GPU_OUT)/host_cpu

@@ -262,7 +262,12 @@ def test_ship_notebook(tmp_path, smoke_data_dir):
     own = {r["graph"] for r in rows if r["graph"].startswith("the torchvision pipeline")}
     assert own == {"the torchvision pipeline (TorchScript exporter)", "the torchvision pipeline (dynamo exporter)"}
     with (out / "results" / "loader.csv").open() as f:
-        assert len(list(csv.DictReader(f))) == 2
+        loader = list(csv.DictReader(f))
+    assert {(r["transform"], r["arrangement"]) for r in loader} == {
+        (t, a) for t in ("the target pipeline (torchvision)", "LearnedTransform (the engine)")
+        for a in ("image by image", "on the collated batch")
+    }  # fmt: skip
+    assert all(float(r["max_gray_vs_pipeline"]) < 0.01 and float(r["seconds"]) > 0 for r in loader)
 
 
 def test_train_and_benchmark_notebooks_learn_another_pipeline(tmp_path, smoke_data_dir):

@@ -7,6 +7,7 @@ Compilation happens here, before any timing, and its seconds (or why it failed) 
 :func:`fidelity` runs each route once more on the CPU and scores its output against the float pipeline.
 """
 
+import copy
 import itertools
 import logging
 import time
@@ -157,20 +158,21 @@ def compile_model(net: torch.nn.Module, x: torch.Tensor, chunks: list[int], devi
 
 
 def transforms(nets: dict[str, torch.nn.Module]) -> tuple[dict[str, LearnedTransform], str | None]:
-    """({name: the model as the user's LearnedTransform} for every model the engine compiles on the CPU, None), or
-    ({}, why the engine cannot compile here)."""
+    """({name: the model as the user's LearnedTransform} for every model the engine plans, why the engine cannot
+    compile its CPU loop here or None)."""
     try:
         engine.library()
+        why = None
     except engine.Unavailable as err:
-        return {}, str(err)
+        why = str(err)
     loops = {}
     for name, net in nets.items():
         try:
             engine.plan_of(net)
         except engine.Unavailable:  # not a separable map: the model's own rows stand
             continue
-        loops[name] = LearnedTransform(net.cpu())
-    return loops, None
+        loops[name] = LearnedTransform(copy.deepcopy(net).cpu())  # its own copy: the CUDA rows move ``net``
+    return loops, why
 
 
 def floor_jobs(im: Images, out_shape: tuple[int, ...]) -> list[Job]:
@@ -248,9 +250,10 @@ def compiled_jobs(cfg: BenchConfig, im: Images, name: str, net, net_u8) -> tuple
 
 
 def transform_jobs(cfg: BenchConfig, im: Images, name: str, loop: LearnedTransform) -> list[Job]:
-    """The learned transform a user imports (the engine's CPU loop) on slices of the uint8 images."""
+    """The learned transform a user imports (the engine: its C loop on the CPU, its Triton kernel on a GPU) on
+    slices of the uint8 images on the device."""
     return [Job({"method": "transform_uint8", "model": name, "batch_size": chunk},
-                partial(_chunked, loop, im.x_u8, chunk)) for chunk in cfg.chunk_sizes]  # fmt: skip
+                partial(_chunked, loop, im.u8_dev, chunk)) for chunk in cfg.chunk_sizes]  # fmt: skip
 
 
 def _end_to_end(net, pinned: torch.Tensor, device: str, chunk: int) -> None:
@@ -282,8 +285,9 @@ def device_jobs(
         if cfg.compile:
             built, seconds = compiled_jobs(cfg, im, name, net, net_u8)
             jobs, compiled = jobs + built, compiled | seconds
-        if device == "cpu" and name in loops:
-            jobs += transform_jobs(cfg, im, name, loops[name])
+        if name in loops:
+            on_device = loops[name] if device == "cpu" else LearnedTransform(copy.deepcopy(net)).to(device)
+            jobs += transform_jobs(cfg, im, name, on_device)
         if device == "cuda":
             jobs += end_to_end_jobs(cfg, im, name, net)
     return jobs, compiled

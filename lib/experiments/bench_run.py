@@ -41,11 +41,13 @@ def run(cfg: BenchConfig, x_u8: torch.Tensor, nets: dict[str, torch.nn.Module], 
     ``torch.compile`` took or why it failed, and why the engine could not compile."""
     devices = cfg.live_devices()
     record = RunRecord(rows=[], mflops_per_image={name: mflops(net.cpu()) for name, net in nets.items()})
-    loops, record.engine_unavailable = transforms(nets) if "cpu" in devices else ({}, None)
+    loops, why = transforms(nets)
+    record.engine_unavailable = why if "cpu" in devices else None
+    cpu_loops = {} if why else loops  # on the CPU, only the compiled loop is the engine's row; a GPU runs Triton
     with torch.inference_mode():
-        scores = fidelity(x_u8, {name: net.cpu() for name, net in nets.items()}, cfg, loops)
+        scores = fidelity(x_u8, {name: net.cpu() for name, net in nets.items()}, cfg, cpu_loops)
         for device in devices:
-            jobs, record.compile[device] = device_jobs(cfg, x_u8, nets, device, loops)
+            jobs, record.compile[device] = device_jobs(cfg, x_u8, nets, device, cpu_loops if device == "cpu" else loops)
             timings, record.matmul_peak_gflops[device] = _time_jobs(cfg, jobs, device, progress)
             n = len(x_u8)
             record.rows += [_row(device, job.fields, t, n, nets, scores) for job, t in zip(jobs, timings, strict=True)]

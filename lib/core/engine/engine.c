@@ -10,7 +10,7 @@
  *        in 2 * LANES floats from c_base[v, t], c_mask[v, t, lane] picks each lane's (one permute of two loaded
  *        vectors), weighted by c_wt[v, t, lane]: (nv, ct), (nv, ct, LANES), (nv, ct, LANES); where they lie further
  *        apart (a reduction by more than about 2x), c_base[v, t] is -1 and the mask holds each lane's column, read
- *        one by one; lib/core/engine.py lays them out
+ *        one by one (`wide` says whether any is); lib/core/engine/cpu.py lays them out
  * lo, hi the model's output clamp (-inf, inf for none)
  * g      (h * w + LANES) float, acc (ROWS * (w + 2 * LANES)) float: the caller's scratch, one of each per thread,
  *        zeroed once (the loop reads up to a vector past what it wrote, with weight 0)
@@ -112,8 +112,8 @@ MIX(float)
 #define BAND(NAME, IN_T, OUT_T, PUT)                                                                           \
   void NAME(const IN_T *x, int64_t n, int cin, int h, int w, int cout, const float *mix, const float *bias,     \
             const int32_t *rows, int nrows, int c0, int c1, const int32_t *r_idx, const float *r_wt, int rt,   \
-            int ho, const int32_t *c_base, const int32_t *c_mask, const float *c_wt, int ct, int wo, float lo, \
-            float hi, float *restrict g, float *restrict acc, OUT_T *restrict out) {                           \
+            int ho, const int32_t *c_base, const int32_t *c_mask, const float *c_wt, int ct, int wo, int wide, \
+            float lo, float hi, float *restrict g, float *restrict acc, OUT_T *restrict out) {                           \
     SPECIALISE                                                                                                 \
     const int64_t pixels = (int64_t)h * w;                                                                     \
     const int span = c1 - c0, stride = w + 2 * LANES, nv = (wo + LANES - 1) / LANES;                           \
@@ -148,7 +148,7 @@ MIX(float)
               ivec mask;                                                                                       \
               memcpy(&mask, c_mask + at * LANES, sizeof mask);                                                 \
               const vec wt = load(c_wt + at * LANES);                                                          \
-              if (c_base[at] >= 0) {                                                                           \
+              if (!wide || c_base[at] >= 0) {                                                                  \
                 const float *z = acc + c_base[at];                                                             \
                 for (int r = 0; r < ROWS; r++) sum[r] += wt * pick(z + r * stride, mask);                      \
               } else /* lanes too far apart for one permute: the mask holds their columns */                 \
