@@ -70,16 +70,24 @@ class LearnedTransform(nn.Module):
         self.in_shape = tuple(in_shape)
         self.out_dtype = out_dtype
         self._backends = {}  # device -> the engine's backend there, made at the first call on that device
+        self._apply(lambda t: t)  # notes the weights' device
 
     def _device(self) -> torch.device:
+        """The device of the weights (the CPU for a model without any), kept from the last move (``_apply``)."""
+        return self._weights_device
+
+    def _apply(self, fn, recurse: bool = True):
+        """``.to()``, ``.cuda()`` and the like move the weights: note where they are now."""
+        moved = super()._apply(fn, recurse)
         weight = next(itertools.chain(self.model.parameters(), self.model.buffers()), None)
-        return weight.device if weight is not None else torch.device("cpu")
+        self._weights_device = weight.device if weight is not None else torch.device("cpu")
+        return moved
 
     def _backend(self, device: torch.device):
-        key = str(device)
-        if key not in self._backends:
-            self._backends[key] = engine.backend_for(self.model, device)
-        return self._backends[key]
+        backend = self._backends.get(device)
+        if backend is None:
+            backend = self._backends[device] = engine.backend_for(self.model, device)
+        return backend
 
     @property
     def backend(self) -> str:
@@ -121,6 +129,9 @@ class LearnedTransform(nn.Module):
 
     def _images(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` as a float batch the model takes, or an error that says what was expected."""
+        if isinstance(x, torch.Tensor) and x.dtype in engine.DTYPES and x.ndim in (3, 4) \
+                and x.shape[-3:] == self.in_shape and x.device == self._device():  # fmt: skip
+            return x if x.ndim == 4 else x.unsqueeze(0)  # the common case, checked without building messages
         c, h, w = self.in_shape
         want = f"uint8 or float images ({c}, {h}, {w}), or a batch (N, {c}, {h}, {w})"
         if not isinstance(x, torch.Tensor):

@@ -132,13 +132,15 @@ MIX(float)
         OUT_T *oimg = out + (img * cout + o) * (int64_t)ho * wo;                                               \
         for (int i0 = 0; i0 < ho; i0 += ROWS) {                                                                \
           const int nr = ho - i0 < ROWS ? ho - i0 : ROWS;                                                      \
-          for (int r = 0; r < nr; r++) {                                                                       \
-            const int i = i0 + r;                                                                              \
-            for (int c = c0; c < c1; c += LANES) {                                                             \
-              vec a = splat(r_wt[i]) * load(g + (int64_t)r_idx[i] * w + c);                                    \
-              for (int t = 1; t < rt; t++) a += splat(r_wt[t * ho + i]) * load(g + (int64_t)r_idx[t * ho + i] * w + c); \
-              memcpy(acc + r * stride + c, &a, sizeof a);                                                      \
-            }                                                                                                  \
+          for (int c = c0; c < c1; c += LANES) { /* ROWS rows' sums: independent chains of multiply-adds */     \
+            vec a[ROWS];                                                                                       \
+            for (int r = 0; r < ROWS; r++) a[r] = splat(0.0f);                                                 \
+            for (int t = 0; t < rt; t++)                                                                       \
+              for (int r = 0; r < ROWS; r++) {                                                                 \
+                const int at = t * ho + i0 + (r < nr ? r : 0); /* past the last row: row i0 again, unstored */ \
+                a[r] += splat(r_wt[at]) * load(g + (int64_t)r_idx[at] * w + c);                               \
+              }                                                                                                \
+            for (int r = 0; r < nr; r++) memcpy(acc + r * stride + c, &a[r], sizeof a[r]);                     \
           }                                                                                                    \
           for (int v = 0; v < nv; v++) {                                                                       \
             vec sum[ROWS];                                                                                     \

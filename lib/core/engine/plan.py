@@ -88,6 +88,9 @@ def plan_of(model: nn.Module) -> Plan:
 def check_batch(x: torch.Tensor, in_shape: tuple[int, int, int]) -> None:
     """Refuse what the compiled loops would misread, saying what to pass: anything but a non-empty, contiguous
     (N, *in_shape) batch of uint8 or float32 images."""
+    if isinstance(x, torch.Tensor) and x.dtype in DTYPES and x.ndim == 4 and x.shape[1:] == in_shape and x.shape[0] \
+            and x.is_contiguous():  # fmt: skip
+        return  # the common case, checked without building the message
     want = "uint8 or float32 images (N, {}, {}, {})".format(*in_shape)
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"expected a tensor of {want}, got {type(x).__name__}")
@@ -95,7 +98,7 @@ def check_batch(x: torch.Tensor, in_shape: tuple[int, int, int]) -> None:
         raise TypeError(f"expected {want}, got dtype {x.dtype}")
     if x.ndim != 4 or tuple(x.shape[1:]) != tuple(in_shape):
         raise ValueError(f"expected {want}, got shape {tuple(x.shape)}")
-    if len(x) == 0:
+    if x.shape[0] == 0:
         raise ValueError(f"expected {want}, got an empty batch")
     if not x.is_contiguous():
         layout = "channels-last" if x.is_contiguous(memory_format=torch.channels_last) else "non-contiguous"
