@@ -163,3 +163,14 @@ def test_the_triton_kernel_computes_what_the_cpu_loop_does():
                           text=True, timeout=600)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.count("ok") == 3 * 2, done.stdout  # three models, from uint8 and from float
+
+
+def test_the_triton_kernel_refuses_a_dense_map_and_a_cpu_plan():
+    pytest.importorskip("triton")
+    from lib.core.engine.cuda import TritonKernel
+
+    with pytest.raises(engine.Unavailable, match="reads 32 x 32 input pixels an output pixel"):
+        TritonKernel(engine.plan_of(models.build("separable")))  # every entry of A and B nonzero
+    if os.environ.get("TRITON_INTERPRET") != "1":
+        with pytest.raises(engine.Unavailable, match="runs on a CUDA device"):
+            TritonKernel(engine.plan_of(models.build("banded")))

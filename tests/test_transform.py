@@ -81,6 +81,13 @@ def test_the_transform_heads_a_model_and_passes_compile_and_export():
     torch.testing.assert_close(exported.module()(_u8(9, seed=3)), t(_u8(9, seed=3)), rtol=1e-5, atol=2e-6)
 
 
+def test_a_traced_transform_records_the_models_operations_not_a_constant():
+    t = LearnedTransform(banded.from_separable(models.build("exact")))
+    traced = torch.jit.trace(t, (_u8(4, seed=7),), check_trace=False)
+    x = _u8(4, seed=8)
+    torch.testing.assert_close(traced(x), t(x), rtol=1e-5, atol=2e-6)
+
+
 def test_wrong_inputs_get_errors_that_say_what_was_expected():
     t = LearnedTransform(models.build("exact"))
     cases = [

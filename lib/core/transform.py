@@ -69,19 +69,24 @@ class LearnedTransform(nn.Module):
         self.model = model.eval().requires_grad_(False)
         self.in_shape = tuple(in_shape)
         self.out_dtype = out_dtype
-        self._backends = {}  # device -> the engine's backend there, made at the first call on that device
-        self._apply(lambda t: t)  # notes the weights' device
+        self._apply(lambda t: t)  # notes the weights' device; _backends: device -> the engine's backend, made at the
+        # first call on that device
 
     def _device(self) -> torch.device:
         """The device of the weights (the CPU for a model without any), kept from the last move (``_apply``)."""
         return self._weights_device
 
     def _apply(self, fn, recurse: bool = True):
-        """``.to()``, ``.cuda()`` and the like move the weights: note where they are now."""
+        """``.to()``, ``.cuda()`` and the like move or change the weights: note where they are now, and plan anew."""
         moved = super()._apply(fn, recurse)
         weight = next(itertools.chain(self.model.parameters(), self.model.buffers()), None)
         self._weights_device = weight.device if weight is not None else torch.device("cpu")
+        self._backends = {}
         return moved
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        self._apply(lambda t: t)  # unpickled, perhaps onto another device: note where the weights are
 
     def _backend(self, device: torch.device):
         backend = self._backends.get(device)
@@ -157,7 +162,8 @@ class LearnedTransform(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch = self._images(x)
-        if torch.compiler.is_compiling() or torch.compiler.is_exporting():  # traced: the model's own operations
+        traced = torch.compiler.is_compiling() or torch.compiler.is_exporting() or torch.jit.is_tracing()
+        if traced:  # the model's own operations, which a tracer can record
             y = self.model(batch.float() / GRAY_LEVELS if batch.dtype == torch.uint8 else batch)
             y = to_8bit(y).to(torch.uint8) if self.out_dtype == torch.uint8 else y
         else:

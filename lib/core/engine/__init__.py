@@ -58,8 +58,10 @@ def backend_for(model: nn.Module, device: str | torch.device = "cpu", threads: i
         if device.type == "cpu":
             return CpuLoop(plan, threads)
         if device.type == "cuda":
-            from lib.core.engine.cuda import TritonKernel  # imports Triton, which only a CUDA run needs
-
+            try:
+                from lib.core.engine.cuda import TritonKernel  # imports Triton, which only a CUDA run needs
+            except ImportError as err:
+                raise Unavailable(f"no Triton for the CUDA kernel: {err}") from err
             return TritonKernel(plan.to(device))
         raise Unavailable(f"no compiled backend for {device.type}")
     except Unavailable as err:

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from functools import cache
 from pathlib import Path
 
@@ -202,7 +202,10 @@ class CpuLoop:
         else:  # the calling thread takes the first share, the pool's threads the others
             bounds = [n * i // threads for i in range(threads + 1)]
             others = [_pool(threads - 1).submit(part, lo, hi) for lo, hi in zip(bounds[1:-1], bounds[2:], strict=True)]
-            part(0, bounds[1])
+            try:
+                part(0, bounds[1])
+            finally:  # even on an interrupt: the pool's threads write into ``out`` and read ``x`` until they end
+                wait(others)
             for f in others:
                 f.result()
         return out

@@ -11,6 +11,8 @@ With ``TRITON_INTERPRET=1`` set before Triton is imported, the same kernel runs 
 interpreter: the tests check it against the CPU loop there.
 """
 
+import contextlib
+
 import torch
 import triton
 import triton.language as tl
@@ -18,6 +20,9 @@ import triton.language as tl
 from lib.core.engine.plan import DTYPES, Plan, Unavailable, check_batch
 
 MAX_TILE = 1024  # outputs a program computes
+# the kernel reads rt x ct input pixels an output pixel (the taps of its row times those of its column): a band's
+# few, but for a dense separable map (every tap nonzero) that is every input pixel; above this it is refused
+MAX_TAP_PAIRS = 256
 
 
 @triton.jit
@@ -71,6 +76,10 @@ class TritonKernel:
     name = "triton"
 
     def __init__(self, plan: Plan):
+        if len(plan.r_idx) * len(plan.c_idx) > MAX_TAP_PAIRS:
+            raise Unavailable(f"the map reads {len(plan.r_idx)} x {len(plan.c_idx)} input pixels an output pixel: the "
+                              f"Triton kernel takes bands of at most {MAX_TAP_PAIRS} (keep the model on its band: "
+                              f"lib.core.banded.from_separable)")  # fmt: skip
         if plan.mix.device.type != "cuda" and not _interpreted():
             raise Unavailable("the Triton kernel runs on a CUDA device (or in Triton's interpreter)")
         self.plan = plan
@@ -90,9 +99,10 @@ class TritonKernel:
         bh, bw = _tile(ho, wo)
         grid = (len(x) * cout, triton.cdiv(ho, bh), triton.cdiv(wo, bw))
         scale = 1 / 255 if x.dtype == torch.uint8 else 1.0
-        _band_kernel[grid](x, out, p.mix, p.bias, p.r_idx, p.r_wt, self.r_sum, p.c_idx, p.c_wt, self.c_sum,
-                           p.clamp[0], p.clamp[1], scale, h, w, cout, ho, wo, len(p.r_idx), len(p.c_idx), CIN=cin,
-                           BH=bh, BW=bw, OUT_U8=out_dtype == torch.uint8)  # fmt: skip
+        with torch.cuda.device(x.device) if x.device.type == "cuda" else contextlib.nullcontext():
+            _band_kernel[grid](x, out, p.mix, p.bias, p.r_idx, p.r_wt, self.r_sum, p.c_idx, p.c_wt, self.c_sum,
+                               p.clamp[0], p.clamp[1], scale, h, w, cout, ho, wo, len(p.r_idx), len(p.c_idx), CIN=cin,
+                               BH=bh, BW=bw, OUT_U8=out_dtype == torch.uint8)  # fmt: skip
         return out
 
 
