@@ -64,7 +64,7 @@ def onnx_rows(name: str, models: dict[str, nn.Module], sets: dict[str, torch.Ten
             path = export_onnx.export(model, Path(folder) / f"{name}_{model_name}_{source}.onnx", source)
             sess = export_onnx.session(path)
             outputs = {k: export_onnx.run(sess, x) for k, x in feed.items()}
-            transform = LearnedTransform(model)  # torch on the same input, uint8 or float
+            transform = LearnedTransform(model)  # the engine on the same input, uint8 or float
             with torch.inference_mode():
                 torch_s = measure(lambda t=transform, x=feed["test"]: t(x), repeats=repeats, warmup=1).median
             rows.append({"pipeline": name, "graph": model_name, "source": source,
