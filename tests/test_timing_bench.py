@@ -1,3 +1,4 @@
+import importlib.util
 import shutil
 import time
 
@@ -6,7 +7,7 @@ import torch
 
 from lib import timing
 from lib.core import engine, models
-from lib.experiments import bench, bench_jobs, bench_run
+from lib.experiments import bench, bench_run
 from lib.timing import Timing, measure
 
 
@@ -136,7 +137,7 @@ def test_run_times_every_route_with_its_fidelity(tmp_path):
         "pipeline_batched",
         "pipeline_uint8",
         "pillow_loop",
-        *(["opencv_area", "opencv_linear"] if bench_jobs.has_opencv() else []),
+        *(["opencv_area", "opencv_linear"] if importlib.util.find_spec("cv2") else []),
     ]
     engine_rows = ["transform_uint8"] if record.engine_unavailable is None else []  # needs a C compiler
     methods += ["dataloader", "fast_path", "fast_path_uint8", *engine_rows] * 2

@@ -59,7 +59,6 @@ from lib.experiments.bench_jobs import (
     fidelity,
     matmul_work,
     pillow_loop,
-    pipeline_uint8,
     transforms,
 )
 from lib.experiments.bench_run import RunRecord, add_speedups, run
@@ -93,7 +92,7 @@ __all__ = [
     "LEARNED_METHODS", "LOADER_METHODS", "LOOP", "METHOD_LABELS", "ORACLES", "RECOMPILE_LIMIT", "ROUTE", "ROUTES",
     "TRANSFER_METHODS", "UINT8_METHODS", "UNTRAINED", "USER_BASELINES", "BenchConfig", "Job", "Route", "RunRecord",
     "add_speedups", "architecture", "compile_model", "device_jobs", "fidelity", "fresh_models", "transforms",
-    "load_images", "load_models", "main", "matmul_work", "model_label", "pillow_loop", "pipeline_uint8",
+    "load_images", "load_models", "main", "matmul_work", "model_label", "pillow_loop",
     "roofline_points", "run", "summarize", "table_rows", "with_banded", "write",
 ]  # fmt: skip
 

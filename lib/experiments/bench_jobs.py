@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from lib.core import constants, data, engine, metrics, models, pipeline
 from lib.core.transform import LearnedTransform
 from lib.experiments.bench_config import BenchConfig
+from lib.experiments.routes import ROUTE, Inputs, pipeline_works
 from lib.timing import synchronize
 
 RECOMPILE_LIMIT = 64  # torch.compile specialisations of one forward (torch's default, 8, is too few here)
@@ -67,9 +68,6 @@ def pillow_loop(hwc: np.ndarray, size: tuple[int, int] = (28, 28)) -> np.ndarray
     return out
 
 
-OPENCV = {"opencv_area": "INTER_AREA", "opencv_linear": "INTER_LINEAR"}  # route -> cv2's interpolation
-
-
 def opencv_loop(hwc: np.ndarray, size: tuple[int, int] = (28, 28), interpolation: str = "INTER_AREA") -> np.ndarray:
     """The target pipeline's steps in OpenCV, image by image, on (N, h, w, 3) uint8: ``cv2.resize`` to ``size`` (H, W)
     with ``interpolation`` (neither is torchvision's antialiased bilinear filter), ``cvtColor`` to gray, ``flip``
@@ -81,19 +79,6 @@ def opencv_loop(hwc: np.ndarray, size: tuple[int, int] = (28, 28), interpolation
     for i, img in enumerate(hwc):
         out[i] = cv2.flip(cv2.cvtColor(cv2.resize(img, size[::-1], interpolation=how), cv2.COLOR_RGB2GRAY), -1)
     return out
-
-
-def has_opencv() -> bool:
-    try:
-        import cv2  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def pipeline_uint8(x_u8: torch.Tensor, reference) -> torch.Tensor:
-    """The v2 pipeline on uint8 images, then the float conversion that makes its output comparable."""
-    return data.to_float(reference(x_u8))
 
 
 def hwc(x_u8: torch.Tensor) -> np.ndarray:
@@ -111,19 +96,12 @@ def fidelity(
     cfg = cfg or BenchConfig()
     x = data.to_float(x_u8)
     reference = pipeline.make_targets(x, transform=cfg.transform)
+    works = pipeline_works(route_inputs(cfg, x, x_u8), "cpu", cfg.is_target)
     outputs = {
-        "pipeline_loop": pipeline.apply_loop(x, cfg.transform),
-        "pipeline_batched": reference,
-        "pipeline_uint8": pipeline_uint8(x_u8, cfg.transform),
+        **{method: as_images(work()) for method, work in works.items()},
         **{name: metrics.predict(net, x) for name, net in nets.items()},
         **{("transform_uint8", name): loop(x_u8) for name, loop in (loops or {}).items()},
     }
-    if cfg.is_target:
-        outputs["pillow_loop"] = torch.from_numpy(pillow_loop(hwc(x_u8)))[:, None] / constants.GRAY_LEVELS
-        for method, how in OPENCV.items() if has_opencv() else ():
-            outputs[method] = (
-                torch.from_numpy(opencv_loop(hwc(x_u8), interpolation=how))[:, None] / constants.GRAY_LEVELS
-            )
     scores = {k: metrics.score(out, reference) for k, out in outputs.items()}
     return {k: {"max_gray": m["max_gray"], "exact8_pct": m["exact8_pct"]} for k, m in scores.items()}
 
@@ -185,23 +163,24 @@ def floor_jobs(im: Images, out_shape: tuple[int, ...]) -> list[Job]:
             Job({"method": "write_output", "model": "-"}, lambda: out.fill_(0.5))]  # fmt: skip
 
 
+def route_inputs(cfg: BenchConfig, x: torch.Tensor, x_u8: torch.Tensor) -> Inputs:
+    """The benchmark's images as the routes without a model take them (lib.experiments.routes.Inputs)."""
+    return Inputs(cfg.transform, x, x_u8, hwc(x_u8.cpu()), tuple(cfg.transform.out_shape[1:]))
+
+
+def as_images(out) -> torch.Tensor:
+    """A route's output as float images (N, C, H, W) in [0, 1]: Pillow and OpenCV give (N, H, W) uint8 arrays."""
+    if isinstance(out, np.ndarray):
+        return torch.from_numpy(out)[:, None] / constants.GRAY_LEVELS
+    return out
+
+
 def baseline_jobs(cfg: BenchConfig, im: Images) -> list[Job]:
-    """The pipeline with no model: image by image (CPU), on the whole batch, on the uint8 images, and
-    (CPU, the target pipeline only: Pillow's steps are its steps) Pillow image by image."""
-    reference, on_cpu, jobs = cfg.transform, im.device == "cpu", []
-    if on_cpu:
-        jobs.append(
-            Job({"method": "pipeline_loop", "model": "pipeline"}, partial(pipeline.apply_loop, im.x_cpu, reference))
-        )
-    jobs.append(Job({"method": "pipeline_batched", "model": "pipeline"}, partial(reference, im.x_dev)))
-    jobs.append(Job({"method": "pipeline_uint8", "model": "pipeline"}, partial(pipeline_uint8, im.u8_dev, reference)))
-    if on_cpu and cfg.is_target:
-        jobs.append(Job({"method": "pillow_loop", "model": "pillow"}, partial(pillow_loop, hwc(im.x_u8))))
-        for method, how in OPENCV.items() if has_opencv() else ():
-            jobs.append(
-                Job({"method": method, "model": "opencv"}, partial(opencv_loop, hwc(im.x_u8), interpolation=how))
-            )
-    return jobs
+    """The routes without a model that apply on this device (lib.experiments.routes.pipeline_works): the pipeline
+    image by image (CPU), on the whole batch, on the uint8 images, and (CPU, the target pipeline only: their steps
+    are its steps) Pillow and OpenCV image by image."""
+    works = pipeline_works(route_inputs(cfg, im.x_dev, im.u8_dev), im.device, cfg.is_target)
+    return [Job({"method": m, "model": ROUTE[m].model}, work) for m, work in works.items()]
 
 
 def _through_loader(net, loader: DataLoader, device: str, pin: bool) -> None:

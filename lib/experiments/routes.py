@@ -7,10 +7,54 @@ images), whether it compiles code first, and how the time figure draws it. The t
 tables, the figures, the prose and the front page filter or look up this tuple; none keeps its own list of
 identifiers, so a new route is one line here.
 
-Nothing here imports torch: the report's Markdown summary reads the routes without loading a model.
+A route that runs the pipeline without a model also holds its work (``run``, on :class:`Inputs`): the benchmark
+(``03``) and the scaling study (``05``) both time :func:`pipeline_works`, so each route's code is written once.
+
+Nothing here imports torch at import time: the report's Markdown summary reads the routes without loading a model
+(the works import what they need when they run).
 """
 
+import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a route without a model runs on: the pipeline, and its images in every form a route starts from."""
+
+    pipeline: Callable  # the pipeline, on float images in [0, 1] or on uint8 images (a Spec, a v2.Compose)
+    x: object  # float images (N, C, H, W) in [0, 1], on the device
+    x_u8: object  # the same images as uint8, on the device
+    pixels: object  # the uint8 images as Pillow and OpenCV hold them, (N, H, W, C) numpy, on the CPU
+    size: tuple[int, int]  # the output's height and width
+
+
+def _loop(inp: Inputs):
+    import torch
+
+    return torch.stack([inp.pipeline(img) for img in inp.x])
+
+
+def _uint8(inp: Inputs):
+    from lib.core.data import to_float
+
+    return to_float(inp.pipeline(inp.x_u8))
+
+
+def _pillow(inp: Inputs):
+    from lib.experiments.bench_jobs import pillow_loop
+
+    return pillow_loop(inp.pixels, inp.size)
+
+
+def _opencv(interpolation: str) -> Callable[[Inputs], object]:
+    def run(inp: Inputs):
+        from lib.experiments.bench_jobs import opencv_loop
+
+        return opencv_loop(inp.pixels, inp.size, interpolation)
+
+    return run
 
 
 @dataclass(frozen=True)
@@ -32,6 +76,11 @@ class Route:
     colour: str = ""  # ... drawn in this colour ...
     marker: str = ""  # ... with this marker (filled for a route from uint8 images, open from float)
     line: str = ""  # a baseline drawn as a horizontal line in the time figure: its line style
+    run: Callable[[Inputs], object] | None = None  # a route without a model: its work, on Inputs
+    cpu_only: bool = False  # runs on the CPU only (image by image, or a CPU library)
+    own_steps: bool = False  # re-implements the target's steps (Pillow, OpenCV): for that pipeline family only
+    needs: str = ""  # a module it needs, whose absence leaves the route out ("cv2")
+    model: str = "pipeline"  # a route without a model: what runs, in benchmark.csv's model column
 
     @property
     def learned(self) -> bool:
@@ -54,19 +103,21 @@ ROUTES = (
     Route("write_output", "writing the float32 output once", "floor", "-",
           "writing the float32 output once (the write floor)"),
     Route("pipeline_loop", "the pipeline image by image (the assignment's baseline)", "baseline", "float",
-          "pipeline, image by image (the baseline)", line=":"),
+          "pipeline, image by image (the baseline)", line=":", run=_loop, cpu_only=True),
     Route("pipeline_batched", "the pipeline on the whole batch", "baseline", "float",
-          "pipeline, whole batch", user=True, line="-."),
+          "pipeline, whole batch", user=True, line="-.", run=lambda inp: inp.pipeline(inp.x)),
     Route("pipeline_uint8", "the pipeline on the uint8 images, whole batch", "baseline", "uint8",
-          "pipeline on uint8, whole batch", user=True),
+          "pipeline on uint8, whole batch", user=True, run=_uint8),
     Route("pillow_loop", "Pillow, image by image", "baseline", "uint8",
-          "Pillow, image by image", user=True),
+          "Pillow, image by image", user=True, run=_pillow, cpu_only=True, own_steps=True, model="pillow"),
     # OpenCV's resize is not the pipeline's (INTER_LINEAR does not antialias; INTER_AREA averages boxes): timed as
     # what users pick for speed, its error in its row, never the faithful route a speedup is measured against
     Route("opencv_area", "OpenCV area resize, image by image (not the pipeline)", "baseline", "uint8",
-          "OpenCV resize (area) + cvtColor + flip, per image (not the pipeline)"),
+          "OpenCV resize (area) + cvtColor + flip, per image (not the pipeline)", run=_opencv("INTER_AREA"),
+          cpu_only=True, own_steps=True, needs="cv2", model="opencv"),
     Route("opencv_linear", "OpenCV bilinear resize, image by image (not the pipeline)", "baseline", "uint8",
-          "OpenCV resize (bilinear) + cvtColor + flip, per image (not the pipeline)"),
+          "OpenCV resize (bilinear) + cvtColor + flip, per image (not the pipeline)", run=_opencv("INTER_LINEAR"),
+          cpu_only=True, own_steps=True, needs="cv2", model="opencv"),
     Route("dataloader", "DataLoader", "model", "float",
           "DataLoader", loader=True, family="DataLoader", colour="C0", marker="s"),
     Route("fast_path", "fast path", "model", "float",
@@ -85,6 +136,16 @@ ROUTES = (
 )
 # fmt: on
 ROUTE = {r.method: r for r in ROUTES}  # by identifier
+
+
+def pipeline_works(inp: Inputs, device: str = "cpu", target_steps: bool = True) -> dict[str, Callable[[], object]]:
+    """{route: its work on ``inp``} for every route of :data:`ROUTES` that runs the pipeline without a model and
+    applies here: on ``device``, for a pipeline of the target's steps (``target_steps``: Pillow's and OpenCV's
+    copies of them) or not, with the modules it needs installed."""
+    return {r.method: (lambda r=r: r.run(inp)) for r in ROUTES
+            if r.run is not None and (device == "cpu" or not r.cpu_only) and (target_steps or not r.own_steps)
+            and (not r.needs or importlib.util.find_spec(r.needs) is not None)}  # fmt: skip
+
 
 # The two baselines every speedup is measured against: the assignment's loop (on CPU) and the whole batch
 LOOP, BATCHED = ROUTE["pipeline_loop"], ROUTE["pipeline_batched"]

@@ -17,13 +17,13 @@ pixel (side**2). ``banded`` keeps only those taps, and its arithmetic grows as t
 tap is a pass over memory, which the engine's loop avoids.
 """
 
-import numpy as np
 import torch
 
 from lib.core import data, metrics, models, spec
 from lib.core.cost import mflops
 from lib.core.transform import LearnedTransform, fit_separable_and_banded
-from lib.experiments.bench_jobs import OPENCV, has_opencv, hwc, opencv_loop, pillow_loop
+from lib.experiments.bench_jobs import as_images, hwc
+from lib.experiments.routes import ROUTE, Inputs, pipeline_works
 from lib.experiments.user_pipelines import fit_photos_and_noise, noise, photos
 from lib.progress import bar
 from lib.timing import measure_interleaved
@@ -32,15 +32,12 @@ SIDES = (32, 64, 128, 256)
 CHUNK_BYTES = 1 << 22  # the learned models run on slices of about this much float input (4 MiB)
 LEAD_IN = 1  # untimed runs of a route right before each timed one, as in the benchmark (lib.timing)
 
+# the routes without a model, as the benchmark declares and runs them (lib.experiments.routes)
+WITHOUT_MODEL = ("pipeline_loop", "pipeline_batched", "pipeline_uint8", "pillow_loop", "opencv_area", "opencv_linear")
 # (route, in words, whether a user would take it instead of a model, whether it is a learned model)
 ROUTES = (
     ("read_input", "reading the float input once (the floor)", False, False),
-    ("pipeline_loop", "the pipeline image by image", True, False),
-    ("pipeline_batched", "the pipeline on the whole float batch", True, False),
-    ("pipeline_uint8", "the pipeline on the whole uint8 batch", True, False),
-    ("pillow_loop", "Pillow, image by image", True, False),
-    ("opencv_area", "OpenCV area resize, image by image (not the pipeline)", False, False),
-    ("opencv_linear", "OpenCV bilinear resize, image by image (not the pipeline)", False, False),
+    *((m, ROUTE[m].label, ROUTE[m].user or m == "pipeline_loop", False) for m in WITHOUT_MODEL),
     ("separable", "separable (eager PyTorch)", False, True),
     ("banded", "banded (eager PyTorch)", False, True),
     ("banded_transform", "banded, the learned transform from uint8 (the engine)", False, True),
@@ -65,9 +62,9 @@ def _through(model, x: torch.Tensor, chunk: int) -> None:
         pass
 
 
-def _gray_error(out: np.ndarray, target: torch.Tensor) -> float:
-    """The largest error, in gray levels, of 8-bit images (N, H, W) against the float pipeline's (N, 1, H, W)."""
-    return float(np.abs(out.astype(np.float64) / 255 - target[:, 0].double().numpy()).max() * 255)
+def _gray_error(out: torch.Tensor, target: torch.Tensor) -> float:
+    """The largest error, in gray levels, of images (N, 1, H, W) in [0, 1] against the float pipeline's."""
+    return float((out.double() - target.double()).abs().max() * 255)
 
 
 def study_side(side: int, test_x: torch.Tensor, fit_x: torch.Tensor, repeats: int = 3) -> list[dict]:
@@ -88,19 +85,14 @@ def study_side(side: int, test_x: torch.Tensor, fit_x: torch.Tensor, repeats: in
     loop = LearnedTransform(band)
     if loop.backend == "eager":  # no C compiler here: the route's row is left out
         loop = None
+    without_model = pipeline_works(Inputs(s, x, x_u8, pixels, (h, w)))  # the target's steps: Pillow, OpenCV too
     works = {
         "read_input": x.sum,
-        "pipeline_loop": lambda: [s(img) for img in x],
-        "pipeline_batched": lambda: s(x),
-        "pipeline_uint8": lambda: data.to_float(s(x_u8)),
-        "pillow_loop": lambda: pillow_loop(pixels, (h, w)),
+        **without_model,
         "separable": lambda: _through(sep, x, chunk),
         "banded": lambda: _through(band, x, chunk),
         "banded_transform": lambda: loop(x_u8),
-        **{route: (lambda how=how: opencv_loop(pixels, (h, w), how)) for route, how in OPENCV.items()},
     }
-    if not has_opencv():
-        works = {k: v for k, v in works.items() if k not in OPENCV}
     if loop is None:
         del works["banded_transform"]
     with torch.inference_mode():
@@ -126,10 +118,8 @@ def study_side(side: int, test_x: torch.Tensor, fit_x: torch.Tensor, repeats: in
             row |= {"params": models.n_params(model), "mflops": mflops(model), "fit_s": fit_s,
                     "photo_max_gray": photo["max_gray"], "exact8_pct": photo["exact8_pct"],
                     "noise_max_gray": rand["max_gray"]}  # fmt: skip
-        elif route == "pillow_loop":
-            row["photo_max_gray"] = _gray_error(pillow_loop(pixels, (h, w)), target)
-        elif route in OPENCV:
-            row["photo_max_gray"] = _gray_error(opencv_loop(pixels, (h, w), OPENCV[route]), target)
+        elif route in ("pillow_loop", "opencv_area", "opencv_linear"):  # 8-bit throughout, or not the pipeline
+            row["photo_max_gray"] = _gray_error(as_images(without_model[route]()), target)
         rows.append(row)
     return rows
 
