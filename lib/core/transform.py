@@ -105,8 +105,7 @@ class LearnedTransform(nn.Module):
         return getattr(self._backend(self._device()), "reason", "")
 
     def __getstate__(self) -> dict:
-        state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__.copy()
-        return {**state, "_backends": {}}  # compiled code stays in its process; a copy builds its own
+        return {**self.__dict__, "_backends": {}}  # compiled code stays in its process; a copy builds its own
 
     @classmethod
     def load(cls, path: str | Path, out_dtype: torch.dtype = torch.float32) -> "LearnedTransform":

@@ -20,6 +20,7 @@ tap is a pass over memory, which the engine's loop avoids.
 import torch
 
 from lib.core import data, metrics, models, spec
+from lib.core.constants import GRAY_LEVELS
 from lib.core.cost import mflops
 from lib.core.transform import LearnedTransform, fit_separable_and_banded
 from lib.experiments.bench_jobs import as_images, hwc
@@ -60,11 +61,6 @@ def _chunk(side: int) -> int:
 def _through(model, x: torch.Tensor, chunk: int) -> None:
     for _ in models.in_chunks(model, x, chunk):
         pass
-
-
-def _gray_error(out: torch.Tensor, target: torch.Tensor) -> float:
-    """The largest error, in gray levels, of images (N, 1, H, W) in [0, 1] against the float pipeline's."""
-    return float((out.double() - target.double()).abs().max() * 255)
 
 
 def study_side(side: int, test_x: torch.Tensor, fit_x: torch.Tensor, repeats: int = 3) -> list[dict]:
@@ -118,8 +114,10 @@ def study_side(side: int, test_x: torch.Tensor, fit_x: torch.Tensor, repeats: in
             row |= {"params": models.n_params(model), "mflops": mflops(model), "fit_s": fit_s,
                     "photo_max_gray": photo["max_gray"], "exact8_pct": photo["exact8_pct"],
                     "noise_max_gray": rand["max_gray"]}  # fmt: skip
-        elif route in ("pillow_loop", "opencv_area", "opencv_linear"):  # 8-bit throughout, or not the pipeline
-            row["photo_max_gray"] = _gray_error(as_images(without_model[route]()), target)
+        elif (
+            route in without_model and ROUTE[route].own_steps
+        ):  # Pillow's and OpenCV's copies of the steps: 8-bit throughout, or not the pipeline
+            row["photo_max_gray"] = metrics.max_abs(as_images(without_model[route]()), target) * GRAY_LEVELS
         rows.append(row)
     return rows
 

@@ -9,8 +9,8 @@ and B; for ``banded`` exactly its taps). A backend runs the plan:
 - :class:`CpuLoop` (lib.core.engine.cpu): ``engine.c``, compiled at first use with the machine's C compiler
   (``cc -O3 -march=native``, and once more with each plan's sizes fixed) and loaded with ``ctypes``, from uint8
   or float images to float or uint8 (rounded as ``metrics.to_8bit`` rounds), any input size, 1 or more input
-  and output channels, the batch split over torch's threads (ctypes
-  releases the GIL), one thread pool and one scratch buffer per thread made once;
+  and output channels, the batch split over torch's threads (ctypes releases the GIL), one thread pool and one
+  scratch buffer per thread made once;
 - :class:`TritonKernel` (lib.core.engine.cuda): one fused kernel on a CUDA device, the same plan;
 - :class:`Eager`: the model's own PyTorch forward, for whatever the other two cannot take, with the reason.
 

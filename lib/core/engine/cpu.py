@@ -181,11 +181,9 @@ class CpuLoop:
         return s.ptrs
 
     def __call__(self, x: torch.Tensor, out_dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        check_batch(x, self.plan.in_shape)
+        check_batch(x, self.plan.in_shape, out_dtype)
         if x.device.type != "cpu":
             raise ValueError(f"the CPU loop takes images on the CPU, got {x.device}")
-        if out_dtype not in DTYPES:
-            raise ValueError(f"out_dtype is torch.float32 or torch.uint8, got {out_dtype}")
         n = x.shape[0]
         out = output((n, *self.plan.out_shape), out_dtype)
         fn, args = self._fns[(x.dtype, out_dtype)], self._args[x.dtype]

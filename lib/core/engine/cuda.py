@@ -12,12 +12,13 @@ interpreter: the tests check it against the CPU loop there.
 """
 
 import contextlib
+import os
 
 import torch
 import triton
 import triton.language as tl
 
-from lib.core.engine.plan import DTYPES, Plan, Unavailable, check_batch
+from lib.core.engine.plan import Plan, Unavailable, check_batch
 
 MAX_TILE = 1024  # outputs a program computes
 # the kernel reads rt x ct input pixels an output pixel (the taps of its row times those of its column): a band's
@@ -89,11 +90,9 @@ class TritonKernel:
 
     def __call__(self, x: torch.Tensor, out_dtype: torch.dtype = torch.float32) -> torch.Tensor:
         p = self.plan
-        check_batch(x, p.in_shape)
+        check_batch(x, p.in_shape, out_dtype)
         if x.device != p.mix.device:
             raise ValueError(f"the images are on {x.device}, the kernel's plan on {p.mix.device}")
-        if out_dtype not in DTYPES:
-            raise ValueError(f"out_dtype is torch.float32 or torch.uint8, got {out_dtype}")
         (cin, h, w), (cout, ho, wo) = p.in_shape, p.out_shape
         out = torch.empty(len(x), cout, ho, wo, dtype=out_dtype, device=x.device)
         bh, bw = _tile(ho, wo)
@@ -107,6 +106,4 @@ class TritonKernel:
 
 
 def _interpreted() -> bool:
-    import os
-
     return os.environ.get("TRITON_INTERPRET", "0") == "1"

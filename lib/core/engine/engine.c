@@ -113,7 +113,7 @@ MIX(float)
   void NAME(const IN_T *x, int64_t n, int cin, int h, int w, int cout, const float *mix, const float *bias,     \
             const int32_t *rows, int nrows, int c0, int c1, const int32_t *r_idx, const float *r_wt, int rt,   \
             int ho, const int32_t *c_base, const int32_t *c_mask, const float *c_wt, int ct, int wo, int wide, \
-            float lo, float hi, float *restrict g, float *restrict acc, OUT_T *restrict out) {                           \
+            float lo, float hi, float *restrict g, float *restrict acc, OUT_T *restrict out) {                 \
     SPECIALISE                                                                                                 \
     const int64_t pixels = (int64_t)h * w;                                                                     \
     const int span = c1 - c0, stride = w + 2 * LANES, nv = (wo + LANES - 1) / LANES;                           \

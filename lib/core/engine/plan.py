@@ -47,14 +47,6 @@ class Plan:
         moved = {k: getattr(self, k).to(device) for k in ("mix", "bias", "r_idx", "r_wt", "c_idx", "c_wt")}
         return replace(self, **moved)
 
-    def mflops(self) -> float:
-        """Floating-point operations per image of the CPU loop (millions): the mix over the rows and columns read,
-        the row taps over the columns read, the column taps over the output, per output channel."""
-        (cout, ho, wo), (cin, _, _) = self.out_shape, self.in_shape
-        c0, c1 = self.cols
-        span = c1 - c0
-        return 2 * cout * (cin * len(self.rows) * span + len(self.r_idx) * ho * span + len(self.c_idx) * ho * wo) / 1e6
-
 
 def plan_of(model: nn.Module) -> Plan:
     """The plan of ``model``'s map: a ``banded`` model's own taps, or the nonzero entries of any other separable
@@ -85,9 +77,11 @@ def plan_of(model: nn.Module) -> Plan:
     )  # fmt: skip
 
 
-def check_batch(x: torch.Tensor, in_shape: tuple[int, int, int]) -> None:
+def check_batch(x: torch.Tensor, in_shape: tuple[int, int, int], out_dtype: torch.dtype = torch.float32) -> None:
     """Refuse what the compiled loops would misread, saying what to pass: anything but a non-empty, contiguous
-    (N, *in_shape) batch of uint8 or float32 images."""
+    (N, *in_shape) batch of uint8 or float32 images, or an output dtype other than those two."""
+    if out_dtype not in DTYPES:
+        raise ValueError(f"out_dtype is torch.float32 or torch.uint8, got {out_dtype}")
     if isinstance(x, torch.Tensor) and x.dtype in DTYPES and x.ndim == 4 and x.shape[1:] == in_shape and x.shape[0] \
             and x.is_contiguous():  # fmt: skip
         return  # the common case, checked without building the message
