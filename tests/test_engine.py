@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from lib.core import banded, engine, metrics, models, spec
+from lib.core.fitted import Fitted
 from lib.core.probe import probe
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,6 +32,15 @@ def _banded(text: str, in_shape) -> torch.nn.Module:
     return _with_bias(banded.from_separable(probe(spec.parse(text, in_shape))))
 
 
+def _fitted(text: str, in_shape, **around) -> Fitted:
+    """A band with what lib.core.fitting puts around one: a table, a curve, a clamp, an output order."""
+    return Fitted(_banded(text, in_shape), **around)
+
+
+SMOOTH = torch.linspace(0, 1, 256) ** 2  # a table or a curve; the order below turns a 16x24 output a quarter
+TURN = torch.arange(16 * 24).view(16, 24).rot90(1).flatten()
+
+
 NETS = {
     "separable": lambda: _with_bias(models.build("separable")),
     "exact": lambda: models.build("exact"),
@@ -43,6 +53,15 @@ NETS = {
     "3 -> 3 channels": lambda: _with_bias(models.build("separable", out_shape=(3, 16, 16), in_shape=(3, 40, 36))),
     "banded 3 -> 3": lambda: _with_bias(models.build("banded", out_shape=(3, 16, 16), in_shape=(3, 40, 36))),
     "clamped": lambda: _with_bias(models.build("banded", output="clamp")),
+    "table + clamp": lambda: _fitted("resize(20, 24) | grayscale", (3, 40, 48), table=SMOOTH.sqrt(), clamp=(0.2, 0.7)),
+    "curve + turn": lambda: _fitted(
+        "resize(16, 24) | grayscale",
+        (3, 32, 48),
+        curve=SMOOTH,
+        curve_range=(-0.1, 1.1),
+        order=TURN,
+        out_shape=(1, 24, 16),
+    ),
 }
 
 
@@ -162,7 +181,7 @@ def test_the_triton_kernel_computes_what_the_cpu_loop_does():
     done = subprocess.run([sys.executable, "-m", "tests.triton_check"], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=600)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.count("ok") == 3 * 2, done.stdout  # three models, from uint8 and from float
+    assert done.stdout.count("ok") == 5 * 2, done.stdout  # five models, from uint8 and from float
 
 
 def test_the_triton_kernel_refuses_a_dense_map_and_a_cpu_plan():

@@ -11,7 +11,7 @@ def main() -> None:
     from lib.core.engine.cuda import TritonKernel
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    for name in ("clamped", "banded crop", "banded 3 -> 3"):  # bands: the interpreter runs each tap in Python
+    for name in ("clamped", "banded crop", "banded 3 -> 3", "table + clamp", "curve + turn"):  # each tap in Python
         net = NETS[name]()
         plan = engine.plan_of(net)
         kernel, cpu = TritonKernel(plan.to(device)), engine.backend_for(net)

@@ -41,8 +41,8 @@ def n_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def save(model: nn.Module, path: str | Path) -> Path:
-    """Store the model's registry name, configuration and weights in one file."""
+def blob(model: nn.Module) -> dict:
+    """The model's registry name, configuration and weights as plain data (what :func:`save` writes)."""
     name = getattr(model, "registry_name", None)
     if name is None:
         raise TypeError(f"{type(model).__name__} is not a registered model; build it with lib.core.models.build")
@@ -51,33 +51,48 @@ def save(model: nn.Module, path: str | Path) -> Path:
     if code:
         raise TypeError(f"cannot save a {name!r} model whose {', '.join(code)} is code, not data (a wrapped pipeline): "
                         f"fit a separable or banded model to it and save that")  # fmt: skip
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    return {"format": FORMAT, "name": name, "config": config, "state_dict": state}
+
+
+def save(model: nn.Module, path: str | Path) -> Path:
+    """Store the model's registry name, configuration and weights in one file."""
+    data = blob(model)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    torch.save({"format": FORMAT, "name": name, "config": config, "state_dict": state}, path)
+    torch.save(data, path)
     return path
+
+
+def from_blob(data: dict, name: str | None = None, where: str = "the data") -> nn.Module:
+    """The model :func:`blob` described, in eval mode; ``name``, when given, is the architecture it must hold."""
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ValueError(f"{where} is not a model file written by lib.core.models.save")
+    saved = data["name"]
+    if name is not None and saved != name:
+        raise ValueError(f"{where} holds a {saved!r} model, not {name!r}")
+    if saved not in REGISTRY:
+        raise ValueError(f"{where} holds unknown architecture {saved!r}; known: {sorted(REGISTRY)}")
+    config = {k: tuple(v) if isinstance(v, list) else v for k, v in data["config"].items()}
+    model = build(saved, **config)
+    try:
+        model.load_state_dict(data["state_dict"])
+    except RuntimeError as err:
+        raise ValueError(f"weights in {where} do not fit architecture {saved!r}: {err}") from err
+    return model.eval()
 
 
 def load(path: str | Path, name: str | None = None) -> nn.Module:
     """The saved model in eval mode. ``name``, when given, is the architecture the file must hold."""
+    return from_blob(read(path), name, str(path))
+
+
+def read(path: str | Path) -> object:
+    """What a file written by torch.save holds (tensors and plain data only), with a clear error for anything else."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no saved model at {path}; train one first (notebooks/01_train.ipynb)")
     try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # pickle, zip and weights_only errors all mean the same thing here
         raise ValueError(f"{path} is not a model file written by lib.core.models.save ({type(err).__name__})") from err
-    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a model file written by lib.core.models.save")
-    saved = blob["name"]
-    if name is not None and saved != name:
-        raise ValueError(f"{path} holds a {saved!r} model, not {name!r}")
-    if saved not in REGISTRY:
-        raise ValueError(f"{path} holds unknown architecture {saved!r}; known: {sorted(REGISTRY)}")
-    config = {k: tuple(v) if isinstance(v, list) else v for k, v in blob["config"].items()}
-    model = build(saved, **config)
-    try:
-        model.load_state_dict(blob["state_dict"])
-    except RuntimeError as err:
-        raise ValueError(f"weights in {path} do not fit architecture {saved!r}: {err}") from err
-    return model.eval()

@@ -37,7 +37,9 @@ def _specialise(plan: Plan, lanes: int) -> str:
     (cin, h, w), (cout, ho, wo), (c0, c1) = plan.in_shape, plan.out_shape, plan.cols
     wide = int((column_plan(plan.c_idx, plan.c_wt, lanes)[0] < 0).any())
     sizes = {"cin": cin, "h": h, "w": w, "cout": cout, "nrows": len(plan.rows), "c0": c0, "c1": c1,
-             "rt": len(plan.r_idx), "ho": ho, "ct": len(plan.c_idx), "wo": wo, "wide": wide}  # fmt: skip
+             "rt": len(plan.r_idx), "ho": ho, "ct": len(plan.c_idx), "wo": wo, "wide": wide,
+             "use_lut": int(plan.lut is not None), "use_curve": int(plan.curve is not None),
+             "use_perm": int(plan.perm is not None)}  # fmt: skip
     return "-DSPECIALISE=" + "".join(f"{k}={v};" for k, v in sizes.items())
 
 
@@ -65,7 +67,7 @@ def _build(extra: tuple[str, ...], lanes: int) -> ctypes.CDLL:
     for name in ("band_u8_f32", "band_u8_u8", "band_f32_f32", "band_f32_u8"):
         fn = getattr(lib, name)
         fn.argtypes = [p, i64, i32, i32, i32, i32, p, p, p, i32, i32, i32, p, p, i32, i32, p, p, p, i32, i32, i32,
-                       f32, f32, p, p, p]  # fmt: skip
+                       f32, f32, p, p, i32, f32, f32, p, p, p, p]  # fmt: skip
         fn.restype = None
     lib.lanes = lanes  # the vector width the column plan is laid out for
     named = [f for f in extra if not f.startswith("-DSPECIALISE")]
@@ -153,13 +155,17 @@ class CpuLoop:
         rows = p.rows
         c0, c1 = p.cols
         base, mask, c_wt = column_plan(p.c_idx, p.c_wt, self.lib.lanes)
-        self._keep = (p.mix / GRAY_LEVELS, rows, base, mask, c_wt)  # what the loop reads beyond the plan stays alive
+        # uint8 pixels are levels: the mix takes 1/255 of them, unless a table has already turned them into values
+        u8_mix = p.mix if p.lut is not None else p.mix / GRAY_LEVELS
+        self._keep = (u8_mix, rows, base, mask, c_wt)  # what the loop reads beyond the plan stays alive
+        ptr = lambda t: None if t is None else t.data_ptr()  # noqa: E731
         band = (rows.data_ptr(), len(rows), c0, c1, p.r_idx.data_ptr(), p.r_wt.data_ptr(), len(p.r_idx),
                 p.out_shape[1], base.data_ptr(), mask.data_ptr(), c_wt.data_ptr(), len(p.c_idx), p.out_shape[2],
-                int((base < 0).any()), *p.clamp)  # fmt: skip
+                int((base < 0).any()), *p.clamp, ptr(p.lut), ptr(p.curve), 0 if p.curve is None else len(p.curve),
+                *p.curve_range, ptr(p.perm))  # fmt: skip
         cin, h, w = p.in_shape
         self._args = {  # everything but the images, the count, the scratch and the output, per input dtype
-            torch.uint8: (cin, h, w, p.out_shape[0], self._keep[0].data_ptr(), p.bias.data_ptr(), *band),
+            torch.uint8: (cin, h, w, p.out_shape[0], u8_mix.data_ptr(), p.bias.data_ptr(), *band),
             torch.float32: (cin, h, w, p.out_shape[0], p.mix.data_ptr(), p.bias.data_ptr(), *band),
         }
         short = {torch.uint8: "u8", torch.float32: "f32"}
@@ -185,7 +191,7 @@ class CpuLoop:
         if x.device.type != "cpu":
             raise ValueError(f"the CPU loop takes images on the CPU, got {x.device}")
         n = x.shape[0]
-        out = output((n, *self.plan.out_shape), out_dtype)
+        out = output((n, *self.plan.result_shape), out_dtype)
         fn, args = self._fns[(x.dtype, out_dtype)], self._args[x.dtype]
         per_image_in, per_image_out = self._per_image["in"][x.dtype], self._per_image["out"][out_dtype]
         x_ptr, out_ptr = x.data_ptr(), out.data_ptr()

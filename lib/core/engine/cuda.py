@@ -28,8 +28,9 @@ MAX_TAP_PAIRS = 256
 
 @triton.jit
 def _band_kernel(x_ptr, out_ptr, mix_ptr, bias_ptr, r_idx_ptr, r_wt_ptr, r_sum_ptr, c_idx_ptr, c_wt_ptr, c_sum_ptr,
-                 lo, hi, scale, h, w, cout, ho, wo, rt, ct, CIN: tl.constexpr, BH: tl.constexpr, BW: tl.constexpr,
-                 OUT_U8: tl.constexpr):  # fmt: skip
+                 lo, hi, scale, h, w, cout, ho, wo, rt, ct, lut_ptr, curve_ptr, ncurve, curve_lo, curve_scale,
+                 perm_ptr, CIN: tl.constexpr, BH: tl.constexpr, BW: tl.constexpr, OUT_U8: tl.constexpr,
+                 IN_U8: tl.constexpr, LUT: tl.constexpr, CURVE: tl.constexpr, PERM: tl.constexpr):  # fmt: skip
     plane = tl.program_id(0)  # image * cout + output channel
     img, o = plane // cout, plane % cout
     i = tl.program_id(1) * BH + tl.arange(0, BH)
@@ -46,13 +47,34 @@ def _band_kernel(x_ptr, out_ptr, mix_ptr, bias_ptr, r_idx_ptr, r_wt_ptr, r_sum_p
             for s in range(ct):
                 ci = tl.load(c_idx_ptr + s * wo + j, mask=in_j, other=0)
                 cw = tl.load(c_wt_ptr + s * wo + j, mask=in_j, other=0.0)
-                v = tl.load(x_img + c * h * w + ri[:, None] * w + ci[None, :], mask=inside, other=0).to(tl.float32)
+                v = tl.load(x_img + c * h * w + ri[:, None] * w + ci[None, :], mask=inside, other=0)
+                if LUT:  # the pixel's level's entry (a float pixel at its nearest level, ties to even)
+                    if IN_U8:
+                        level = v.to(tl.int32)
+                    else:
+                        q = tl.minimum(tl.maximum(v, 0.0), 1.0) * 255.0
+                        k = tl.floor(q + 0.5)
+                        k = tl.where((k - q == 0.5) & (k - 2.0 * tl.floor(k * 0.5) != 0.0), k - 1.0, k)
+                        level = k.to(tl.int32)
+                    v = tl.load(lut_ptr + level, mask=inside, other=0.0)
+                else:
+                    v = v.to(tl.float32)
                 acc += (rw[:, None] * cw[None, :]) * v
     r_sum = tl.load(r_sum_ptr + i, mask=in_i, other=0.0)
     c_sum = tl.load(c_sum_ptr + j, mask=in_j, other=0.0)
     acc += tl.load(bias_ptr + o) * (r_sum[:, None] * c_sum[None, :])
+    if CURVE:  # linear between ncurve equally spaced values, constant beyond (as engine.c)
+        pos = tl.minimum(tl.maximum((acc - curve_lo) * curve_scale, 0.0), ncurve - 1.0)
+        at = tl.minimum(pos.to(tl.int32), ncurve - 2)
+        a = tl.load(curve_ptr + at, mask=inside, other=0.0)
+        b = tl.load(curve_ptr + at + 1, mask=inside, other=0.0)
+        acc = a + (pos - at.to(tl.float32)) * (b - a)
     acc = tl.minimum(tl.maximum(acc, lo), hi)
-    dst = out_ptr + plane.to(tl.int64) * ho * wo + i[:, None] * wo + j[None, :]
+    if PERM:  # where each output lands in its image's output (a quarter turn, a transpose)
+        k = tl.load(perm_ptr + (o * ho + i[:, None]) * wo + j[None, :], mask=inside, other=0)
+        dst = out_ptr + img.to(tl.int64) * cout * ho * wo + k
+    else:
+        dst = out_ptr + plane.to(tl.int64) * ho * wo + i[:, None] * wo + j[None, :]
     if OUT_U8:
         q = tl.minimum(tl.maximum(acc * 255.0, -1.0), 256.0)
         r = tl.floor(q + 0.5)
@@ -94,14 +116,20 @@ class TritonKernel:
         if x.device != p.mix.device:
             raise ValueError(f"the images are on {x.device}, the kernel's plan on {p.mix.device}")
         (cin, h, w), (cout, ho, wo) = p.in_shape, p.out_shape
-        out = torch.empty(len(x), cout, ho, wo, dtype=out_dtype, device=x.device)
+        out = torch.empty(len(x), *p.result_shape, dtype=out_dtype, device=x.device)
         bh, bw = _tile(ho, wo)
         grid = (len(x) * cout, triton.cdiv(ho, bh), triton.cdiv(wo, bw))
-        scale = 1 / 255 if x.dtype == torch.uint8 else 1.0
+        scale = 1 / 255 if x.dtype == torch.uint8 and p.lut is None else 1.0  # a table's entries are values already
+        none = self.r_sum  # stands in for an absent table, curve or order: the kernel never reads it
+        lo, hi = p.curve_range
+        ncurve = 0 if p.curve is None else len(p.curve)
         with torch.cuda.device(x.device) if x.device.type == "cuda" else contextlib.nullcontext():
             _band_kernel[grid](x, out, p.mix, p.bias, p.r_idx, p.r_wt, self.r_sum, p.c_idx, p.c_wt, self.c_sum,
-                               p.clamp[0], p.clamp[1], scale, h, w, cout, ho, wo, len(p.r_idx), len(p.c_idx), CIN=cin,
-                               BH=bh, BW=bw, OUT_U8=out_dtype == torch.uint8)  # fmt: skip
+                               p.clamp[0], p.clamp[1], scale, h, w, cout, ho, wo, len(p.r_idx), len(p.c_idx),
+                               none if p.lut is None else p.lut, none if p.curve is None else p.curve, ncurve, lo,
+                               (ncurve - 1) / (hi - lo) if hi > lo else 0.0, none if p.perm is None else p.perm,
+                               CIN=cin, BH=bh, BW=bw, OUT_U8=out_dtype == torch.uint8, IN_U8=x.dtype == torch.uint8,
+                               LUT=p.lut is not None, CURVE=p.curve is not None, PERM=p.perm is not None)  # fmt: skip
         return out
 
 

@@ -12,6 +12,12 @@
  *        apart (a reduction by more than about 2x), c_base[v, t] is -1 and the mask holds each lane's column, read
  *        one by one (`wide` says whether any is); lib/core/engine/cpu.py lays them out
  * lo, hi the model's output clamp (-inf, inf for none)
+ * lut    NULL, or (256,) float: a table on the input's 8-bit levels applied to every input pixel before the mix
+ *        (float input is taken at its nearest level, ties to even); the mix then takes the table's values as they are
+ * curve  NULL, or (ncurve,) float: a curve on the map's output before the clamp, its values at ncurve equally spaced
+ *        points from curve_lo to curve_hi, linear between them and constant beyond
+ * perm   NULL, or (cout * ho * wo,) int32: where each output pixel goes in its image's output (a quarter turn, a
+ *        transpose): output (o, i, j) is written at perm[(o * ho + i) * wo + j]
  * g      (h * w + LANES) float, acc (ROWS * (w + 2 * LANES)) float: the caller's scratch, one of each per thread,
  *        zeroed once (the loop reads up to a vector past what it wrote, with weight 0)
  * out    (n, cout, ho, wo) float, or uint8 rounded to the nearest level (rint: ties to even, as torch.round)
@@ -61,6 +67,7 @@ static inline vec gather(const float *z, ivec at) {
 
 typedef uint8_t bvec __attribute__((vector_size(LANES)));
 
+
 static inline vec vmax(vec a, vec b) {
   ivec m = a > b;
   return (vec)((m & (ivec)a) | (~m & (ivec)b));
@@ -70,34 +77,78 @@ static inline vec vmin(vec a, vec b) {
   return (vec)((m & (ivec)a) | (~m & (ivec)b));
 }
 
-/* One vector of outputs into place, the first n lanes (n = LANES but at a row's end), clamped when `clamp`. */
-static inline void put_f32(float *dst, vec s, int n, int clamp, float lo, float hi) {
-  if (clamp) s = vmin(vmax(s, splat(lo)), splat(hi));
-  if (n == LANES)
-    memcpy(dst, &s, sizeof s);
+/* What comes after the linear map: the curve, the clamp, and where each output lands. */
+typedef struct {
+  int clamp;
+  float lo, hi;
+  const float *curve; /* NULL for none */
+  int ncurve;
+  float curve_lo, curve_scale; /* position along the curve: (s - curve_lo) * curve_scale */
+  const int32_t *perm;         /* NULL for none */
+} post_t;
+
+static inline vec finish(vec s, const post_t *q) {
+  if (q->curve) {
+    const float top = (float)(q->ncurve - 1);
+    for (int l = 0; l < LANES; l++) {
+      float pos = (s[l] - q->curve_lo) * q->curve_scale;
+      pos = pos < 0.0f ? 0.0f : (pos > top ? top : pos);
+      int i = (int)pos;
+      if (i > q->ncurve - 2) i = q->ncurve - 2;
+      const float f = pos - (float)i, a = q->curve[i];
+      s[l] = a + f * (q->curve[i + 1] - a);
+    }
+  }
+  if (q->clamp) s = vmin(vmax(s, splat(q->lo)), splat(q->hi));
+  return s;
+}
+
+/* One vector of outputs into place: the first n lanes (n = LANES but at a row's end) of the outputs from flat index
+ * `at` of an image's output `img`, after the curve and clamp; scattered by the permutation where there is one. */
+static inline void put_f32(float *img, int64_t at, vec s, int n, const post_t *q, int use_perm) {
+  s = finish(s, q);
+  if (use_perm)
+    for (int j = 0; j < n; j++) img[q->perm[at + j]] = s[j];
+  else if (n == LANES)
+    memcpy(img + at, &s, sizeof s);
   else
-    for (int j = 0; j < n; j++) dst[j] = s[j];
+    for (int j = 0; j < n; j++) img[at + j] = s[j];
 }
 
 /* As 8-bit levels: round(s * 255) to the nearest, ties to even (adding and taking away 1.5 * 2^23 rounds a float
  * below 2^22 in magnitude to an integer in the default rounding mode), then clipped to 0..255. */
-static inline void put_u8(uint8_t *dst, vec s, int n, int clamp, float lo, float hi) {
-  if (clamp) s = vmin(vmax(s, splat(lo)), splat(hi));
+static inline void put_u8(uint8_t *img, int64_t at, vec s, int n, const post_t *q, int use_perm) {
+  s = finish(s, q);
   const vec magic = splat(12582912.0f);
-  vec q = vmin(vmax(s * 255.0f, splat(-1.0f)), splat(256.0f));
-  q = vmin(vmax((q + magic) - magic, splat(0.0f)), splat(255.0f));
-  bvec b = __builtin_convertvector(__builtin_convertvector(q, ivec), bvec);
-  if (n == LANES)
-    memcpy(dst, &b, sizeof b);
+  vec r = vmin(vmax(s * 255.0f, splat(-1.0f)), splat(256.0f));
+  r = vmin(vmax((r + magic) - magic, splat(0.0f)), splat(255.0f));
+  bvec b = __builtin_convertvector(__builtin_convertvector(r, ivec), bvec);
+  if (use_perm)
+    for (int j = 0; j < n; j++) img[q->perm[at + j]] = b[j];
+  else if (n == LANES)
+    memcpy(img + at, &b, sizeof b);
   else
-    for (int j = 0; j < n; j++) dst[j] = b[j];
+    for (int j = 0; j < n; j++) img[at + j] = b[j];
 }
 
-/* The mixed image g = bias + sum_k m[k] x[k] over pixels [from, to) of each channel plane. */
+/* The mixed image g = bias + sum_k m[k] x[k] over pixels [from, to) of each channel plane; with a table, each pixel
+ * is first its level's entry (LEVEL: the pixel's level, 0..255). */
+#define LEVEL_uint8_t(v) (v)
+#define LEVEL_float(v) ((int)__builtin_rintf(((v) > 0.0f ? ((v) < 1.0f ? (v) : 1.0f) : 0.0f) * 255.0f))
 #define MIX(IN_T)                                                                                              \
   static inline void mix_##IN_T(const IN_T *p, int cin, int64_t pixels, const float *m, float b, float *g,      \
-                                int64_t from, int64_t to) {                                                    \
+                                int64_t from, int64_t to, const float *lut, int use_lut) {                     \
     const float m0 = m[0];                                                                                     \
+    if (use_lut) {                                                                                             \
+      for (int64_t q = from; q < to; q++) g[q] = b + m0 * lut[LEVEL_##IN_T(p[q])];                             \
+      for (int k = 1; k < cin; k++) {                                                                          \
+        const IN_T *pk = p + k * pixels;                                                                       \
+        const float mk = m[k];                                                                                 \
+        if (mk != 0.0f)                                                                                        \
+          for (int64_t q = from; q < to; q++) g[q] += mk * lut[LEVEL_##IN_T(pk[q])];                           \
+      }                                                                                                        \
+      return;                                                                                                  \
+    }                                                                                                          \
     for (int64_t q = from; q < to; q++) g[q] = b + m0 * (float)p[q];                                           \
     for (int k = 1; k < cin; k++) {                                                                            \
       const IN_T *pk = p + k * pixels;                                                                         \
@@ -113,23 +164,29 @@ MIX(float)
   void NAME(const IN_T *x, int64_t n, int cin, int h, int w, int cout, const float *mix, const float *bias,     \
             const int32_t *rows, int nrows, int c0, int c1, const int32_t *r_idx, const float *r_wt, int rt,   \
             int ho, const int32_t *c_base, const int32_t *c_mask, const float *c_wt, int ct, int wo, int wide, \
-            float lo, float hi, float *restrict g, float *restrict acc, OUT_T *restrict out) {                 \
+            float lo, float hi, const float *lut, const float *curve, int ncurve, float curve_lo,              \
+            float curve_hi, const int32_t *perm, float *restrict g, float *restrict acc, OUT_T *restrict out) { \
+    int use_lut = lut != 0, use_curve = curve != 0, use_perm = perm != 0;                                      \
     SPECIALISE                                                                                                 \
+    const post_t post = {lo > -__builtin_inff() || hi < __builtin_inff(), lo, hi, use_curve ? curve : 0, ncurve, \
+                         curve_lo, curve_hi > curve_lo ? (ncurve - 1) / (curve_hi - curve_lo) : 0.0f,          \
+                         use_perm ? perm : 0};                                                                 \
     const int64_t pixels = (int64_t)h * w;                                                                     \
     const int span = c1 - c0, stride = w + 2 * LANES, nv = (wo + LANES - 1) / LANES;                           \
     const int whole = span == w && rows[nrows - 1] - rows[0] == nrows - 1;                                     \
-    const int clamp = lo > -__builtin_inff() || hi < __builtin_inff();                                         \
     for (int64_t img = 0; img < n; img++) {                                                                    \
       const IN_T *p = x + img * cin * pixels;                                                                  \
       for (int o = 0; o < cout; o++) {                                                                         \
         const float *m = mix + o * cin;                                                                        \
         const float b = bias[o];                                                                               \
         if (whole) /* the rows read are one block of whole rows: one pass over it */                          \
-          mix_##IN_T(p, cin, pixels, m, b, g, (int64_t)rows[0] * w, ((int64_t)rows[nrows - 1] + 1) * w);       \
+          mix_##IN_T(p, cin, pixels, m, b, g, (int64_t)rows[0] * w, ((int64_t)rows[nrows - 1] + 1) * w, lut,  \
+                     use_lut);                                                                                 \
         else                                                                                                   \
           for (int r = 0; r < nrows; r++)                                                                      \
-            mix_##IN_T(p, cin, pixels, m, b, g, (int64_t)rows[r] * w + c0, (int64_t)rows[r] * w + c1);          \
-        OUT_T *oimg = out + (img * cout + o) * (int64_t)ho * wo;                                               \
+            mix_##IN_T(p, cin, pixels, m, b, g, (int64_t)rows[r] * w + c0, (int64_t)rows[r] * w + c1, lut,     \
+                       use_lut);                                                                               \
+        OUT_T *oimg = out + img * cout * (int64_t)ho * wo;                                                     \
         for (int i0 = 0; i0 < ho; i0 += ROWS) {                                                                \
           const int nr = ho - i0 < ROWS ? ho - i0 : ROWS;                                                      \
           for (int c = c0; c < c1; c += LANES) { /* ROWS rows' sums: independent chains of multiply-adds */     \
@@ -157,7 +214,8 @@ MIX(float)
                 for (int r = 0; r < ROWS; r++) sum[r] += wt * gather(acc + r * stride, mask);                  \
             }                                                                                                  \
             const int left = wo - v * LANES < LANES ? wo - v * LANES : LANES;                                  \
-            for (int r = 0; r < nr; r++) PUT(oimg + (int64_t)(i0 + r) * wo + v * LANES, sum[r], left, clamp, lo, hi); \
+            for (int r = 0; r < nr; r++)                                                                       \
+              PUT(oimg, ((int64_t)o * ho + i0 + r) * wo + v * LANES, sum[r], left, &post, use_perm);          \
           }                                                                                                    \
         }                                                                                                      \
       }                                                                                                        \

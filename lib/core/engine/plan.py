@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from lib.core.banded import Banded, from_separable
+from lib.core.fitted import Fitted, Matrix
 from lib.core.models import output_mode
 
 CLAMPS = {"none": (-float("inf"), float("inf")), "clamp": (0.0, 1.0)}  # output constraints the plan holds
@@ -32,6 +33,16 @@ class Plan:
     c_idx: torch.Tensor  # (ct, wo) int32
     c_wt: torch.Tensor  # (ct, wo)
     clamp: tuple[float, float]  # the model's output clamp, (-inf, inf) for none
+    lut: torch.Tensor | None = None  # (256,) float32: a table on the input's levels, before the mix (lib.core.fitted)
+    curve: torch.Tensor | None = None  # (K,) float32: a curve on the output, before the clamp
+    curve_range: tuple[float, float] = (0.0, 1.0)  # the curve's first and last points
+    perm: torch.Tensor | None = None  # (cout * ho * wo,) int32: where output pixel k of an image is written
+    permuted_shape: tuple[int, int, int] | None = None  # the output's shape after the permutation (a turn: W x H)
+
+    @property
+    def result_shape(self) -> tuple[int, int, int]:
+        """The shape of one image's output: out_shape, or its permuted shape."""
+        return self.permuted_shape or self.out_shape
 
     @property
     def rows(self) -> torch.Tensor:
@@ -44,13 +55,16 @@ class Plan:
         return int(self.c_idx.min()), int(self.c_idx.max()) + 1
 
     def to(self, device: str | torch.device) -> "Plan":
-        moved = {k: getattr(self, k).to(device) for k in ("mix", "bias", "r_idx", "r_wt", "c_idx", "c_wt")}
-        return replace(self, **moved)
+        names = ("mix", "bias", "r_idx", "r_wt", "c_idx", "c_wt", "lut", "curve", "perm")
+        return replace(self, **{k: getattr(self, k).to(device) for k in names if getattr(self, k) is not None})
 
 
 def plan_of(model: nn.Module) -> Plan:
     """The plan of ``model``'s map: a ``banded`` model's own taps, or the nonzero entries of any other separable
-    map's A and B. :class:`Unavailable` says why a model has none (not separable, a sigmoid output)."""
+    map's A and B; for a fitted map (lib.core.fitted), its table, curve, clamp and output order with them.
+    :class:`Unavailable` says why a model has none (not separable, a sigmoid output)."""
+    if isinstance(model, Fitted):
+        return _fitted_plan(model)
     mode = output_mode(model)
     if mode not in CLAMPS:
         raise Unavailable(f"the engine's loops clamp or leave the output; this model's output is {mode}")
@@ -75,6 +89,28 @@ def plan_of(model: nn.Module) -> Plan:
         bias=parts.bias.detach().to("cpu", torch.float32).contiguous(),
         r_idx=r_idx, r_wt=r_wt, c_idx=c_idx, c_wt=c_wt, clamp=CLAMPS[mode],
     )  # fmt: skip
+
+
+def _fitted_plan(model: Fitted) -> Plan:
+    if isinstance(model.linear, Matrix):
+        raise Unavailable("the map is one dense matrix (not separable, nor a permutation of a separable map): "
+                          "PyTorch's matrix product runs it")  # fmt: skip
+    plan = plan_of(model.linear)
+    if plan.clamp != CLAMPS["none"] and model.curve is not None:
+        raise Unavailable("the loop takes the curve before the clamp; this map clamps first")
+    extra = {}
+    if model.table is not None:
+        extra["lut"] = model.table.detach().to("cpu", torch.float32).contiguous()
+    if model.curve is not None:
+        extra |= {"curve": model.curve.detach().to("cpu", torch.float32).contiguous(), "curve_range": model.curve_range}
+    if model.clamp is not None:
+        lo, hi = plan.clamp
+        extra["clamp"] = (max(lo, model.clamp[0]), min(hi, model.clamp[1]))
+    if model.order is not None:  # the forward gathers output k from inner pixel order[k]; the loop scatters
+        perm = torch.empty_like(model.order)
+        perm[model.order] = torch.arange(len(model.order))
+        extra |= {"perm": perm.to("cpu", torch.int32).contiguous(), "permuted_shape": tuple(model.out_shape)}
+    return replace(plan, **extra)
 
 
 def check_batch(x: torch.Tensor, in_shape: tuple[int, int, int], out_dtype: torch.dtype = torch.float32) -> None:
