@@ -51,20 +51,26 @@ class Classification:
 
 
 @torch.no_grad()
-def classify(spec: Spec, n: int = 64, seed: int = 0) -> Classification:
-    """Measure linearity about f(0) on ``n`` random image pairs; for an affine pipeline, probe its operator and
-    measure how far it is from the pipeline on ``n`` more random images."""
+def residuals(spec: Spec, n: int = 64, seed: int = 0) -> tuple[float, float, float]:
+    """(superposition, scaling, offset) in gray levels, on ``n`` random image pairs (see the module's notes)."""
     gen = torch.Generator().manual_seed(seed)
     a, b = (torch.rand(n, *spec.in_shape, generator=gen) / 2 for _ in range(2))  # a + b stays in [0, 1]
     f0 = spec(torch.zeros(1, *spec.in_shape))
     fa = spec(a)
     superposition = (spec(a + b) - fa - spec(b) + f0).abs().max().item() * GRAY_LEVELS
     scaling = (spec(0.5 * a) - f0 - 0.5 * (fa - f0)).abs().max().item() * GRAY_LEVELS
-    offset = f0.abs().max().item() * GRAY_LEVELS
+    return superposition, scaling, f0.abs().max().item() * GRAY_LEVELS
+
+
+@torch.no_grad()
+def classify(spec: Spec, n: int = 64, seed: int = 0) -> Classification:
+    """Measure linearity about f(0) on ``n`` random image pairs; for an affine pipeline, probe its operator and
+    measure how far it is from the pipeline on ``n`` more random images."""
+    superposition, scaling, offset = residuals(spec, n, seed)
     found = Classification(superposition, scaling, offset, max(superposition, scaling) < LINEAR_TOL_GRAY)
     if not found.affine:
         return found
     found.operator = op = probe(spec)
-    x = torch.rand(n, *spec.in_shape, generator=gen)
+    x = torch.rand(n, *spec.in_shape, generator=torch.Generator().manual_seed(seed + 1))
     found.operator_gray = (op(x.double()) - spec(x).double()).abs().max().item() * GRAY_LEVELS
     return found

@@ -93,6 +93,18 @@ class ReadCurve(nn.Module):
         return torch.lerp(self.values[i - 1], self.values[i], frac).view_as(x)
 
 
+def longest_monotone(r: torch.Tensor) -> tuple[int, int, float]:
+    """(first, last, sign) of the longest run of levels over which ``r`` strictly rises or strictly falls."""
+    signs = torch.sign(r[1:] - r[:-1])
+    best, start = (0, 0, 1.0), 0
+    for i in range(1, len(signs) + 1):
+        if i == len(signs) or signs[i] != signs[start] or signs[i] == 0:
+            if signs[start] != 0 and i - start > best[1] - best[0]:
+                best = (start, i, float(signs[start]))
+            start = i
+    return best
+
+
 READ_TOL_GRAY = 0.02  # read_curve splits an interval while its midpoint is further than this from the chord
 READ_MAX_KNOTS = 20_000
 

@@ -134,22 +134,7 @@ def axis_parts(spec: Spec, offset: torch.Tensor, n_check: int = 8) -> tuple[Sepa
     """The separable parts of an affine pipeline read by axis (see the module's notes), and their largest error
     against the pipeline on ``n_check`` random images relative to the largest output; the parts are None where
     that error is above STRUCTURE_TOL (the pipeline is not separable, or its offset not representable)."""
-    c_in, h, w = spec.in_shape
-    full = _responses(spec, [torch.ones(spec.in_shape)], offset)[0]  # L(1): (C, H', W')
-    c0, i0, j0 = torch.unravel_index(full.abs().argmax(), full.shape)
-    peak = full[c0, i0, j0]
-    if peak == 0:
-        return None, float("inf")
-
-    def lit(axis: int, index: int) -> torch.Tensor:
-        img = torch.zeros(spec.in_shape)
-        img.select(axis, index).fill_(1.0)
-        return img
-
-    rows = _responses(spec, (lit(1, i) for i in range(h)), offset)[:, c0, :, j0].T  # A up to scale: (H', h)
-    cols = _responses(spec, (lit(2, j) for j in range(w)), offset)[:, c0, i0, :].T  # B up to scale: (W', w)
-    mix = _responses(spec, (lit(0, k) for k in range(c_in)), offset)[:, :, i0, j0].T / peak**2  # (C, c_in)
-    parts = _with_offset(_linear_parts(mix, rows, cols), offset)
+    parts = read_axes(spec, offset)
     if parts is None:
         return None, float("inf")
     x = torch.rand(n_check, *spec.in_shape, generator=torch.Generator().manual_seed(0))
@@ -157,6 +142,52 @@ def axis_parts(spec: Spec, offset: torch.Tensor, n_check: int = 8) -> tuple[Sepa
         y = spec(x).double()
     error = ((parts(x.double()) - y).abs().max() / y.abs().max().clamp_min(1e-12)).item()
     return (parts if error < STRUCTURE_TOL else None), error
+
+
+def _lit(shape: tuple[int, int, int], axis: int, index: int, level: float = 1.0) -> torch.Tensor:
+    img = torch.zeros(shape)
+    img.select(axis, index).fill_(level)
+    return img
+
+
+@torch.no_grad()
+def read_axes(spec: Spec, offset: torch.Tensor, rows: torch.Tensor | None = None, cols: torch.Tensor | None = None,
+              with_offset: bool = True) -> SeparableParts | None:  # fmt: skip
+    """The parts of an affine pipeline *if* it is separable, read by axis from H + W + C images (W + C + 1 when the
+    row map ``rows`` (A, from another input shape with the same height in and out) is given, H + C + 1 with the
+    column map ``cols``), unchecked: the caller checks them against the pipeline. None where the pipeline's response
+    to a white image is blank, or its offset is no bias of a separable map.
+
+    With A known, lit column j gives s (A 1)[i0] B[:, j] at row i0, which is B up to the scale s that the mix then
+    carries: the lit channels' responses divided by (A 1)[i0] (B 1)[j0]; the same with the axes swapped. Without
+    ``with_offset`` the parts have no bias: the linear part alone, for a caller that sets the constant itself."""
+    c_in, h, w = spec.in_shape
+    full = _responses(spec, [torch.ones(spec.in_shape)], offset)[0]  # L(1): (C, H', W')
+    c0, i0, j0 = torch.unravel_index(full.abs().argmax(), full.shape)
+    peak = full[c0, i0, j0]
+    if peak == 0:
+        return None
+    lit_channels = _responses(spec, (_lit(spec.in_shape, 0, k) for k in range(c_in)), offset)[:, :, i0, j0].T
+    if rows is None or cols is None:
+        lit_rows = lambda: _responses(spec, (_lit(spec.in_shape, 1, i) for i in range(h)), offset)[:, c0, :, j0].T  # noqa: E731
+        lit_cols = lambda: _responses(spec, (_lit(spec.in_shape, 2, j) for j in range(w)), offset)[:, c0, i0, :].T  # noqa: E731
+    if rows is None and cols is None:
+        rows, cols = lit_rows(), lit_cols()  # A and B up to scale: (H', h), (W', w)
+        mix = lit_channels / peak**2  # (C, c_in)
+    else:
+        if rows is not None:
+            rows = rows.double()
+            a1 = rows.sum(1)[i0]
+            cols = lit_cols() / a1 if a1 != 0 else None
+        else:
+            cols = cols.double()
+            b1 = cols.sum(1)[j0]
+            rows = lit_rows() / b1 if b1 != 0 else None
+        if rows is None or cols is None or rows.sum(1)[i0] * cols.sum(1)[j0] == 0:
+            return None
+        mix = lit_channels / (rows.sum(1)[i0] * cols.sum(1)[j0])
+    linear = _linear_parts(mix, rows, cols)
+    return _with_offset(linear, offset) if with_offset else linear
 
 
 def _linear_parts(mix: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> SeparableParts:

@@ -23,7 +23,7 @@ from lib.core.banded import TRAINED_SUPPORT_TOL, from_separable
 from lib.core.classify import classify
 from lib.core.constants import IN_SHAPE
 from lib.core.cost import cpu_seconds
-from lib.core.curves import Curve, CurveThen, Table, ThenCurve, constant_levels, read_curve, to_levels
+from lib.core.curves import Curve, CurveThen, Table, ThenCurve, constant_levels, longest_monotone, read_curve, to_levels
 from lib.core.pipeline import make_targets
 from lib.core.separable import parts_of, set_parts
 from lib.core.spec import parse
@@ -87,18 +87,6 @@ def fit_curve_then_separable(
     return model.eval()
 
 
-def _longest_monotone(r: torch.Tensor) -> tuple[int, int, float]:
-    """(first, last, sign) of the longest run of levels over which ``r`` strictly rises or strictly falls."""
-    signs = torch.sign(r[1:] - r[:-1])
-    best, start = (0, 0, 1.0), 0
-    for i in range(1, len(signs) + 1):
-        if i == len(signs) or signs[i] != signs[start] or signs[i] == 0:
-            if signs[start] != 0 and i - start > best[1] - best[0]:
-                best = (start, i, float(signs[start]))
-            start = i
-    return best
-
-
 MIN_BRANCH = 0.1  # the monotone stretch of the response that fits the map must span at least this much of [0, 1]
 
 
@@ -115,7 +103,7 @@ def fit_separable_then_curve(x, out_shape, pipeline, levels: int = 1024, margin:
     in_shape = tuple(x.shape[1:])
     grid = torch.linspace(0, 1, levels, dtype=torch.float64)
     r = constant_levels(pipeline, grid, in_shape)
-    first, last, sign = _longest_monotone(r)
+    first, last, sign = longest_monotone(r)
     if grid[last] - grid[first] < MIN_BRANCH:
         return None
     lo, hi = grid[first].item(), grid[last].item()
