@@ -24,7 +24,7 @@ NORMALIZED = v2.Compose([v2.Resize((14, 14), antialias=True), v2.Grayscale(), v2
 
 
 def test_a_compose_with_normalize_is_affine_and_fitted_exactly():
-    s = spec.wrap(NORMALIZED)
+    s = spec.wrap(NORMALIZED, (3, 32, 32))
     assert s.wrapped and s.out_shape == (1, 14, 14) and "Normalize" in s.text
     found = classify.classify(s, n=8)
     assert found.affine and not found.linear and found.offset_gray > 100  # f(0) = -0.45 / 0.22 everywhere
@@ -45,10 +45,10 @@ def test_a_random_pipeline_is_refused_by_name_and_the_random_state_is_kept():
     expected = torch.rand(3)
     torch.manual_seed(7)
     with pytest.raises(ValueError, match="is random.*RandomHorizontalFlip: use v2.functional.hflip"):
-        spec.wrap(v2.Compose([v2.RandomHorizontalFlip(), v2.Resize((16, 16), antialias=True)]))
+        spec.wrap(v2.Compose([v2.RandomHorizontalFlip(), v2.Resize((16, 16), antialias=True)]), (3, 32, 32))
     assert torch.equal(torch.rand(3), expected)  # the check drew on a copy of the random state
     with pytest.raises(ValueError, match="ColorJitter: use v2.functional.adjust_brightness"):
-        spec.wrap(v2.ColorJitter(brightness=0.5))
+        spec.wrap(v2.ColorJitter(brightness=0.5), (3, 32, 32))
 
 
 @pytest.mark.parametrize(
@@ -60,6 +60,7 @@ def test_a_random_pipeline_is_refused_by_name_and_the_random_state_is_kept():
         (TF.hflip, (2, 32, 32), "1 or 3 channels"),
         (TF.hflip, (3, 2000, 32), "sides from 1 to 1024"),
         (42, (3, 32, 32), "a callable on image batches"),
+        (TF.hflip, None, r"say the shape of the images horizontal_flip takes"),  # nothing in a callable says its shape
     ],
 )
 def test_pipelines_and_shapes_that_cannot_be_learned_get_clear_errors(pipeline, in_shape, message):

@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from lib.core.constants import GRAY_LEVELS
+from lib.core.fitted import Fitted
 from lib.core.models import output_mode
 from lib.core.separable import parts_of
 from lib.timing import measure
@@ -45,15 +46,25 @@ class Graph(nn.Module):
     """What :func:`export` writes: the model's arithmetic in ONNX's plainest operators (see the module's notes),
     from ``source`` images ("uint8" or "float"; for uint8 the 1/255 is folded into the first weights)."""
 
-    def __init__(self, model: nn.Module, source: str = "uint8"):
+    def __init__(self, model: nn.Module, source: str = "uint8", out_dtype: torch.dtype = torch.float32):
         super().__init__()
         if source not in ("uint8", "float"):
             raise ValueError(f"source is 'uint8' or 'float', got {source!r}")
+        if out_dtype not in (torch.float32, torch.uint8):
+            raise ValueError(f"out_dtype is torch.float32 or torch.uint8, got {out_dtype}")
+        self.u8_out = out_dtype == torch.uint8
+        outer = model if isinstance(model, Fitted) else None  # a table, curve, clamp or order around the linear map
+        model = model.linear if outer is not None else model
+        for name in ("table", "curve", "order"):
+            self.register_buffer(name, None if outer is None else getattr(outer, name))
+        self.curve_range = None if outer is None else outer.curve_range
+        self.clamp = None if outer is None else outer.clamp
+        self.result_shape = tuple(outer.out_shape) if outer is not None else tuple(model.out_shape)
         mode = output_mode(model)
         if mode != "none":
             raise ValueError(f"models with an output constraint ({mode}) are not exported")
         self.source, self.in_shape, self.out_shape = source, tuple(model.in_shape), tuple(model.out_shape)
-        scale = 1.0 / GRAY_LEVELS if source == "uint8" else 1.0
+        scale = 1.0 / GRAY_LEVELS if source == "uint8" and self.table is None else 1.0  # a table gives values
         c_in = self.in_shape[0]
         try:
             parts = parts_of(model)
@@ -80,7 +91,25 @@ class Graph(nn.Module):
         self.register_buffer("bias", bias.view(-1, 1, 1).contiguous())  # (C, 1, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.to(torch.float32)  # a Cast from uint8; nothing from float
+        if self.table is not None:  # a Gather of each pixel's level from the table
+            level = x.to(torch.int64) if self.source == "uint8" else torch.round(x.clamp(0, 1) * GRAY_LEVELS).long()
+            x = self.table[level]
+        y = self._linear(x.to(torch.float32))  # a Cast from uint8; nothing from float
+        if self.curve is not None:  # two Gathers and a line between them, as lib.core.fitted.Fitted
+            lo, hi = self.curve_range
+            top = len(self.curve) - 1
+            pos = ((y - lo) * (top / (hi - lo) if hi > lo else 0.0)).clamp(0, top)
+            i = pos.floor().clamp(max=top - 1)
+            a = self.curve[i.long()]
+            y = a + (pos - i) * (self.curve[i.long() + 1] - a)
+        if self.clamp is not None:
+            y = y.clamp(*self.clamp)
+        if self.order is not None:  # a Gather of each output from the map's pixel
+            y = y.reshape(-1, len(self.order))[:, self.order]
+        y = y.reshape(-1, *self.result_shape)
+        return torch.round(y * GRAY_LEVELS).clamp(0, GRAY_LEVELS).to(torch.uint8) if self.u8_out else y
+
+    def _linear(self, x: torch.Tensor) -> torch.Tensor:
         c, h, w = self.out_shape
         c_in, h_in, w_in = self.in_shape
         if self.kind == "matrix":
@@ -92,10 +121,22 @@ class Graph(nn.Module):
         return (torch.matmul(g.reshape(-1, h_in * w_in), self.weight_t) + self.offset).reshape(-1, c, h, w)
 
 
-def export(model: nn.Module, path: str | Path, source: str = "uint8", example_batch: int = 2) -> Path:
+def export(model: nn.Module, path: str | Path, source: str = "uint8", example_batch: int = 2,
+           out_dtype: torch.dtype | None = None) -> Path | dict[str, Path]:  # fmt: skip
     """Write ``model`` as an ONNX graph (:class:`Graph`) to ``path``, its batch dynamic, with torch's dynamo-based
-    exporter. Returns the path."""
-    graph = Graph(model, source).eval()
+    exporter; uint8 output (rounded half to even, as ONNX's ``Round``) where ``out_dtype`` is ``torch.uint8``.
+    Returns the path. ``model`` may be a ``LearnedTransform``, whose ``out_dtype`` is the default: one graph per
+    input shape it holds (the map's weights depend on the input's size; only the batch is dynamic), at ``path``
+    for one shape, else {"CxHxW": path with the shape added to its name}."""
+    maps = getattr(model, "maps", None)
+    if maps is not None:  # a LearnedTransform
+        out_dtype = out_dtype or model.out_dtype
+        if len(maps) == 1:
+            return export(next(iter(maps.values())), path, source, example_batch, out_dtype)
+        path = Path(path)
+        return {key: export(m, path.with_name(f"{path.stem}_{key}{path.suffix}"), source, example_batch, out_dtype)
+                for key, m in maps.items()}  # fmt: skip
+    graph = Graph(model, source, out_dtype or torch.float32).eval()
     dtype = torch.uint8 if source == "uint8" else torch.float32
     example = torch.zeros(example_batch, *graph.in_shape, dtype=dtype)
     path = Path(path)

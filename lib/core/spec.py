@@ -256,18 +256,21 @@ def describe(transform: Callable) -> str:
     return f"{name}({extra})" if extra else name
 
 
-def wrap(pipeline, in_shape: tuple[int, int, int] = IN_SHAPE, name: str | None = None) -> Spec:
-    """A pipeline a user already has, as a :class:`Spec`: a string (:func:`parse`), a Spec (on ``in_shape``),
-    or any callable on float image batches (N, C, H, W) in [0, 1]: a ``v2.Compose``, an ``nn.Module``, a
-    function. Refused, with what to do: a callable that draws random numbers, fails on ``in_shape`` images, or
-    returns anything but 1- or 3-channel float images."""
+def wrap(pipeline, in_shape: tuple[int, int, int] | None = None, name: str | None = None) -> Spec:
+    """A pipeline a user already has, as a :class:`Spec`: a string (:func:`parse`, on CIFAR-10's shape unless
+    ``in_shape`` says otherwise), a Spec (on ``in_shape``, else its own), or any callable on float image batches
+    (N, C, H, W) in [0, 1] (a ``v2.Compose``, an ``nn.Module``, a function), whose ``in_shape`` must be given: nothing
+    in a callable says what images it takes. Refused, with what to do: a callable that draws random numbers, fails on
+    ``in_shape`` images, or returns anything but 1- or 3-channel float images."""
     if isinstance(pipeline, str):
-        return parse(pipeline, in_shape)
+        return parse(pipeline, IN_SHAPE if in_shape is None else in_shape)
     if isinstance(pipeline, Spec):
-        return on_shape(pipeline, in_shape)
+        return pipeline if in_shape is None else on_shape(pipeline, in_shape)
     if not callable(pipeline):
         raise TypeError(f"a pipeline is a string such as {TARGET!r} or a callable on image batches, got "
                         f"{type(pipeline).__name__}")  # fmt: skip
+    if in_shape is None:
+        raise TypeError(f"say the shape of the images {describe(pipeline)} takes: wrap(pipeline, in_shape=(C, H, W))")
     in_shape = check_in_shape(in_shape)
     text = name or describe(pipeline)
     with torch.random.fork_rng(devices=[]):  # a random step draws here too: leave the caller's state as it was

@@ -1,179 +1,288 @@
 """The learned model of a pipeline as a transform for a user's own code.
 
-:class:`LearnedTransform` wraps a saved or fitted model so that it takes what a user's images are: uint8 or
-float, one image (C, H, W) or a batch (N, C, H, W), on the CPU or a GPU; and returns what the pipeline
-returns, float (in [0, 1] for the target pipeline), or uint8 when asked, rounded to the nearest level as the
-report's exact-8-bit measure rounds (``lib.core.metrics.to_8bit``). It is an ``nn.Module``: it goes in a
-``v2.Compose`` or a ``Dataset``'s transform (and pickles, so ``DataLoader`` workers take it), at the head of a
-model (``nn.Sequential(transform, net)``, moved with ``.to("cuda")``), and through ``torch.compile`` and
-``torch.export``: its checks read only shapes and dtypes, never pixel values. The model it wraps, itself and not a
-copy, is put in eval mode with its weights frozen.
+:class:`LearnedTransform` takes what a user's images are: uint8 or float, one image (C, H, W), a batch (N, C, H, W) or
+a list of images of different sizes, on the CPU or a GPU; and returns what the pipeline returns, float, or uint8 when
+asked (rounded to the nearest level as ``lib.core.metrics.to_8bit`` rounds). It is an ``nn.Module``: it goes in a
+``v2.Compose`` or a ``Dataset``'s transform (and pickles, so ``DataLoader`` workers take it), at the head of a model
+(``nn.Sequential(transform, net)``, moved with ``.to("cuda")``), and through ``torch.compile`` and ``torch.export``
+(one input shape): its checks read only shapes and dtypes, never pixel values.
 
-It runs the model through the engine (lib.core.engine): the compiled CPU loop or the CUDA kernel, whichever takes the
-model on the device its weights are on, else the model's eager forward; ``t.backend`` names the one it uses, and
-``repr(t)`` says it. Under ``torch.compile`` and ``torch.export`` the eager forward is what gets traced. Give it a
-whole batch where you can: one engine call per batch of a ``DataLoader`` (:meth:`LearnedTransform.collate`) costs far
-less than one per image.
+It holds one fitted map per input shape. ``LearnedTransform.fit(pipeline)`` without a shape fits each new shape when
+it first sees it (lib.core.fitting: the smallest of the report's families that reproduces the pipeline, checked on
+noise and on the images of that first call) and keeps the fit; an axis map read for one shape is reused for
+another with the same length in and out on that axis. ``t.fits`` lists the fits, their families, errors and seconds.
 
-Three ways to get one::
+Every fit runs through the engine (lib.core.engine): the compiled CPU loop or the CUDA kernel, whichever takes the map
+on the device its weights are on, else the eager forward; ``t.backend`` names it. Give it a whole batch where you
+can: one engine call per batch (:meth:`LearnedTransform.collate` in a ``DataLoader``) costs far less than one per
+image. Ways to get one::
 
-    t = LearnedTransform.load("reports/models/separable.pt")        # a model the report saved
-    t = LearnedTransform.fit(my_compose, in_shape=(3, 96, 96))       # fitted for a pipeline you already have
-    t = LearnedTransform(model)                                      # any model of lib.core.models
+    t = LearnedTransform.fit(pipeline)                           # any deterministic pipeline, fitted per shape
+    t = LearnedTransform.fit(pipeline, in_shape=(3, 96, 96))     # fitted now, for one shape
+    t = LearnedTransform.load("reports/models/separable.pt")     # a model the report saved, or a saved transform
+    t = LearnedTransform(model)                                  # any model of lib.core.models
 """
 
-import itertools
+import pickle
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 from torch import nn
 from torch.utils.data import default_collate
 
-from lib.core import banded, engine, fit, registry, spec
-from lib.core.classify import classify
+from lib.core import engine, fitted, fitting, registry, spec
 from lib.core.constants import GRAY_LEVELS
 from lib.core.metrics import to_8bit
-from lib.core.separable import set_parts
 
-FIT_NOISE = 64  # noise images fitted when none are given: the separable map has only C c + H h + W w unknowns
+FORMAT = 1  # version of a saved transform's layout (a saved model is lib.core.registry's)
+KIND = "LearnedTransform"
 
 
-def fit_separable_and_banded(s: spec.Spec, x: torch.Tensor) -> tuple[tuple[nn.Module, float], tuple[nn.Module, float]]:
-    """((``separable``, seconds), (``banded``, seconds)) for pipeline ``s`` (a ``lib.core.spec.Spec``) from images
-    ``x`` of its input shape: the separable map fitted by alternating least squares (``lib.core.fit.separable_als``),
-    then kept on its support (its seconds include the fit's)."""
-    start = time.perf_counter()
-    sep = registry.build("separable", out_shape=s.out_shape, in_shape=s.in_shape)
-    with torch.no_grad():
-        set_parts(sep, fit.separable_als(x, s(x)))
-    fit_s = time.perf_counter() - start
-    start = time.perf_counter()
-    band = banded.from_separable(sep, banded.TRAINED_SUPPORT_TOL)
-    return (sep.eval(), fit_s), (band.eval(), fit_s + time.perf_counter() - start)
+def _key(shape) -> str:
+    return "x".join(map(str, shape))
 
 
 class LearnedTransform(nn.Module):
-    """``model`` (any model of ``lib.core.models``, which knows its ``in_shape``) as a transform: see the module's
-    notes. ``out_dtype`` is ``torch.float32`` (the pipeline's own output) or ``torch.uint8`` (rounded to the
-    nearest of 256 levels and clipped: for pipelines whose output is in [0, 1])."""
+    """A transform of images by fitted maps, one per input shape (see the module's notes). ``model``: a model of
+    ``lib.core.models`` (or a ``lib.core.fitted.Fitted``) for its ``in_shape``, or None for a transform that fits
+    ``pipeline`` on each new shape. ``out_dtype`` is ``torch.float32`` (the pipeline's own output) or ``torch.uint8``
+    (rounded to the nearest of 256 levels and clipped: for pipelines whose output is in [0, 1])."""
 
-    def __init__(self, model: nn.Module, out_dtype: torch.dtype = torch.float32):
+    def __init__(self, model: nn.Module | None = None, out_dtype: torch.dtype = torch.float32, pipeline=None):
         super().__init__()
         if out_dtype not in (torch.float32, torch.uint8):
             raise ValueError(f"out_dtype is torch.float32 or torch.uint8, got {out_dtype}")
+        if model is None and pipeline is None:
+            raise TypeError("a LearnedTransform needs a model, or a pipeline to fit (LearnedTransform.fit)")
+        self.out_dtype, self.pipeline = out_dtype, pipeline
+        self.maps = nn.ModuleDict()  # "CxHxW" -> the fitted map for that input shape
+        self.reports: dict[str, fitting.FitReport] = {}  # the same keys: how each was fitted
+        self.axes: dict = {}  # row and column maps read so far, for the next shapes (lib.core.fitting.fit_shape)
+        self.register_buffer("_anchor", torch.empty(0), persistent=False)  # moves with .to(): where new fits go
+        if model is not None:
+            self._add(model)
+
+    def _add(self, model: nn.Module, report: fitting.FitReport | None = None) -> None:
         in_shape = getattr(model, "in_shape", None)
         if in_shape is None:
             raise TypeError(f"{type(model).__name__} does not say its input shape (in_shape): build it with "
                             f"lib.core.models.build")  # fmt: skip
-        self.model = model.eval().requires_grad_(False)
-        self.in_shape = tuple(in_shape)
-        self.out_dtype = out_dtype
-        self._apply(lambda t: t)  # notes the weights' device; _backends: device -> the engine's backend, made at the
-        # first call on that device
+        key = _key(in_shape)
+        self.maps[key] = model.eval().requires_grad_(False).to(self._anchor.device)
+        if report is not None:
+            self.reports[key] = report
+        self._backends = {}
 
-    def _device(self) -> torch.device:
-        """The device of the weights (the CPU for a model without any), kept from the last move (``_apply``)."""
-        return self._weights_device
+    @classmethod
+    def fit(cls, pipeline, in_shape: tuple[int, int, int] | None = None, x: torch.Tensor | None = None,
+            out_dtype: torch.dtype = torch.float32) -> "LearnedTransform":  # fmt: skip
+        """A transform of ``pipeline`` (a spec string, or any deterministic callable on float image batches: a
+        ``v2.Compose``, an ``nn.Module``, a function; ``lib.core.spec.wrap``). With ``in_shape`` it is fitted on that
+        shape now, checked on ``x`` (photographs of that shape, uint8 or float) as well as noise; without, on each
+        shape when it first sees it. A pipeline that no family reproduces is refused with the step and the reason
+        (``lib.core.fitting.Refused``), a random one with its random steps."""
+        t = cls(None, out_dtype, pipeline)
+        if in_shape is not None:
+            t._fit_shape(tuple(in_shape), x)
+        return t
+
+    def _fit_shape(self, in_shape: tuple[int, int, int], photos: torch.Tensor | None) -> nn.Module:
+        if self.pipeline is None:
+            have = ", ".join(self.maps) or "none"
+            raise ValueError(f"this transform holds fits for input shapes {have}, not {_key(in_shape)}, and no "
+                             f"pipeline to fit a new one (a transform loaded from a file, or pickled with a pipeline "
+                             f"that does not pickle): fit it with LearnedTransform.fit(pipeline)")  # fmt: skip
+        start = time.perf_counter()
+        s = spec.wrap(self.pipeline, in_shape)
+        model, report = fitting.fit_shape(s, photos, self.axes)
+        report.seconds = time.perf_counter() - start  # the checks of spec.wrap included
+        self._add(model, report)
+        return model
 
     def _apply(self, fn, recurse: bool = True):
-        """``.to()``, ``.cuda()`` and the like move or change the weights: note where they are now, and plan anew."""
+        """``.to()``, ``.cuda()`` and the like move the weights: plan anew on the next call."""
         moved = super()._apply(fn, recurse)
-        weight = next(itertools.chain(self.model.parameters(), self.model.buffers()), None)
-        self._weights_device = weight.device if weight is not None else torch.device("cpu")
         self._backends = {}
         return moved
 
-    def __setstate__(self, state: dict) -> None:
-        super().__setstate__(state)
-        self._apply(lambda t: t)  # unpickled, perhaps onto another device: note where the weights are
+    def __getstate__(self) -> dict:
+        state = {**self.__dict__, "_backends": {}}  # compiled code stays in its process; a copy builds its own
+        try:
+            pickle.dumps(self.pipeline)
+        except Exception:  # noqa: BLE001 - a lambda or a local function: the copy keeps its fits, not the pipeline
+            state["pipeline"] = None
+        return state
 
-    def _backend(self, device: torch.device):
-        backend = self._backends.get(device)
+    @property
+    def fits(self) -> list[str]:
+        """One line per fitted input shape: family, numbers, method, seconds and worst errors."""
+        return [
+            self.reports[k].line() if k in self.reports else f"{k}: {type(m).__name__}" for k, m in self.maps.items()
+        ]
+
+    @property
+    def fit_seconds(self) -> float:
+        """The fits' total time."""
+        return sum(r.seconds for r in self.reports.values())
+
+    @property
+    def model(self) -> nn.Module:
+        """The one fitted map, for a transform of one input shape."""
+        if len(self.maps) != 1:
+            raise ValueError(f"this transform holds {len(self.maps)} fits ({', '.join(self.maps) or 'none yet'}); "
+                             f"take one from t.maps['CxHxW']")  # fmt: skip
+        return next(iter(self.maps.values()))
+
+    @property
+    def in_shape(self) -> tuple[int, int, int] | None:
+        """The input shape of a transform that takes one (None where it fits any)."""
+        return None if self.pipeline is not None or len(self.maps) != 1 else tuple(self.model.in_shape)
+
+    def _backend(self, key: str, device: torch.device):
+        backend = self._backends.get((key, device))
         if backend is None:
-            backend = self._backends[device] = engine.backend_for(self.model, device)
+            backend = self._backends[(key, device)] = engine.backend_for(self.maps[key], device)
         return backend
 
     @property
     def backend(self) -> str:
-        """The engine's backend on the weights' device: "cpu-loop", "triton" or "eager" (:attr:`backend_reason`)."""
-        return self._backend(self._device()).name
+        """The engine's backend for the first fit on the weights' device: "cpu-loop", "triton" or "eager"."""
+        return self._backend(next(iter(self.maps)), self._anchor.device).name
 
     @property
     def backend_reason(self) -> str:
-        """Why the engine runs eager PyTorch here ("" when a compiled backend runs)."""
-        return getattr(self._backend(self._device()), "reason", "")
+        """Why the engine runs eager PyTorch for the first fit ("" when a compiled backend runs)."""
+        return getattr(self._backend(next(iter(self.maps)), self._anchor.device), "reason", "")
 
-    def __getstate__(self) -> dict:
-        return {**self.__dict__, "_backends": {}}  # compiled code stays in its process; a copy builds its own
+    def save(self, path: str | Path) -> Path:
+        """Write every fit (its map, and how it was fitted) to one file; :meth:`load` reads it back. The pipeline is
+        kept where it is a spec string; a callable is code, so the loaded transform takes the saved shapes only."""
+        fits = []
+        for key, model in self.maps.items():
+            data = fitted.to_blob(model) if isinstance(model, fitted.Fitted) else registry.blob(model)
+            report = self.reports.get(key)
+            fits.append({"fitted": isinstance(model, fitted.Fitted), "model": data,
+                         "report": None if report is None else asdict(report)})  # fmt: skip
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pipeline = self.pipeline if isinstance(self.pipeline, str) else None
+        torch.save({"format": FORMAT, "kind": KIND, "out_dtype": str(self.out_dtype).removeprefix("torch."),
+                    "pipeline": pipeline, "fits": fits}, path)  # fmt: skip
+        return path
 
     @classmethod
-    def load(cls, path: str | Path, out_dtype: torch.dtype = torch.float32) -> "LearnedTransform":
-        """The model saved at ``path`` (``lib.core.models.save``) as a transform."""
-        return cls(registry.load(path), out_dtype)
+    def load(cls, path: str | Path, out_dtype: torch.dtype | None = None) -> "LearnedTransform":
+        """A transform saved by :meth:`save`, or a model saved by ``lib.core.models.save`` as a transform."""
+        data = registry.read(path)
+        if not (isinstance(data, dict) and data.get("kind") == KIND):
+            return cls(registry.from_blob(data, where=str(path)), out_dtype or torch.float32)
+        if data.get("format") != FORMAT:
+            raise ValueError(f"{path} is a transform saved in format {data.get('format')}; this code reads {FORMAT}")
+        out_dtype = out_dtype or getattr(torch, data["out_dtype"])
+        models, reports = [], []
+        for item in data["fits"]:
+            models.append(fitted.from_blob(item["model"]) if item["fitted"] else registry.from_blob(item["model"]))
+            r = item["report"]
+            reports.append(None if r is None else fitting.FitReport(**{k: tuple(v) if k.endswith("shape") else v
+                                                                       for k, v in r.items()}))  # fmt: skip
+        if not models and data["pipeline"] is None:
+            raise ValueError(f"{path} holds no fit and no pipeline to fit")
+        t = cls(None, out_dtype, data["pipeline"]) if not models else cls(models[0], out_dtype)
+        t.pipeline = data["pipeline"]
+        t.reports = {} if reports[:1] == [None] or not reports else {_key(models[0].in_shape): reports[0]}
+        for model, report in zip(models[1:], reports[1:], strict=True):
+            t._add(model, report)
+        for model in t.maps.values():  # the axis maps of the plain separable fits, for the next shapes
+            fitting.note_axes(model, t.axes)
+        return t
 
-    @classmethod
-    def fit(cls, pipeline, in_shape: tuple[int, int, int], x: torch.Tensor | None = None, minimal: bool = True,
-            out_dtype: torch.dtype = torch.float32) -> "LearnedTransform":  # fmt: skip
-        """A transform fitted for ``pipeline`` (a spec string or any deterministic callable on float image batches,
-        ``lib.core.spec.wrap``) on images of ``in_shape``: ``separable`` fitted on ``x`` (float images of that
-        shape in [0, 1]; FIT_NOISE noise images when none), kept on its support (``banded``) when ``minimal``.
-        A random pipeline, or one that fails on the shape, is refused with the reason; so is one that is not
-        affine and row/column separable, which no such model reproduces."""
-        s = spec.wrap(pipeline, tuple(in_shape))
-        found = classify(s, n=8)
-        if not (found.affine and found.separable):
-            why = "not affine" if not found.affine else "affine but not row/column separable"
-            raise ValueError(f"{s.text!r} is {why}: no separable or banded model reproduces it "
-                             f"(lib.experiments.generality fits curves around one)")  # fmt: skip
-        if x is None:
-            x = torch.rand(FIT_NOISE, *s.in_shape, generator=torch.Generator().manual_seed(0))
-        (sep, _), (band, _) = fit_separable_and_banded(s, x)
-        return cls(band if minimal else sep, out_dtype)
+    def _map_for(self, x) -> str:
+        """The key of the fit for the images ``x`` (checked), fitting one first where the transform can."""
+        _check(x, self._anchor.device)
+        shape = tuple(int(v) for v in x.shape[-3:])  # ints, also where a tracer records the sizes as tensors
+        key = _key(shape)
+        if key not in self.maps:
+            if self.pipeline is None or torch.compiler.is_compiling():
+                want = next(iter(self.maps.values())).in_shape if len(self.maps) == 1 else None
+                _wrong_shape(x, want, self.maps)
+            spec.check_in_shape(shape)
+            self._fit_shape(shape, (x if x.ndim == 4 else x[None]).float() / (GRAY_LEVELS if x.dtype == torch.uint8
+                                                                               else 1))  # fmt: skip
+        return key
 
-    def _images(self, x: torch.Tensor) -> torch.Tensor:
-        """``x`` as a float batch the model takes, or an error that says what was expected."""
-        if isinstance(x, torch.Tensor) and x.dtype in engine.DTYPES and x.ndim in (3, 4) \
-                and x.shape[-3:] == self.in_shape and x.device == self._device():  # fmt: skip
-            return x if x.ndim == 4 else x.unsqueeze(0)  # the common case, checked without building messages
-        c, h, w = self.in_shape
-        want = f"uint8 or float images ({c}, {h}, {w}), or a batch (N, {c}, {h}, {w})"
-        if not isinstance(x, torch.Tensor):
-            hint = ": convert a PIL image with v2.PILToTensor() first" if type(x).__module__.startswith("PIL") else ""
-            raise TypeError(f"expected a tensor of {want}, got {type(x).__name__}{hint}")
-        if x.dtype != torch.uint8 and not x.is_floating_point():
-            raise TypeError(f"expected {want}, got dtype {x.dtype}")
-        if x.ndim not in (3, 4):
-            raise ValueError(f"expected {want}, got shape {tuple(x.shape)}")
-        shape = tuple(x.shape[-3:])
-        if shape[0] != c and shape[0] in (1, 3) and shape[1:] == (h, w):  # a gray image for RGB, or the reverse
-            kind = {1: "1 channel (gray)", 3: "3 channels (RGB)"}
-            wanted, got = kind.get(c, f"{c} channels"), kind.get(shape[0], f"{shape[0]} channels")
-            raise ValueError(f"expected {wanted}, got {got} in shape {tuple(x.shape)}")
-        if shape != self.in_shape:
-            raise ValueError(f"expected {want}, got shape {tuple(x.shape)}")
-        device = self._device()
-        if device != x.device:
-            raise ValueError(f"the images are on {x.device}, the transform's weights on {device}: "
-                             f"move one to the other (transform.to({str(x.device)!r}))")  # fmt: skip
-        x = x if x.ndim == 4 else x.unsqueeze(0)
-        return x if x.dtype in engine.DTYPES else x.float()  # the engine refuses an empty or non-contiguous batch
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        batch = self._images(x)
-        traced = torch.compiler.is_compiling() or torch.compiler.is_exporting() or torch.jit.is_tracing()
-        if traced:  # the model's own operations, which a tracer can record
-            y = self.model(batch.float() / GRAY_LEVELS if batch.dtype == torch.uint8 else batch)
-            y = to_8bit(y).to(torch.uint8) if self.out_dtype == torch.uint8 else y
+    def forward(self, x):
+        if isinstance(x, (list, tuple)):  # images of any sizes: one engine call per size
+            groups: dict[tuple, list[int]] = {}
+            for i, img in enumerate(x):
+                _check(img, self._anchor.device)
+                groups.setdefault((tuple(img.shape), img.dtype), []).append(i)
+            out = [None] * len(x)
+            for members in groups.values():
+                for i, y in zip(members, self(torch.stack([x[i] for i in members])), strict=True):
+                    out[i] = y
+            return out
+        key = self._map_for(x)
+        batch = x if x.ndim == 4 else x.unsqueeze(0)
+        batch = batch if batch.dtype in engine.DTYPES else batch.float()
+        if torch.compiler.is_compiling() or torch.compiler.is_exporting() or torch.jit.is_tracing():
+            y = self.maps[key](batch.float() / GRAY_LEVELS if batch.dtype == torch.uint8 else batch)
+            y = to_8bit(y).to(torch.uint8) if self.out_dtype == torch.uint8 else y  # the map's own operations
         else:
-            y = self._backend(batch.device)(batch, self.out_dtype)
+            y = self._backend(key, batch.device)(batch, self.out_dtype)
         return y if x.ndim == 4 else y[0]
 
-    def collate(self, images: list[torch.Tensor]) -> torch.Tensor:
-        """A ``DataLoader``'s ``collate_fn`` that stacks a batch of images and runs the transform once on it:
-        ``DataLoader(dataset_of_uint8_images, batch_size=256, collate_fn=t.collate)``."""
-        return self(default_collate(images))
+    def collate(self, images: list[torch.Tensor]) -> torch.Tensor | list[torch.Tensor]:
+        """A ``DataLoader``'s ``collate_fn`` that runs the transform once per input shape of a batch: a batch tensor
+        where the outputs share a shape (``DataLoader(dataset, batch_size=256, collate_fn=t.collate)``), else a
+        list."""
+        if len({tuple(i.shape) for i in images}) == 1:
+            return self(default_collate(images))
+        out = self(list(images))
+        return torch.stack(out) if len({tuple(o.shape) for o in out}) == 1 else out
 
     def extra_repr(self) -> str:
-        b = self._backend(self._device())
-        return f"in_shape={self.in_shape}, out_dtype={self.out_dtype}, backend={b.name!r}: {b.label}"
+        lines = [
+            f"out_dtype={self.out_dtype}, "
+            + (
+                f"fits any input shape ({len(self.maps)} fitted in {self.fit_seconds:.2f} s)"
+                if self.pipeline is not None
+                else f"{len(self.maps)} input shape(s)"
+            )
+        ]
+        for key, line in zip(self.maps, self.fits, strict=True):
+            b = self._backend(key, self._anchor.device)
+            lines.append(f"{line}; backend={b.name!r}: {b.label}")
+        return "\n".join(lines)
+
+
+def _check(x, device: torch.device) -> None:
+    """Refuse what is not a tensor of uint8 or float images, or lies on another device than the weights."""
+    if isinstance(x, torch.Tensor) and x.dtype in engine.DTYPES and x.ndim in (3, 4) and x.device == device:
+        return  # the common case, checked without building messages
+    want = "uint8 or float images (C, H, W), a batch (N, C, H, W) or a list of images"
+    if not isinstance(x, torch.Tensor):
+        hint = ": convert a PIL image with v2.PILToTensor() first" if type(x).__module__.startswith("PIL") else ""
+        raise TypeError(f"expected a tensor of {want}, got {type(x).__name__}{hint}")
+    if x.dtype != torch.uint8 and not x.is_floating_point():
+        raise TypeError(f"expected {want}, got dtype {x.dtype}")
+    if x.ndim not in (3, 4):
+        raise ValueError(f"expected {want}, got shape {tuple(x.shape)}")
+    if device != x.device:
+        raise ValueError(f"the images are on {x.device}, the transform's weights on {device}: "
+                         f"move one to the other (transform.to({str(x.device)!r}))")  # fmt: skip
+
+
+def _wrong_shape(x: torch.Tensor, want, maps) -> None:
+    """The error for images of a shape the transform holds no fit for and cannot fit."""
+    shape = tuple(x.shape[-3:])
+    if want is not None:
+        c, h, w = want
+        kind = {1: "1 channel (gray)", 3: "3 channels (RGB)"}
+        if shape[0] != c and shape[0] in (1, 3) and shape[1:] == (h, w):  # a gray image for RGB, or the reverse
+            raise ValueError(f"expected {kind.get(c, f'{c} channels')}, got {kind[shape[0]]} in shape {tuple(x.shape)}")
+        raise ValueError(f"expected uint8 or float images ({c}, {h}, {w}), or a batch (N, {c}, {h}, {w}), got shape "
+                         f"{tuple(x.shape)}")  # fmt: skip
+    raise ValueError(f"this transform holds fits for input shapes {', '.join(maps)}, not {_key(shape)}, and no "
+                     f"pipeline to fit a new one: fit it with LearnedTransform.fit(pipeline)")  # fmt: skip

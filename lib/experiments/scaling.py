@@ -22,10 +22,10 @@ import torch
 from lib.core import data, metrics, models, spec
 from lib.core.constants import GRAY_LEVELS
 from lib.core.cost import mflops
-from lib.core.transform import LearnedTransform, fit_separable_and_banded
+from lib.core.transform import LearnedTransform
 from lib.experiments.bench_jobs import as_images, hwc
 from lib.experiments.routes import ROUTE, Inputs, pipeline_works
-from lib.experiments.user_pipelines import fit_photos_and_noise, noise, photos
+from lib.experiments.user_pipelines import fit_photos_and_noise, fit_separable_and_banded, noise, photos
 from lib.progress import bar
 from lib.timing import measure_interleaved
 
@@ -68,7 +68,8 @@ def study_side(side: int, test_x: torch.Tensor, fit_x: torch.Tensor, repeats: in
     rounds) and per image; for the learned models also parameters, MFLOPs per image, fit seconds and their error
     in gray levels against the pipeline on the same photographs and on 64 noise images. ``test_x`` and ``fit_x``
     hold CIFAR-10 images (N, 3, 32, 32) in [0, 1], brought to the side: the first are timed and scored, the
-    models are fitted on the second (lib.core.transform.fit_separable_and_banded, on them and noise images)."""
+    models are fitted on the second (lib.experiments.user_pipelines.fit_separable_and_banded, on them and noise
+    images)."""
     if len(test_x) < 1:
         raise ValueError("no test images to time")
     s = family(side)

@@ -9,15 +9,33 @@ its support as ``banded``. Both are scored on CIFAR-10 test images brought to th
 cannot be learned is listed with the error that refuses it.
 """
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 from torchvision.transforms.v2 import functional as TF
 
-from lib.core import metrics, models, spec
+from lib.core import banded, fit, metrics, models, registry, spec
 from lib.core.classify import classify
-from lib.core.transform import fit_separable_and_banded
+from lib.core.separable import set_parts
+
+
+def fit_separable_and_banded(s: spec.Spec, x: torch.Tensor) -> tuple[tuple[nn.Module, float], tuple[nn.Module, float]]:
+    """((``separable``, seconds), (``banded``, seconds)) for pipeline ``s`` (a ``lib.core.spec.Spec``) from images
+    ``x`` of its input shape: the separable map fitted by alternating least squares (``lib.core.fit.separable_als``),
+    then kept on its support (its seconds include the fit's). The studies that compare fitting from images with
+    probing use it; ``LearnedTransform.fit`` probes."""
+    start = time.perf_counter()
+    sep = registry.build("separable", out_shape=s.out_shape, in_shape=s.in_shape)
+    with torch.no_grad():
+        set_parts(sep, fit.separable_als(x, s(x)))
+    fit_s = time.perf_counter() - start
+    start = time.perf_counter()
+    band = banded.from_separable(sep, banded.TRAINED_SUPPORT_TOL)
+    return (sep.eval(), fit_s), (band.eval(), fit_s + time.perf_counter() - start)
+
 
 FIT_PHOTOS, FIT_NOISE = 32, 32  # photographs and noise images of the example's shape the fit sees
 
