@@ -95,7 +95,7 @@ OUT_05_scaling := $(R)/scaling.csv
 NB_06_ship  := 06_ship
 P_06_ship   := -p data_dir "$(DATA_REL)"
 IN_06_ship  := $(M)/separable.pt
-OUT_06_ship := $(R)/onnx.csv $(R)/loader.csv
+OUT_06_ship := $(R)/onnx.csv $(R)/loader.csv $(R)/suite.csv $(R)/fit_times.csv
 
 # The front page reads every result, so it runs last.
 NB_00_report := 00_report

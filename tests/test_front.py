@@ -68,6 +68,11 @@ def _results(**over) -> front.Results:
                                     "UnsupportedOperatorError: aten::_upsample_bilinear2d_aa"),
                                    ("the torchvision pipeline (dynamo exporter)", 6e-4, 0.072, ""))],
         gpu=[], gpu_env=None,
+        suite=[{"case": "Normalize", "family": "banded", "photo_gray": 4e-4, "noise_gray": 3e-4, "tolerance_gray": 0.01,
+                "speedup": 9.0, "refused": ""},
+               {"case": "gamma after", "family": "banded + curve", "photo_gray": 0.06, "noise_gray": 0.01,
+                "tolerance_gray": 0.05, "speedup": 3.5, "refused": ""},
+               {"case": "random flip", "refused": "'random flip' is random"}],
     )  # fmt: skip
     for k, v in over.items():
         setattr(res, k, v)
@@ -151,6 +156,8 @@ def test_stopping_loss_and_beyond_text():
     shipped = "target pipeline: within 0.0003 gray levels (the worst graph: `dense (closed form)`), 6.0x the pipeline's"
     assert shipped in beyond
     assert "side 32 to 256" in beyond and "32: 4.0x (banded, engine); 256: 4.0x (banded, engine)" in beyond
+    yours = "took 2 of 3 real pipelines (`banded`, `banded + curve`), 1 within their tolerance on photographs and noise"
+    assert yours in beyond and "3.5x-9.0x the fastest user route; refused: random flip" in beyond
 
 
 def test_load_names_the_missing_files_and_reads_numbers(tmp_path):

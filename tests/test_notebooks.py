@@ -36,7 +36,8 @@ CI_PARAMS = {
         "n_train": 100, "n_noise": EXACT_NOISE, "n_test": 100, "n_time": 64, "knots": 13, "rounds": 1,
     },
     "05_scaling": {"sides": [32, 64], "n_images": 16, "repeats": 1},
-    "06_ship": {"n_test": 40, "n_family": 8, "n_fit": 100, "n_noise": EXACT_NOISE, "repeats": 1},
+    "06_ship": {"n_test": 40, "n_family": 8, "n_fit": 100, "n_noise": EXACT_NOISE, "repeats": 1, "n_suite": 40,
+                "fit_repeats": 1},
 }  # fmt: skip
 
 

@@ -43,3 +43,22 @@ def test_the_loader_summary_reads_its_rows_by_name():
     text = ship_text.loader_summary(rows)
     assert "**9.0x** the pipeline's as users set it up" in text and "3.0x the pipeline on each collated batch" in text
     assert "1.50x apart" in text and "within 0.004 gray levels" in text
+
+
+def _case(name, speedup, refused="", photo=0.001, tol=0.01):
+    if refused:
+        return {"case": name, "sizes": "3x8x8", "refused": refused}
+    return {"case": name, "sizes": "3x8x8", "family": "banded", "numbers": 90, "fit_s": 0.2, "photo_gray": photo,
+            "noise_gray": 0.002, "on_levels": False, "tolerance_gray": tol, "speedup": speedup,
+            "speedup_with_fits": speedup / 2, "speedup_first_call": 0.5, "refused": ""}  # fmt: skip
+
+
+def test_the_suite_summary_gives_each_case_its_error_against_its_tolerance_and_names_the_slow_ones():
+    fits = [{"shape": "3x300x400", "order": "1 of 2", "method": "axis probe", "fit_s": 2.5}]
+    rows = [_case("a", 5.0), _case("b", 2.0, photo=0.02), _case("c", 0, refused="'c' is random")]
+    text = ship_text.suite_summary(rows, fits)
+    assert "**a** (3x8x8): `banded`, 90 numbers, fitted in 0.20 s" in text and "(within 0.01)" in text
+    assert "(over 0.01)" in text and "**2.0x** the fastest user route (1.0x with the fits" in text
+    assert "- **c**: refused. 'c' is random" in text
+    assert "Below 3x the fastest user route: b." in text and "3x300x400 (1 of 2, axis probe): 2.50 s" in text
+    assert "Every accepted pipeline" in ship_text.suite_summary([_case("a", 5.0)], fits)

@@ -77,3 +77,18 @@ def test_summary_lists_the_onnx_graphs_and_the_exporters_errors(tmp_path):
     assert rows == ["| target pipeline | `banded` | uint8 | 8e-05 | 16.6 | 15 |  |",
                     "| target pipeline | `the torchvision pipeline (TorchScript exporter)` | float | - | - | - | "
                     "UnsupportedOperatorError: aa |"]  # fmt: skip
+
+
+def test_summary_lists_the_suite_of_real_pipelines_and_the_fit_times(tmp_path):
+    (tmp_path / "suite.csv").write_text(
+        "case,sizes,family,fit_s,photo_gray,noise_gray,speedup,refused\n"
+        "Normalize at 96x96,3x96x96,banded,0.04,0.0004,0.0003,9.5,\n"
+        "random flip,3x96x96,,,,,,'random flip' is random\n"
+    )
+    (tmp_path / "fit_times.csv").write_text(
+        "shape,order,method,fit_s,noise_gray\n3x300x400,1 of 2,axis probe,2.4,4e-4\n"
+    )
+    text = summary.write(tmp_path, tmp_path / "SUMMARY.md").read_text()
+    assert "| Normalize at 96x96 | 3x96x96 | `banded` | 0.04 | 0.0004 | 0.0003 | 9.5x |  |" in text
+    assert "| random flip | 3x96x96 | refused | - | - | - | - | 'random flip' is random |" in text
+    assert "3x300x400 (1 of 2, axis probe): 2.40 s" in text

@@ -49,6 +49,7 @@ class Results:
     pipelines: list[dict]  # results/pipelines.csv
     scaling: list[dict]  # results/scaling.csv
     onnx: list[dict]  # results/onnx.csv
+    suite: list[dict]  # results/suite.csv (06's real pipelines; empty where a run predates it)
     gpu: list[dict]  # results/gpu/benchmark.csv rows on cuda
     gpu_env: dict | None  # where and when those were recorded
 
@@ -75,6 +76,7 @@ def load(results_dir: str | Path, gpu_dir: str | Path | None = None) -> Results:
         bench=read_csv(results_dir / "benchmark.csv"), bench_summary=read("benchmark_summary.json"),
         pipelines=read_csv(results_dir / "pipelines.csv"), scaling=read_csv(results_dir / "scaling.csv"),
         onnx=read_csv(results_dir / "onnx.csv"), gpu=gpu, gpu_env=gpu_env,
+        suite=read_csv(results_dir / "suite.csv") if (results_dir / "suite.csv").is_file() else [],
     )  # fmt: skip
 
 

@@ -146,7 +146,21 @@ def beyond_text(res: Results) -> str:
         lines.append(_sizes(res.scaling))
     if res.onnx:
         lines.append(_shipped(res.onnx))
+    if res.suite:
+        lines.append(_your_pipeline(res.suite))
     return "\n".join(lines)
+
+
+def _your_pipeline(rows: list[dict]) -> str:
+    """06's suite of real pipelines in one line: what was accepted, how close, how fast; what was refused."""
+    done = [r for r in rows if not (isinstance(r.get("refused"), str) and r["refused"])]
+    within = [r for r in done if max(r["photo_gray"], r["noise_gray"]) <= r["tolerance_gray"]]
+    refused = [r["case"] for r in rows if r not in done]
+    speed = f"{min(r['speedup'] for r in done):.1f}x-{max(r['speedup'] for r in done):.1f}x" if done else "-"
+    families = ", ".join(f"`{f}`" for f in dict.fromkeys(r["family"] for r in done))
+    return (f"- **Your pipeline, as it is.** `LearnedTransform.fit(pipeline)` took {len(done)} of {len(rows)} real "
+            f"pipelines ({families}), {len(within)} within their tolerance on photographs and noise, {speed} the "
+            f"fastest user route; refused: {', '.join(refused) or 'none'} ([06_ship](06_ship.html)).")  # fmt: skip
 
 
 def _shipped(rows: list[dict]) -> str:

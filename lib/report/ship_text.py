@@ -71,3 +71,24 @@ def loader_summary(rows: list[dict]) -> str:
         f"apart: there the per-image calls, not the transform, take the time. Every arrangement is within "
         f"{worst:.2g} gray levels of the pipeline."
     )
+
+
+def suite_summary(rows: list[dict], fits: list[dict]) -> str:
+    """What the suite of real pipelines shows (lib.experiments.suite): per accepted case its family, worst error against
+    its tolerance and speedup over the fastest user route; the refusals; the full-size fit times."""
+    done = [r for r in rows if not r.get("refused")]
+    lines = []
+    for r in done:
+        within = max(r["photo_gray"], r["noise_gray"]) <= r["tolerance_gray"]
+        lines.append(f"- **{r['case']}** ({r['sizes']}): `{r['family']}`, {r['numbers']:,} numbers, fitted in "
+                     f"{r['fit_s']:.2f} s; worst {r['photo_gray']:.2g} gray levels on the photographs and "
+                     f"{r['noise_gray']:.2g} on {'8-bit ' if r['on_levels'] else ''}noise "
+                     f"({'within' if within else 'over'} {r['tolerance_gray']:g}); **{r['speedup']:.1f}x** the fastest "
+                     f"user route ({r['speedup_with_fits']:.1f}x with the fits, {r['speedup_first_call']:.1f}x for a "
+                     f"fresh transform's first call, compiling included)")  # fmt: skip
+    lines += [f"- **{r['case']}**: refused. {r['refused']}" for r in rows if r.get("refused")]
+    slow = [r["case"] for r in done if r["speedup"] < 3]
+    verdict = ("Every accepted pipeline is at least 3x its fastest user route." if not slow else
+               f"Below 3x the fastest user route: {', '.join(slow)}.")  # fmt: skip
+    fit_text = "; ".join(f"{f['shape']} ({f['order']}, {f['method']}): {f['fit_s']:.2f} s" for f in fits)
+    return "\n".join([*lines, "", verdict, "", f"Full-size ImageNet evaluation transform, fit times: {fit_text}."])

@@ -216,11 +216,37 @@ def ship_section(results_dir: Path) -> list[str]:
     return ["## ONNX (`06_ship`)", "", note, "", *_table(header, body), ""]
 
 
+def suite_section(results_dir: Path) -> list[str]:
+    path = results_dir / "suite.csv"
+    if not path.is_file():
+        return []
+    body = []
+    for r in read_csv(path):
+        refused = isinstance(r.get("refused"), str) and r["refused"] != ""
+        measured = ["-"] * 4 if refused else [f"{r['fit_s']:.2f}", _g(r["photo_gray"]), _g(r["noise_gray"]),
+                                               f"{r['speedup']:.1f}x"]  # fmt: skip
+        family = "refused" if refused else f"`{r['family']}`"
+        body.append([r["case"], r["sizes"], family, *measured, r["refused"] if refused else ""])
+    header = ["pipeline", "sizes", "family", "fit s", "photographs (gray)", "noise (gray)", "vs fastest user route",
+              "refused"]  # fmt: skip
+    note = (
+        "Real pipelines through `LearnedTransform.fit`, each new size fitted at first sight; CIFAR-10 test images "
+        "brought to each size, as uint8; speed against the pipeline on each size's batch or image by image."
+    )
+    fits = results_dir / "fit_times.csv"
+    extra = []
+    if fits.is_file():
+        timed = "; ".join(f"{f['shape']} ({f['order']}, {f['method']}): {f['fit_s']:.2f} s" for f in read_csv(fits))
+        extra = [f"Fit times of the full-size ImageNet evaluation transform: {timed}.", ""]
+    return ["## Your pipeline, as it is (`06_ship`)", "", note, "", *_table(header, body), "", *extra]
+
+
 def write(results_dir: str | Path = paths.RESULTS, out: str | Path = paths.REPORTS / "SUMMARY.md") -> Path:
     results_dir = Path(results_dir)
     sections = (
         training_section(results_dir) + architectures_section(results_dir) + benchmark_section(results_dir)
         + pipelines_section(results_dir) + scaling_section(results_dir) + ship_section(results_dir)
+        + suite_section(results_dir)
     )  # fmt: skip
     if not sections:
         raise FileNotFoundError(f"no results under {results_dir}; run `make report` first")
