@@ -193,3 +193,18 @@ def test_the_triton_kernel_refuses_a_dense_map_and_a_cpu_plan():
     if os.environ.get("TRITON_INTERPRET") != "1":
         with pytest.raises(engine.Unavailable, match="runs on a CUDA device"):
             TritonKernel(engine.plan_of(models.build("banded")))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@needs_cc
+def test_the_loop_reads_a_list_of_images_where_they_lie_as_it_reads_their_batch(threads):
+    net = NETS["curve + turn"]()
+    loop = engine.backend_for(net, threads=threads)
+    x = _u8(7, (3, 32, 48), seed=4)
+    images = [img.clone() for img in x]  # each in its own memory, as a decoder leaves them
+    for out_dtype in (torch.float32, torch.uint8):
+        assert torch.equal(loop(images, out_dtype), loop(x, out_dtype))
+    with pytest.raises(ValueError, match="all uint8 or all float32"):
+        loop([images[0], images[1].float()])
+    with pytest.raises(ValueError, match="non-empty list"):
+        loop([])

@@ -34,6 +34,8 @@ from torch.utils.data import default_collate
 
 from lib.core import engine, fitted, fitting, registry, spec
 from lib.core.constants import GRAY_LEVELS
+from lib.core.images import check as _check
+from lib.core.images import wrong_shape as _wrong_shape
 from lib.core.metrics import to_8bit
 
 FORMAT = 1  # version of a saved transform's layout (a saved model is lib.core.registry's)
@@ -143,7 +145,8 @@ class LearnedTransform(nn.Module):
     def _backend(self, key: str, device: torch.device):
         backend = self._backends.get((key, device))
         if backend is None:
-            backend = self._backends[(key, device)] = engine.backend_for(self.maps[key], device)
+            lazy = self.pipeline is not None  # shapes keep coming: one build for all, not a compile for each
+            backend = self._backends[(key, device)] = engine.backend_for(self.maps[key], device, generic=lazy)
         return backend
 
     @property
@@ -208,21 +211,13 @@ class LearnedTransform(nn.Module):
                 want = next(iter(self.maps.values())).in_shape if len(self.maps) == 1 else None
                 _wrong_shape(x, want, self.maps)
             spec.check_in_shape(shape)
-            self._fit_shape(shape, (x if x.ndim == 4 else x[None]).float() / (GRAY_LEVELS if x.dtype == torch.uint8
-                                                                               else 1))  # fmt: skip
+            photos = (x if x.ndim == 4 else x[None])[: fitting.CHECK_IMAGES]  # checked on a few of these images
+            self._fit_shape(shape, photos.float() / GRAY_LEVELS if photos.dtype == torch.uint8 else photos.float())
         return key
 
     def forward(self, x):
         if isinstance(x, (list, tuple)):  # images of any sizes: one engine call per size
-            groups: dict[tuple, list[int]] = {}
-            for i, img in enumerate(x):
-                _check(img, self._anchor.device)
-                groups.setdefault((tuple(img.shape), img.dtype), []).append(i)
-            out = [None] * len(x)
-            for members in groups.values():
-                for i, y in zip(members, self(torch.stack([x[i] for i in members])), strict=True):
-                    out[i] = y
-            return out
+            return self._list(x)
         key = self._map_for(x)
         batch = x if x.ndim == 4 else x.unsqueeze(0)
         batch = batch if batch.dtype in engine.DTYPES else batch.float()
@@ -232,6 +227,25 @@ class LearnedTransform(nn.Module):
         else:
             y = self._backend(key, batch.device)(batch, self.out_dtype)
         return y if x.ndim == 4 else y[0]
+
+    def _list(self, images) -> list[torch.Tensor]:
+        """Each image's output, in order: the images grouped by size and dtype, each group one engine call (the CPU
+        loop reads the images where they lie; elsewhere they are stacked first)."""
+        groups: dict[tuple, list[int]] = {}
+        for i, img in enumerate(images):
+            _check(img, self._anchor.device)
+            groups.setdefault((tuple(img.shape), img.dtype), []).append(i)
+        out = [None] * len(images)
+        for members in groups.values():
+            imgs = [images[i] for i in members]
+            key = self._map_for(torch.stack(imgs[: fitting.CHECK_IMAGES]))  # fitted here on a first sight of the size
+            backend = self._backend(key, imgs[0].device)
+            direct = backend.name == "cpu-loop" and imgs[0].dtype in engine.DTYPES
+            direct = direct and all(i.is_contiguous() for i in imgs)
+            ys = backend(imgs, self.out_dtype) if direct else self(torch.stack(imgs))
+            for i, y in zip(members, ys, strict=True):
+                out[i] = y
+        return out
 
     def collate(self, images: list[torch.Tensor]) -> torch.Tensor | list[torch.Tensor]:
         """A ``DataLoader``'s ``collate_fn`` that runs the transform once per input shape of a batch: a batch tensor
@@ -255,34 +269,3 @@ class LearnedTransform(nn.Module):
             b = self._backend(key, self._anchor.device)
             lines.append(f"{line}; backend={b.name!r}: {b.label}")
         return "\n".join(lines)
-
-
-def _check(x, device: torch.device) -> None:
-    """Refuse what is not a tensor of uint8 or float images, or lies on another device than the weights."""
-    if isinstance(x, torch.Tensor) and x.dtype in engine.DTYPES and x.ndim in (3, 4) and x.device == device:
-        return  # the common case, checked without building messages
-    want = "uint8 or float images (C, H, W), a batch (N, C, H, W) or a list of images"
-    if not isinstance(x, torch.Tensor):
-        hint = ": convert a PIL image with v2.PILToTensor() first" if type(x).__module__.startswith("PIL") else ""
-        raise TypeError(f"expected a tensor of {want}, got {type(x).__name__}{hint}")
-    if x.dtype != torch.uint8 and not x.is_floating_point():
-        raise TypeError(f"expected {want}, got dtype {x.dtype}")
-    if x.ndim not in (3, 4):
-        raise ValueError(f"expected {want}, got shape {tuple(x.shape)}")
-    if device != x.device:
-        raise ValueError(f"the images are on {x.device}, the transform's weights on {device}: "
-                         f"move one to the other (transform.to({str(x.device)!r}))")  # fmt: skip
-
-
-def _wrong_shape(x: torch.Tensor, want, maps) -> None:
-    """The error for images of a shape the transform holds no fit for and cannot fit."""
-    shape = tuple(x.shape[-3:])
-    if want is not None:
-        c, h, w = want
-        kind = {1: "1 channel (gray)", 3: "3 channels (RGB)"}
-        if shape[0] != c and shape[0] in (1, 3) and shape[1:] == (h, w):  # a gray image for RGB, or the reverse
-            raise ValueError(f"expected {kind.get(c, f'{c} channels')}, got {kind[shape[0]]} in shape {tuple(x.shape)}")
-        raise ValueError(f"expected uint8 or float images ({c}, {h}, {w}), or a batch (N, {c}, {h}, {w}), got shape "
-                         f"{tuple(x.shape)}")  # fmt: skip
-    raise ValueError(f"this transform holds fits for input shapes {', '.join(maps)}, not {_key(shape)}, and no "
-                     f"pipeline to fit a new one: fit it with LearnedTransform.fit(pipeline)")  # fmt: skip

@@ -49,14 +49,16 @@ class Eager:
         return to_8bit(y).to(torch.uint8) if out_dtype == torch.uint8 else y
 
 
-def backend_for(model: nn.Module, device: str | torch.device = "cpu", threads: int | None = None):
+def backend_for(model: nn.Module, device: str | torch.device = "cpu", threads: int | None = None,
+                generic: bool = False):  # fmt: skip
     """The fastest backend that takes ``model`` on ``device``: the CPU loop or the CUDA kernel, else eager PyTorch
-    with the reason (a ``RuntimeWarning`` says it once per reason)."""
+    with the reason (a ``RuntimeWarning`` says it once per reason). The CPU loop is built for the model's sizes
+    (0.4-0.6 s a shape), or with ``generic`` runs the build that takes any size (compiled once per process)."""
     device = torch.device(device)
     try:
         plan = plan_of(model)
         if device.type == "cpu":
-            return CpuLoop(plan, threads)
+            return CpuLoop(plan, threads, library() if generic else None)
         if device.type == "cuda":
             try:
                 from lib.core.engine.cuda import TritonKernel  # imports Triton, which only a CUDA run needs

@@ -67,7 +67,7 @@ def _build(extra: tuple[str, ...], lanes: int) -> ctypes.CDLL:
     for name in ("band_u8_f32", "band_u8_u8", "band_f32_f32", "band_f32_u8"):
         fn = getattr(lib, name)
         fn.argtypes = [p, i64, i32, i32, i32, i32, p, p, p, i32, i32, i32, p, p, i32, i32, p, p, p, i32, i32, i32,
-                       f32, f32, p, p, i32, f32, f32, p, p, p, p]  # fmt: skip
+                       f32, f32, p, p, i32, f32, f32, p, p, p, p, p]  # fmt: skip
         fn.restype = None
     lib.lanes = lanes  # the vector width the column plan is laid out for
     named = [f for f in extra if not f.startswith("-DSPECIALISE")]
@@ -150,6 +150,8 @@ class CpuLoop:
     def __init__(self, plan: Plan, threads: int | None = None, lib: ctypes.CDLL | None = None):
         self.plan, self.threads = plan.to("cpu"), threads
         self.lib = lib or library(plan=self.plan)
+        short = {torch.uint8: "u8", torch.float32: "f32"}
+        self._fns = {(i, o): getattr(self.lib, f"band_{short[i]}_{short[o]}") for i in DTYPES for o in DTYPES}
         self.label = f"C loop ({self.lib.flags}; {vector_isa()} CPU)"
         p = self.plan
         rows = p.rows
@@ -168,8 +170,6 @@ class CpuLoop:
             torch.uint8: (cin, h, w, p.out_shape[0], u8_mix.data_ptr(), p.bias.data_ptr(), *band),
             torch.float32: (cin, h, w, p.out_shape[0], p.mix.data_ptr(), p.bias.data_ptr(), *band),
         }
-        short = {torch.uint8: "u8", torch.float32: "f32"}
-        self._fns = {(i, o): getattr(self.lib, f"band_{short[i]}_{short[o]}") for i in DTYPES for o in DTYPES}
         self._scratch = threading.local()
         in_px, out_px = cin * h * w, p.out_shape[0] * p.out_shape[1] * p.out_shape[2]
         bytes_per = {torch.uint8: 1, torch.float32: 4}
@@ -186,19 +186,30 @@ class CpuLoop:
             s.ptrs = (s.g.data_ptr(), s.acc.data_ptr())
         return s.ptrs
 
-    def __call__(self, x: torch.Tensor, out_dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        check_batch(x, self.plan.in_shape, out_dtype)
-        if x.device.type != "cpu":
-            raise ValueError(f"the CPU loop takes images on the CPU, got {x.device}")
-        n = x.shape[0]
+    def __call__(self, x: torch.Tensor | list[torch.Tensor], out_dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """The outputs (N, cout, ho, wo) for a batch (N, cin, h, w), or for a list of N images (cin, h, w) of one dtype,
+        each contiguous: the loop reads each where it lies, without stacking them into one batch first."""
+        ptrs = None
+        if isinstance(x, (list, tuple)):
+            _check_list(x, self.plan.in_shape)
+            ptrs = torch.tensor([img.data_ptr() for img in x], dtype=torch.int64)
+            n, dtype, x_ptr = len(x), x[0].dtype, 0
+        else:
+            check_batch(x, self.plan.in_shape, out_dtype)
+            if x.device.type != "cpu":
+                raise ValueError(f"the CPU loop takes images on the CPU, got {x.device}")
+            n, dtype, x_ptr = x.shape[0], x.dtype, x.data_ptr()
+        if out_dtype not in DTYPES:
+            raise ValueError(f"out_dtype is torch.float32 or torch.uint8, got {out_dtype}")
         out = output((n, *self.plan.result_shape), out_dtype)
-        fn, args = self._fns[(x.dtype, out_dtype)], self._args[x.dtype]
-        per_image_in, per_image_out = self._per_image["in"][x.dtype], self._per_image["out"][out_dtype]
-        x_ptr, out_ptr = x.data_ptr(), out.data_ptr()
+        fn, args = self._fns[(dtype, out_dtype)], self._args[dtype]
+        per_image_in, per_image_out = self._per_image["in"][dtype], self._per_image["out"][out_dtype]
+        out_ptr = out.data_ptr()
 
         def part(lo: int, hi: int) -> None:
             g, acc = self._buffers()
-            fn(x_ptr + lo * per_image_in, hi - lo, *args, g, acc, out_ptr + lo * per_image_out)
+            at = (0, ptrs.data_ptr() + 8 * lo) if ptrs is not None else (x_ptr + lo * per_image_in, None)
+            fn(at[0], hi - lo, *args, at[1], g, acc, out_ptr + lo * per_image_out)
 
         threads = min(self.threads or torch.get_num_threads(), n)
         if threads <= 1:
@@ -213,3 +224,14 @@ class CpuLoop:
             for f in others:
                 f.result()
         return out
+
+
+def _check_list(images: list, in_shape: tuple[int, int, int]) -> None:
+    """Refuse a list the loop would misread: anything but contiguous CPU images (cin, h, w) of one dtype it reads."""
+    if not images:
+        raise ValueError("expected a non-empty list of images")
+    dtype = images[0].dtype if isinstance(images[0], torch.Tensor) else None
+    for img in images:
+        if not (isinstance(img, torch.Tensor) and img.dtype == dtype and dtype in DTYPES and img.device.type == "cpu"
+                and tuple(img.shape) == tuple(in_shape) and img.is_contiguous()):  # fmt: skip
+            raise ValueError(f"expected a list of contiguous CPU images {tuple(in_shape)}, all uint8 or all float32")

@@ -18,6 +18,8 @@
  *        points from curve_lo to curve_hi, linear between them and constant beyond
  * perm   NULL, or (cout * ho * wo,) int32: where each output pixel goes in its image's output (a quarter turn, a
  *        transpose): output (o, i, j) is written at perm[(o * ho + i) * wo + j]
+ * ptrs   NULL, or (n,) pointers: image i is at ptrs[i] instead of x + i * cin * h * w (a list of images of one
+ *        size, run without stacking them first)
  * g      (h * w + LANES) float, acc (ROWS * (w + 2 * LANES)) float: the caller's scratch, one of each per thread,
  *        zeroed once (the loop reads up to a vector past what it wrote, with weight 0)
  * out    (n, cout, ho, wo) float, or uint8 rounded to the nearest level (rint: ties to even, as torch.round)
@@ -165,7 +167,8 @@ MIX(float)
             const int32_t *rows, int nrows, int c0, int c1, const int32_t *r_idx, const float *r_wt, int rt,   \
             int ho, const int32_t *c_base, const int32_t *c_mask, const float *c_wt, int ct, int wo, int wide, \
             float lo, float hi, const float *lut, const float *curve, int ncurve, float curve_lo,              \
-            float curve_hi, const int32_t *perm, float *restrict g, float *restrict acc, OUT_T *restrict out) { \
+            float curve_hi, const int32_t *perm, const void *const *ptrs, float *restrict g, float *restrict acc,  \
+            OUT_T *restrict out) {                                                                             \
     int use_lut = lut != 0, use_curve = curve != 0, use_perm = perm != 0;                                      \
     SPECIALISE                                                                                                 \
     const post_t post = {lo > -__builtin_inff() || hi < __builtin_inff(), lo, hi, use_curve ? curve : 0, ncurve, \
@@ -175,7 +178,7 @@ MIX(float)
     const int span = c1 - c0, stride = w + 2 * LANES, nv = (wo + LANES - 1) / LANES;                           \
     const int whole = span == w && rows[nrows - 1] - rows[0] == nrows - 1;                                     \
     for (int64_t img = 0; img < n; img++) {                                                                    \
-      const IN_T *p = x + img * cin * pixels;                                                                  \
+      const IN_T *p = ptrs ? (const IN_T *)ptrs[img] : x + img * cin * pixels;                                 \
       for (int o = 0; o < cout; o++) {                                                                         \
         const float *m = mix + o * cin;                                                                        \
         const float b = bias[o];                                                                               \
