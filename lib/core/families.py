@@ -85,16 +85,31 @@ def output_order(s: Spec, offset: torch.Tensor) -> tuple[torch.Tensor, tuple[int
     return (inner, (n_out, n_r, n_c)) if len(torch.unique(inner)) == len(inner) else None
 
 
+def turns(out_shape: tuple[int, int, int]) -> list[tuple[torch.Tensor, tuple[int, int, int]]]:
+    """The output orders of a quarter turn either way, a transpose and an anti-transpose of a (C, W, H) map whose
+    output is (C, H, W): what the ramps cannot find where some outputs are blank (a pad before the turn)."""
+    c, h, w = out_shape
+    grid = torch.arange(c * w * h).view(c, w, h)
+    return [(o.flatten(), (c, w, h)) for o in (grid.rot90(1, (1, 2)), grid.rot90(-1, (1, 2)), grid.transpose(1, 2),
+                                                grid.rot90(1, (1, 2)).flip(1))]  # fmt: skip
+
+
 def permuted(s: Spec) -> tuple[Fitted, str]:
     found = output_order(s, probe._offset(s))
-    if found is None or torch.equal(found[0], torch.arange(len(found[0]))):
-        raise Skip("its outputs' sources do not form a permuted grid")
-    order, shape = found
-    inverse = torch.empty_like(order)
-    inverse[order] = torch.arange(len(order))
-    inner = derived(s, lambda x: s(x).flatten(1)[:, inverse].view(-1, *shape), shape, "unpermuted")
-    band = _band(probe.read_axes(inner, probe._offset(inner)), "no separable map under the permutation")
-    return Fitted(band, order=order, out_shape=s.out_shape), "axis probe, outputs permuted"
+    if found is not None and torch.equal(found[0], torch.arange(len(found[0]))):
+        raise Skip("its outputs' sources form the separable map's own grid")
+    for order, shape in [found] if found is not None else turns(s.out_shape):
+        inverse = torch.empty_like(order)
+        inverse[order] = torch.arange(len(order))
+        inner = derived(s, lambda x, i=inverse, sh=shape: s(x).flatten(1)[:, i].view(-1, *sh), shape, "unpermuted")
+        parts = probe.read_axes(inner, probe._offset(inner))
+        x = torch.rand(2, *s.in_shape, generator=torch.Generator().manual_seed(0))
+        if parts is not None and (parts(x.double()) - inner(x).double()).abs().max() < 1e-4 * (
+            1 + inner(x).abs().max()
+        ):
+            how = "from ramps" if found is not None else "a quarter turn or transpose"
+            return Fitted(_band(parts, ""), order=order, out_shape=s.out_shape), f"axis probe, outputs permuted ({how})"
+    raise Skip("no permutation of its outputs makes a separable map")
 
 
 def dense(s: Spec) -> tuple[Fitted, str]:
