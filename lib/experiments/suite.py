@@ -5,11 +5,12 @@ class) and the image sizes it takes. The photographs are CIFAR-10 test images br
 resize, gray for one channel) and stored as uint8, as a decoded dataset holds them. Per case: the family the fit
 chose, its numbers and fit seconds, the worst pixel on the photographs and on noise (8-bit noise for a table, which
 is exact on 8-bit input only), and the time for the photographs against the user's routes: the pipeline on each
-size's uint8 batch (converted to float first, as the pipeline takes float) and image by image. The transform is timed
+size's uint8 batch (converted to float first, as the pipeline takes float) and image by image, and the case written
+in OpenCV and in Pillow (lib.experiments.suite_routes), which count as faithful only within the case's tolerance. The
+transform is timed
 on each size's batch too, and on the whole list (which it stacks per size: a copy); its speedup is given without
 the fits (cached), with them, and for a fresh transform's first call (fits, compiling the loop per shape, the pass).
-Pillow and OpenCV routes exist for the target pipeline only (03, 05), not for these. A random pipeline is listed
-with its refusal.
+A random pipeline is listed with its refusal.
 
 The mixed-size stream runs one fresh transform over a list of images of several sizes, fits included in its time.
 """
@@ -17,6 +18,7 @@ The mixed-size stream runs one fresh transform over a list of images of several 
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
@@ -24,6 +26,7 @@ from torchvision.transforms.v2 import functional as TF
 from lib.core import fitting
 from lib.core.constants import GRAY_LEVELS
 from lib.core.transform import LearnedTransform
+from lib.experiments import suite_routes
 from lib.experiments.user_pipelines import photos
 from lib.timing import measure
 
@@ -49,6 +52,7 @@ class Case:
     name: str
     pipeline: object  # a v2.Compose, or any callable lib.core.spec.wrap takes
     shapes: tuple[tuple[int, int, int], ...]  # (C, H, W) of its images: several for a stream of mixed sizes
+    key: str = ""  # its OpenCV and Pillow versions in lib.experiments.suite_routes ("" for none)
 
 
 def imagenet_style(resize: int = 80, crop: int = 64) -> v2.Compose:
@@ -64,18 +68,27 @@ def cases() -> list[Case]:
     a resize, a clip after one, a quarter turn, and a random pipeline."""
     resize = v2.Resize((48, 48), antialias=True)
     return [
-        Case("ImageNet-style, five sizes", imagenet_style(), MIXED_SHAPES),
-        Case("Normalize at 96x96", v2.Compose([resize, v2.Normalize(*IMAGENET)]), ((3, 96, 96),)),
+        Case("ImageNet-style, five sizes", imagenet_style(), MIXED_SHAPES, "imagenet"),
+        Case("Normalize at 96x96", v2.Compose([resize, v2.Normalize(*IMAGENET)]), ((3, 96, 96),), "normalize"),
         Case(
-            "one channel, 28x28", v2.Compose([v2.CenterCrop(24), v2.Resize((16, 16), antialias=True)]), ((1, 28, 28),)
+            "one channel, 28x28",
+            v2.Compose([v2.CenterCrop(24), v2.Resize((16, 16), antialias=True)]),
+            ((1, 28, 28),),
+            "gray",
         ),  # fmt: skip
-        Case("gamma(0.5) before a resize", v2.Compose([v2.Lambda(_gamma), resize, v2.Grayscale()]), ((3, 96, 96),)),
-        Case("contrast clipped after a resize", v2.Compose([resize, v2.Lambda(_contrast)]), ((3, 96, 96),)),
+        Case(
+            "gamma(0.5) before a resize",
+            v2.Compose([v2.Lambda(_gamma), resize, v2.Grayscale()]),
+            ((3, 96, 96),),
+            "gamma",
+        ),  # fmt: skip
+        Case("contrast clipped after a resize", v2.Compose([resize, v2.Lambda(_contrast)]), ((3, 96, 96),), "clip"),
         Case(
             "a quarter turn after a resize",
             v2.Compose([v2.Resize((48, 64), antialias=True), v2.Lambda(_quarter_turn)]),
             ((3, 96, 128),),
-        ),
+            "turn",
+        ),  # fmt: skip
         Case("random flip (refused)", v2.Compose([v2.RandomHorizontalFlip(), resize]), ((3, 96, 96),)),
     ]
 
@@ -119,19 +132,48 @@ def run_case(case: Case, test_u8: torch.Tensor, repeats: int = 3) -> dict:
     on_list = measure(lambda: t(images), repeats=repeats).median  # the list as it comes: stacked per size first
     batch = measure(lambda: [_on_float(case.pipeline, g) for g in groups], repeats=repeats).median
     per_image = measure(lambda: [_on_float(case.pipeline, img) for img in images], repeats=1, warmup=0).median
-    fastest = min(batch, per_image)
     curved = any("curve" in r.family or "clamp" in r.family for r in reports)
+    tolerance = fitting.CURVE_GRAY if curved else fitting.ACCEPT_GRAY
+    others = library_routes(case, groups)
+    faithful = [batch, per_image] + [o["s"] for o in others.values() if o["gray"] <= tolerance]
+    fastest = min(faithful)
     return {
         **row, "family": ", ".join(sorted({r.family for r in reports})), "numbers": max(r.params for r in reports),
         "method": reports[0].method, "fit_s": t.fit_seconds, "first_call_s": first_s,
         "photo_gray": max(_worst(t, case.pipeline, g) for g in groups),
         "noise_gray": max(noise_gray, _worst(t, case.pipeline, noise)),
-        "tolerance_gray": fitting.CURVE_GRAY if curved else fitting.ACCEPT_GRAY, "on_levels": levels,
+        "tolerance_gray": tolerance, "on_levels": levels,
         "images": len(images), "learned_s": learned, "learned_list_s": on_list, "pipeline_batch_s": batch,
         "pipeline_image_s": per_image, "speedup": fastest / learned,
+        **{f"{k}_{m}": o[m] for k, o in others.items() for m in ("s", "gray")},
+        "speedup_vs_libraries": min([o["s"] for o in others.values()], default=float("nan")) / learned,
         "speedup_with_fits": fastest / (learned + t.fit_seconds), "speedup_first_call": fastest / first_s,
         "backend": t.backend, "refused": "",
     }  # fmt: skip
+
+
+def library_routes(case: Case, groups: list[torch.Tensor]) -> dict[str, dict]:
+    """{"opencv": {"s": seconds, "gray": worst pixel against the pipeline}, "pillow": ...}: the case in each library,
+    image by image, on the images as a decoder gives them (lib.experiments.suite_routes); a library that is missing,
+    or has no version of the case, is left out."""
+    arrays, pils = suite_routes.decoded([img for g in groups for img in g])
+    with torch.no_grad():
+        expected = [y for g in groups for y in _on_float(case.pipeline, g)]
+    out = {}
+    for name, make, inputs in (("opencv", suite_routes.opencv, arrays), ("pillow", suite_routes.pillow, pils)):
+        try:
+            fn = make(case.key)
+        except ImportError:
+            continue
+        if fn is None:
+            continue
+        start = time.perf_counter()
+        got = [fn(i) for i in inputs]  # one timed pass: image by image, each call costs alike
+        seconds = time.perf_counter() - start
+        worst = max((torch.from_numpy(np.ascontiguousarray(a)).float() - e).abs().max().item()
+                    for a, e in zip(got, expected, strict=True))  # fmt: skip
+        out[name] = {"s": seconds, "gray": worst * GRAY_LEVELS}
+    return out
 
 
 def fit_times(shapes=((3, 300, 400), (3, 300, 500), (3, 300, 500)), repeats: int = 3) -> list[dict]:
