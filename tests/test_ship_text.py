@@ -62,3 +62,8 @@ def test_the_suite_summary_gives_each_case_its_error_against_its_tolerance_and_n
     assert "- **c**: refused. 'c' is random" in text
     assert "Below 3x the fastest user route: b." in text and "3x300x400 (1 of 2, axis probe): 2.50 s" in text
     assert "Every accepted pipeline" in ship_text.suite_summary([_case("a", 5.0)], fits)
+    timed = {**_case("d", 4.0), "opencv_s": 0.2, "opencv_gray": 21.0, "pillow_s": 0.5, "pillow_gray": 1.5,
+             "speedup_vs_libraries": 8.0}  # fmt: skip
+    assert "; 8.0x the faster of OpenCV and Pillow (OpenCV 21 gray levels off, Pillow 1.5 gray levels off)" in (
+        ship_text.suite_summary([timed], fits)
+    )

@@ -30,6 +30,23 @@ from lib.experiments import suite_routes
 from lib.experiments.user_pipelines import photos
 from lib.timing import measure
 
+COLUMNS = [
+    "case",
+    "family",
+    "numbers",
+    "fit_s",
+    "photo_gray",
+    "noise_gray",
+    "learned_s",
+    "pipeline_batch_s",
+    "pipeline_image_s",
+    "opencv_s",
+    "opencv_gray",
+    "pillow_s",
+    "pillow_gray",
+    "speedup",
+    "refused",
+]  # shown
 IMAGENET = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])  # the usual ImageNet Normalize
 
 

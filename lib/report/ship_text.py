@@ -73,6 +73,16 @@ def loader_summary(rows: list[dict]) -> str:
     )
 
 
+def _libraries(r: dict) -> str:
+    """ "; OpenCV and Pillow: ..." for a suite row that timed them, else ""."""
+    done = [(name, r[f"{key}_s"], r[f"{key}_gray"]) for key, name in (("opencv", "OpenCV"), ("pillow", "Pillow"))
+            if not _missing(r.get(f"{key}_s"))]  # fmt: skip
+    if not done:
+        return ""
+    each = ", ".join(f"{name} {gray:.2g} gray levels off" for name, _, gray in done)
+    return f"; {r['speedup_vs_libraries']:.1f}x the faster of {' and '.join(n for n, _, _ in done)} ({each})"
+
+
 def suite_summary(rows: list[dict], fits: list[dict]) -> str:
     """What the suite of real pipelines shows (lib.experiments.suite): per accepted case its family, worst error against
     its tolerance and speedup over the fastest user route; the refusals; the full-size fit times."""
@@ -85,7 +95,7 @@ def suite_summary(rows: list[dict], fits: list[dict]) -> str:
                      f"{r['noise_gray']:.2g} on {'8-bit ' if r['on_levels'] else ''}noise "
                      f"({'within' if within else 'over'} {r['tolerance_gray']:g}); **{r['speedup']:.1f}x** the fastest "
                      f"user route ({r['speedup_with_fits']:.1f}x with the fits, {r['speedup_first_call']:.1f}x for a "
-                     f"fresh transform's first call, compiling included)")  # fmt: skip
+                     f"fresh transform's first call, compiling included)" + _libraries(r))  # fmt: skip
     lines += [f"- **{r['case']}**: refused. {r['refused']}" for r in rows if r.get("refused")]
     slow = [r["case"] for r in done if r["speedup"] < 3]
     verdict = ("Every accepted pipeline is at least 3x its fastest user route." if not slow else
