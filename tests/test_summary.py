@@ -92,3 +92,10 @@ def test_summary_lists_the_suite_of_real_pipelines_and_the_fit_times(tmp_path):
     assert "| Normalize at 96x96 | 3x96x96 | `banded` | 0.04 | 0.0004 | 0.0003 | 9.5x |  |" in text
     assert "| random flip | 3x96x96 | refused | - | - | - | - | 'random flip' is random |" in text
     assert "3x300x400 (1 of 2, axis probe): 2.40 s" in text
+
+
+def test_a_bar_inside_a_cell_does_not_split_the_row(tmp_path):
+    header = "case,sizes,family,fit_s,photo_gray,noise_gray,speedup,refused\n"
+    (tmp_path / "suite.csv").write_text(header + "r,3x8x8,,,,,,'a | b' is random\n")
+    text = summary.write(tmp_path, tmp_path / "SUMMARY.md").read_text()
+    assert "| r | 3x8x8 | refused | - | - | - | - | 'a \\| b' is random |" in text

@@ -106,7 +106,7 @@ def cases() -> list[Case]:
             ((3, 96, 128),),
             "turn",
         ),  # fmt: skip
-        Case("random flip (refused)", v2.Compose([v2.RandomHorizontalFlip(), resize]), ((3, 96, 96),)),
+        Case("a random flip", v2.Compose([v2.RandomHorizontalFlip(), resize]), ((3, 96, 96),)),
     ]
 
 
