@@ -40,6 +40,10 @@ from lib.core.metrics import to_8bit
 
 FORMAT = 1  # version of a saved transform's layout (a saved model is lib.core.registry's)
 KIND = "LearnedTransform"
+# a transform that fits shapes as they come runs the engine's generic build (compiled once per process) for images
+# above this many pixels, and a build for the shape's own sizes (0.4-0.6 s to compile) at or below it: there it ran
+# about twice as fast (the loops over a small image's rows are short enough to unroll)
+SPECIALISE_PIXELS = 64 * 64
 
 
 def _key(shape) -> str:
@@ -62,6 +66,7 @@ class LearnedTransform(nn.Module):
         self.maps = nn.ModuleDict()  # "CxHxW" -> the fitted map for that input shape
         self.reports: dict[str, fitting.FitReport] = {}  # the same keys: how each was fitted
         self.axes: dict = {}  # row and column maps read so far, for the next shapes (lib.core.fitting.fit_shape)
+        self._lazy: set[str] = set()  # the shapes fitted on first sight (the rest were given: a build of their own)
         self.register_buffer("_anchor", torch.empty(0), persistent=False)  # moves with .to(): where new fits go
         if model is not None:
             self._add(model)
@@ -145,8 +150,9 @@ class LearnedTransform(nn.Module):
     def _backend(self, key: str, device: torch.device):
         backend = self._backends.get((key, device))
         if backend is None:
-            lazy = self.pipeline is not None  # shapes keep coming: one build for all, not a compile for each
-            backend = self._backends[(key, device)] = engine.backend_for(self.maps[key], device, generic=lazy)
+            _, h, w = self.maps[key].in_shape  # shapes fitted as they come share the generic build, but small ones
+            generic = key in self._lazy and h * w > SPECIALISE_PIXELS  # ran about 2x faster on their own build
+            backend = self._backends[(key, device)] = engine.backend_for(self.maps[key], device, generic=generic)
         return backend
 
     @property
@@ -213,6 +219,7 @@ class LearnedTransform(nn.Module):
             spec.check_in_shape(shape)
             photos = (x if x.ndim == 4 else x[None])[: fitting.CHECK_IMAGES]  # checked on a few of these images
             self._fit_shape(shape, photos.float() / GRAY_LEVELS if photos.dtype == torch.uint8 else photos.float())
+            self._lazy.add(key)
         return key
 
     def forward(self, x):
