@@ -8,7 +8,8 @@
 # `make report` with nothing changed runs nothing.
 
 PYTHON ?= python3
-VENV   := .venv
+# VENV=<prefix>: use an environment you already have (a conda one from environment.yml: VENV=$$CONDA_PREFIX)
+VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA   ?= data
@@ -42,13 +43,15 @@ help:  ## list the targets
 	@echo "  variables: DATA=<dir> (CIFAR-10: cifar-10-batches-py/ or train/ and test/ image folders; default data/)"
 	@echo "             PIPELINE=\"resize(16,20) | hflip\" (01 and 03 learn and time another pipeline)"
 	@echo "             FINAL_FIT=\"-p ...\" (the final model's 01_train parameters), NOTEBOOK_LOCK= (notebooks in parallel)"
+	@echo "             VENV=<prefix> (an existing environment, e.g. conda's), TORCH_INDEX=<url> (another torch build:"
+	@echo "             https://download.pytorch.org/whl/cpu for the CPU-only one, far smaller than the CUDA build)"
 
 venv: $(STAMP)  ## create or update .venv from requirements.txt
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -r requirements.txt -e .
+	$(BIN)/python -m pip install $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) -r requirements.txt -e .
 	touch $@
 
 # ---- The run graph -------------------------------------------------------------------------------

@@ -8,13 +8,17 @@ The package is cut in three layers; each imports only from the ones before it (t
   or axis by axis) and ``classify`` (linear? affine? separable?); the images: ``data`` (CIFAR-10) and
   ``synthetic`` (images unlike photographs); the models: ``models`` (the classes), ``registry`` (building,
   saving, loading them by name), ``separable`` (row/column maps and their parts), ``banded`` (those maps on
-  their support), ``fused`` (a compiled loop), ``cost`` (FLOPs and time); fitting and scoring: ``losses``,
+  their support), ``cost`` (FLOPs and time); ``engine`` (the one engine that runs a fitted map: a C loop, a Triton
+  kernel, eager PyTorch), ``fitted`` (a table, curve, clamp or output order around a linear map), ``families`` and
+  ``fitting`` (a user's pipeline read off by probing, the smallest family kept), ``transform`` (``LearnedTransform``,
+  what a user imports) with ``images`` (its input checks), ``export_onnx`` (ONNX graphs); fitting and scoring: ``losses``,
   ``stopping``, ``train`` (the loop) with ``optimizers`` (one strategy per optimizer), ``fit`` (closed forms,
   and alternating least squares for large images), ``moments`` (second-moment statistics) and ``metrics``
   (``score``, the one comparison).
 - ``lib.experiments``: one module per question a notebook asks: ``designs`` and ``loss_study`` (02);
   ``routes`` (every benchmark route, declared once), ``bench`` with ``bench_config``, ``bench_jobs``,
-  ``bench_run`` and ``bench_tables`` (03); ``generality`` and ``user_pipelines`` (04).
+  ``bench_run`` and ``bench_tables`` (03); ``generality`` and ``user_pipelines`` (04); ``scaling`` (05);
+  ``shipping``, ``suite`` and ``suite_routes`` (06).
 - ``lib.report``: what a reader sees: ``records`` (the report's runs and the record each training run
   writes), ``summary``
   (reports/SUMMARY.md), ``plots`` and ``bench_plots`` (figures), ``front`` and ``front_text`` (the front
@@ -24,3 +28,15 @@ Beside them, for every layer: ``paths`` (every project path), ``results`` (resul
 they were measured on, and tables read back), ``progress`` (progress bars), ``timing`` (medians of repeated
 runs) and ``deps`` (the notebooks' dependencies, for the Makefile).
 """
+
+__all__ = ["LearnedTransform"]
+
+
+def __getattr__(name: str):
+    """``from lib import LearnedTransform``, imported when asked for: ``import lib`` alone (the Makefile's
+    ``python -m lib.deps``) does not load torch."""
+    if name == "LearnedTransform":
+        from lib.core.transform import LearnedTransform
+
+        return LearnedTransform
+    raise AttributeError(f"module 'lib' has no attribute {name!r}")

@@ -1,6 +1,7 @@
 """The package's layers import one way: core before experiments before report (see lib/__init__.py)."""
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,20 @@ def test_no_module_over_300_lines():
         str(p.relative_to(ROOT)): n for p in ROOT.glob("lib/**/*.py") if (n := len(p.read_text().splitlines())) > 300
     }
     assert not long
+
+
+def test_the_package_exports_the_transform_and_declares_what_it_needs():
+    import tomllib
+
+    import lib
+    from lib.core.transform import LearnedTransform
+
+    assert lib.LearnedTransform is LearnedTransform  # from lib import LearnedTransform
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    needs = {re.split(r"[<>=!~ ]", d)[0] for d in project["project"]["dependencies"]}
+    assert {"torch", "torchvision", "numpy"} <= needs
+    pinned = {line.split("==")[0] for line in (ROOT / "requirements.txt").read_text().splitlines() if "==" in line}
+    assert needs <= pinned, needs - pinned  # every declared dependency is pinned for the report
+    for package, files in project["tool"]["setuptools"]["package-data"].items():
+        for name in files:  # shipped with a built package: engine.c is compiled at first use
+            assert (ROOT / package.replace(".", "/") / name).is_file(), name

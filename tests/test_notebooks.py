@@ -334,3 +334,17 @@ def test_front_page_shows_the_results_files(tmp_path, smoke_data_dir):
     assert f"**{1e3 * final_best:.3g} ms** (" in shown and f"), {loop / final_best:.0f}x faster" in shown
     assert "GPU**: not measured" in shown and "mission" not in shown.lower()
     assert str(ROOT) not in shown and str(tmp_path) not in shown  # no path of this machine on the front page
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_function_or_class_is_defined_in_a_notebook(path):
+    """Logic lives in lib, where it is tested; a notebook calls it."""
+    import ast
+
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == "code":
+            tree = ast.parse(cell.source)
+            defined = [
+                n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+            ]
+            assert not defined, f"{path.name} defines {defined}: move them to lib"

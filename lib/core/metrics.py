@@ -52,6 +52,11 @@ def percent(value: float, digits: int = 2) -> str:
     return f"{value:.8f}"
 
 
+def percent_sign(value: float) -> str:
+    """:func:`percent` with its sign, for a table's cells: "99.98%"."""
+    return f"{percent(value)}%"
+
+
 def outside_share(pred: torch.Tensor) -> float:
     """Fraction of predicted pixels outside [0, 1], values no 8-bit image can hold."""
     return ((pred < 0) | (pred > 1)).double().mean().item()

@@ -17,10 +17,18 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, default_collate
 
-from lib.core import export_onnx, metrics, synthetic
+from lib.core import export_onnx, fit, metrics, models, synthetic
 from lib.core.constants import GRAY_LEVELS
 from lib.core.transform import LearnedTransform
 from lib.timing import measure
+
+
+def closed_form_dense(s, x: torch.Tensor) -> nn.Module:
+    """``dense`` for pipeline ``s`` (a ``lib.core.spec.Spec``), at the least-squares optimum on float images ``x``."""
+    net = models.build("dense", out_shape=s.out_shape)
+    with torch.no_grad():
+        fit.fit_model(net, x, s(x))
+    return net.eval()
 
 
 def to_uint8(x: torch.Tensor) -> torch.Tensor:
