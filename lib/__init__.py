@@ -6,15 +6,15 @@ The package is cut in three layers; each imports only from the ones before it (t
   the target pipeline); the pipelines: ``pipeline`` (the target), ``spec`` (any pipeline named by a string, or
   a user's callable with its input shape), ``probe`` (an affine pipeline's operator, read off by basis images
   or axis by axis) and ``classify`` (linear? affine? separable?); the images: ``data`` (CIFAR-10) and
-  ``synthetic`` (images unlike photographs); the models: ``models`` (the classes), ``registry`` (building,
-  saving, loading them by name), ``separable`` (row/column maps and their parts), ``banded`` (those maps on
-  their support), ``cost`` (FLOPs and time); ``engine`` (the one engine that runs a fitted map: a C loop, a Triton
-  kernel, eager PyTorch), ``fitted`` (a table, curve, clamp or output order around a linear map), ``families`` and
-  ``fitting`` (a user's pipeline read off by probing, the smallest family kept), ``transform`` (``LearnedTransform``,
-  what a user imports) with ``images`` (its input checks), ``export_onnx`` (ONNX graphs); fitting and scoring: ``losses``,
-  ``stopping``, ``train`` (the loop) with ``optimizers`` (one strategy per optimizer), ``fit`` (closed forms,
-  and alternating least squares for large images), ``moments`` (second-moment statistics) and ``metrics``
-  (``score``, the one comparison).
+  ``synthetic`` (images unlike photographs); the models: ``models`` (a package, one module per family),
+  ``registry`` (building, saving, loading them by name), ``separable`` (row/column maps and their parts),
+  ``banded`` (those maps on their support), ``cost`` (FLOPs and time); running and shipping them: ``engine``
+  (a C loop, a Triton kernel, eager PyTorch), ``fitted`` (a table, curve, clamp or output order around a linear
+  map), ``families`` and ``fitting`` (a user's pipeline read off by probing, the smallest family kept),
+  ``transform`` (``LearnedTransform``, what a user imports) with ``images`` (its input checks), ``export_onnx``
+  (ONNX graphs); fitting and scoring: ``losses``, ``stopping``, ``train`` (the loop) with ``optimizers`` (one
+  strategy per optimizer), ``fit`` (closed forms, and alternating least squares for large images), ``moments``
+  (second-moment statistics) and ``metrics`` (``score``, the one comparison).
 - ``lib.experiments``: one module per question a notebook asks: ``designs`` and ``loss_study`` (02);
   ``routes`` (every benchmark route, declared once), ``bench`` with ``bench_config``, ``bench_jobs``,
   ``bench_run`` and ``bench_tables`` (03); ``generality`` and ``user_pipelines`` (04); ``scaling`` (05);

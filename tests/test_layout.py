@@ -28,7 +28,7 @@ def _lib_imports(path: Path) -> set[str]:
 @pytest.mark.parametrize("layer", LAYERS)
 def test_a_layer_imports_only_the_layers_before_it(layer):
     allowed = set(LAYERS[: LAYERS.index(layer) + 1]) | BASICS
-    for path in sorted((ROOT / "lib" / layer).glob("*.py")):
+    for path in sorted((ROOT / "lib" / layer).rglob("*.py")):  # its packages too (models/, engine/)
         assert _lib_imports(path) <= allowed, f"{path.relative_to(ROOT)} imports {_lib_imports(path) - allowed}"
 
 
@@ -65,3 +65,57 @@ def test_the_package_exports_the_transform_and_declares_what_it_needs():
     for package, files in project["tool"]["setuptools"]["package-data"].items():
         for name in files:  # shipped with a built package: engine.c is compiled at first use
             assert (ROOT / package.replace(".", "/") / name).is_file(), name
+
+
+def _module_of(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imported_at_load(path: Path, modules: set[str]) -> set[str]:
+    """The lib modules a file imports when it is loaded: its top-level imports, not those inside functions (run
+    later) or under ``if TYPE_CHECKING:`` (never run). ``from a import b`` counts ``a.b`` where that is a module."""
+    found = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            continue
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef):
+                break
+            if isinstance(sub, ast.Import):
+                found |= {a.name for a in sub.names}
+            elif isinstance(sub, ast.ImportFrom) and sub.module:
+                found |= {f"{sub.module}.{a.name}" if f"{sub.module}.{a.name}" in modules else sub.module
+                          for a in sub.names}  # fmt: skip
+    return found & modules
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One import cycle of ``graph`` as a list of modules, or [] where there is none."""
+    state: dict[str, int] = {}  # 1: on the path, 2: done
+    path: list[str] = []
+
+    def visit(m: str) -> list[str]:
+        state[m] = 1
+        path.append(m)
+        for n in sorted(graph.get(m, ())):
+            if state.get(n) == 1:
+                return path[path.index(n) :] + [n]
+            if n not in state and (found := visit(n)):
+                return found
+        state[m] = 2
+        path.pop()
+        return []
+
+    for m in sorted(graph):
+        if m not in state and (found := visit(m)):
+            return found
+    return []
+
+
+def test_no_module_of_lib_imports_itself_round_a_cycle():
+    files = sorted((ROOT / "lib").rglob("*.py"))
+    modules = {_module_of(p) for p in files}
+    graph = {_module_of(p): _imported_at_load(p, modules) - {_module_of(p)} for p in files}
+    assert _cycle(graph) == []
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]  # the check sees one

@@ -1,0 +1,26 @@
+"""``fc_large``: one fully connected layer from the whole input to the whole output."""
+
+import torch
+from torch import nn
+
+from lib.core.constants import IN_SHAPE, OUT_SHAPE
+from lib.core.models.base import OutputConstraint, refuse_large
+from lib.core.pipeline import check_images
+from lib.core.registry import register
+
+
+@register("fc_large")
+class FCLarge(nn.Module):
+    """One fully connected layer from the whole 3x32x32 input to the 28x28 output (2.4M parameters)."""
+
+    def __init__(self, output: str = "none", out_shape: tuple[int, int, int] = OUT_SHAPE,
+                 in_shape: tuple[int, int, int] = IN_SHAPE):  # fmt: skip
+        super().__init__()
+        self.out_shape, self.in_shape = tuple(out_shape), tuple(in_shape)
+        refuse_large("fc_large", torch.Size(self.in_shape).numel() * torch.Size(self.out_shape).numel())
+        self.linear = nn.Linear(torch.Size(self.in_shape).numel(), torch.Size(self.out_shape).numel())
+        self.output = OutputConstraint(output)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_images(x, self.in_shape)
+        return self.output(self.linear(x.flatten(1)).view(-1, *self.out_shape))  # (N, C, H, W)
