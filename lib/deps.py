@@ -5,8 +5,8 @@ through other modules. This reads the code cells of each notebook and every proj
 ``ast`` (nothing is imported or run), follows the imports that resolve to a file under the project
 root, and writes one make variable per notebook (``DEPS_<stem>``) or module (``DEPS_<dotted.name>``):
 the module files, the ``__init__.py`` of every package on the way, and the non-Python files a module
-names by a string constant beside it (``lib/core/engine/engine.c`` for ``lib/core/engine/cpu.py``). Every listed file also gets
-a rule without a recipe, so that deleting a module reruns what used it instead of stopping make.
+names by a string constant beside it (``lib/core/engine/engine.c`` for ``lib/core/engine/cpu.py``). Every
+listed file also gets a rule without a recipe, so that deleting a module reruns what used it instead of stopping make.
 
 Only the standard library is used, so the system ``python3`` runs it before ``.venv`` exists. Imports
 built at run time (``importlib.import_module(name)``) are not seen.
