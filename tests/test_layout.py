@@ -119,3 +119,19 @@ def test_no_module_of_lib_imports_itself_round_a_cycle():
     graph = {_module_of(p): _imported_at_load(p, modules) - {_module_of(p)} for p in files}
     assert _cycle(graph) == []
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]  # the check sees one
+
+
+def test_no_code_in_lib_core_branches_on_a_model_familys_name():
+    """A model says what it can do (set_linear, fit_kernel, read_parts, ...); lib.core never asks its name."""
+    from lib.core import models
+
+    names = set(models.REGISTRY)
+    for path in sorted((ROOT / "lib" / "core").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Compare):
+                continue
+            compared = [node.left, *node.comparators]
+            literals = {c.value for c in compared if isinstance(c, ast.Constant)}
+            literals |= {e.value for c in compared if isinstance(c, ast.Tuple | ast.Set | ast.List) for e in c.elts
+                         if isinstance(e, ast.Constant)}  # fmt: skip
+            assert not literals & names, f"{path.relative_to(ROOT)}:{node.lineno} compares with {literals & names}"

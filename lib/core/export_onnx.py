@@ -71,17 +71,17 @@ class Graph(nn.Module):
         except TypeError:
             parts = None
         if parts is not None:
-            self.kind = "separable"
+            self.kind = "rows and columns"  # the graph's layout: a product on each side
             mix, bias = parts.gray.detach().float().view(-1, c_in), parts.bias.detach().float()
             self.register_buffer("rows", parts.rows.detach().float().contiguous())  # (H, h)
             self.register_buffer("cols_t", parts.cols.detach().float().T.contiguous())  # (w, W)
         elif hasattr(model, "linear") and hasattr(model, "gray"):  # dense: the mix, then one Linear per channel
-            self.kind = "dense"
+            self.kind = "per channel"  # one Linear for each mixed channel
             mix, bias = model.gray.weight.detach().float()[:, :, 0, 0], model.gray.bias.detach().float()
             self.register_buffer("weight_t", model.linear.weight.detach().float().T.contiguous())  # (h w, H W)
             self.register_buffer("offset", model.linear.bias.detach().float())  # (H W,)
         elif hasattr(model, "weight") and hasattr(model, "offset"):  # exact, as one matrix
-            self.kind = "matrix"
+            self.kind = "one matrix"  # on the whole flattened image
             mix, bias = torch.eye(c_in), torch.zeros(c_in)  # unused: the matrix holds the mix
             self.register_buffer("weight_t", model.weight.detach().float() * scale)  # (c h w, C H W)
             self.register_buffer("offset", model.offset.detach().float().flatten())
@@ -112,11 +112,11 @@ class Graph(nn.Module):
     def _linear(self, x: torch.Tensor) -> torch.Tensor:
         c, h, w = self.out_shape
         c_in, h_in, w_in = self.in_shape
-        if self.kind == "matrix":
+        if self.kind == "one matrix":
             return (torch.matmul(x.reshape(-1, c_in * h_in * w_in), self.weight_t) + self.offset).reshape(-1, c, h, w)
         # the channel mix as one product per image (in ONNX Runtime 5x faster than a 1x1 Conv here)
         g = torch.matmul(self.mix, x.reshape(-1, c_in, h_in * w_in)).reshape(-1, len(self.mix), h_in, w_in) + self.bias
-        if self.kind == "separable":  # B^T as one product over every row of every image, then A
+        if self.kind == "rows and columns":  # B^T as one product over every row of every image, then A
             return torch.matmul(self.rows, torch.matmul(g, self.cols_t))  # (N, C, H, W)
         return (torch.matmul(g.reshape(-1, h_in * w_in), self.weight_t) + self.offset).reshape(-1, c, h, w)
 

@@ -21,7 +21,8 @@ When the normal matrix is singular (fewer images than pixels) the minimum-norm s
 output pixel on the 75 input values under the kernel (``conv_lstsq``), the best any single convolution
 can do, which says what the design can represent rather than how fast Adam gets there.
 
-The fits write ``separable`` through its parts (lib.core.separable), as every other caller does.
+Each fittable model says how it takes a fit (``set_linear``, or ``fit_kernel`` for ``conv5``): nothing here asks a
+model's name. ``separable`` takes its parts (lib.core.separable), as every other caller does.
 """
 
 from dataclasses import dataclass, field
@@ -30,11 +31,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lib.core.constants import IN_SHAPE
 from lib.core.moments import raw_moments
-from lib.core.separable import SeparableParts, balanced, set_parts
+from lib.core.registry import REGISTRY
+from lib.core.separable import SeparableParts, balanced
 
-FITTABLE = ("dense", "separable", "fc_large", "conv5")
 EIG_CUTOFF = 1e-12  # relative eigenvalue below which a direction counts as unseen (singular fallback)
 LSTSQ_INPUTS = 16_384  # inputs a pixel above which the full least squares is refused: its normal matrix alone
 # would take 2 GiB in float64 (3x64x64 = 12,288 inputs fit; 3x128x128 = 49,152 would take 18 GiB)
@@ -125,62 +125,59 @@ def nearest_kronecker(spatial: torch.Tensor, out_hw: tuple[int, int], in_hw: tup
     return a.view(p, h), b.view(q, w), ratio
 
 
-def _check(model: nn.Module) -> str:
-    name = getattr(model, "registry_name", None)
-    if name not in FITTABLE:
-        raise TypeError(f"no closed-form fit for {name or type(model).__name__}; fittable models: {FITTABLE}")
+def _check(model: nn.Module) -> None:
+    """Refuse a model without a closed form (it has neither ``set_linear`` nor ``fit_kernel``), or with an output
+    constraint, which no least squares honours."""
+    if not (hasattr(model, "set_linear") or hasattr(model, "fit_kernel")):
+        fittable = sorted(n for n, cls in REGISTRY.items() if hasattr(cls, "set_linear") or hasattr(cls, "fit_kernel"))
+        name = getattr(model, "registry_name", None) or type(model).__name__
+        raise TypeError(f"no closed-form fit for {name}; fittable models: {', '.join(fittable)}")
     if model.output.mode != "none":
         raise ValueError(
             f"the closed-form fit minimises the plain squared error of a linear map; a {model.output.mode!r} "
             f"output constraint is not linear: build the model with output='none'"
         )
-    return name
 
 
 @torch.no_grad()
 def fit_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict:
-    """Set ``model``'s weights (dense, separable or fc_large) to the least-squares optimum on (x, y).
+    """Set ``model``'s weights to the least-squares optimum on (x, y): a model with ``fit_kernel`` (one shared
+    convolution) fits it itself; any other takes the nearest map of its structure to the full linear optimum
+    (:func:`set_from_fit`).
 
     Returns the diagnostics: the solver and, for the factored models, the singular-value ratios that
     say how close the full linear optimum is to the model's structure (0: exactly representable).
     """
-    name = _check(model)
-    if name == "conv5":
-        weight, bias = conv_lstsq(x, y, model.conv.kernel_size)
-        model.conv.weight.copy_(weight)
-        model.conv.bias.copy_(bias)
-        kh, kw = model.conv.kernel_size
-        return {"solver": f"normal equations of the {kh}x{kw} patches", "n_images": len(x)}
+    _check(model)
+    if hasattr(model, "fit_kernel"):
+        return model.fit_kernel(x, y)
     return set_from_fit(model, linear_lstsq(x, y), tuple(y.shape[1:]))
 
 
 @torch.no_grad()
-def set_from_fit(model: nn.Module, fit: LinearFit, out_shape: tuple[int, int, int]) -> dict:
-    """Set a dense, separable or fc_large model to the nearest map of its structure to ``fit``: one least
-    squares serves every model of a pipeline. Returns the diagnostics, as :func:`fit_model`."""
-    name = _check(model)
-    info = {"solver": fit.solver, **fit.diagnostics}
-    if name == "fc_large":
-        model.linear.weight.copy_(fit.weight)
-        model.linear.bias.copy_(fit.bias)
-        return info
-    c, p, q = out_shape
-    in_channels, h, w_in = getattr(model, "in_shape", IN_SHAPE)
-    w, spatial, info["channel_rank1_ratio"] = factor_channels(fit, in_channels, c)
-    mix = w.view(c, in_channels)
-    intercept = fit.bias.view(c, p * q)  # per output channel; the models share one constant over channels
-    if name == "dense":
-        model.gray.weight.copy_(mix.view_as(model.gray.weight))
-        model.gray.bias.zero_()
-        model.linear.weight.copy_(spatial)
-        model.linear.bias.copy_(intercept.mean(0))
-        return info
-    a, b, info["kronecker_rank1_ratio"] = nearest_kronecker(spatial, (p, q), (h, w_in))
-    # separable's only constant is b (A 1)(B 1)^T per channel: the least-squares b for the fitted intercept
+def set_from_fit(model: nn.Module, fit: LinearFit, out_shape: tuple[int, int, int] | None = None) -> dict:
+    """Set a model with ``set_linear`` (dense, separable, fc_large) to the nearest map of its structure to ``fit``:
+    one least squares serves every model of a pipeline. Returns the diagnostics, as :func:`fit_model`.
+    ``out_shape`` is the model's own (kept for callers that pass it)."""
+    _check(model)
+    if out_shape is not None and tuple(out_shape) != tuple(model.out_shape):
+        raise ValueError(f"the model gives {tuple(model.out_shape)} images, the fit {tuple(out_shape)}")
+    return {"solver": fit.solver, **fit.diagnostics, **model.set_linear(fit)}
+
+
+def separable_from_fit(fit: LinearFit, in_shape, out_shape) -> tuple[SeparableParts, dict]:
+    """The separable parts nearest to ``fit`` (the channel mix, then A and B by the nearest Kronecker product),
+    with the two rank-1 ratios. separable's only constant is b (A 1)(B 1)^T per channel: the least-squares b for
+    the fitted intercept."""
+    (c, p, q), (in_channels, h, w_in) = out_shape, in_shape
+    w, spatial, channel_ratio = factor_channels(fit, in_channels, c)
+    a, b, kronecker_ratio = nearest_kronecker(spatial, (p, q), (h, w_in))
     ones = torch.outer(a.sum(1), b.sum(1)).flatten()
     norm = (ones @ ones).item()
-    set_parts(model, SeparableParts(mix, intercept @ ones / norm if norm > 0 else torch.zeros(c), a, b))
-    return info
+    intercept = fit.bias.view(c, p * q)
+    bias = intercept @ ones / norm if norm > 0 else torch.zeros(c)
+    parts = SeparableParts(w.view(c, in_channels), bias, a, b)
+    return parts, {"channel_rank1_ratio": channel_ratio, "kronecker_rank1_ratio": kronecker_ratio}
 
 
 @torch.no_grad()

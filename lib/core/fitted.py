@@ -66,6 +66,11 @@ class Fitted(nn.Module):
         after = " + curve" if self.curve is not None else " + clamp" if self.clamp is not None else ""
         return f"{before}{'permuted ' if self.order is not None else ''}{name}{after}"
 
+    @property
+    def bare(self) -> bool:
+        """Whether it is its linear map alone: no table, curve, clamp or output order around it."""
+        return all(v is None for v in (self.table, self.curve, self.clamp, self.order))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.table is not None:  # the nearest level's entry, as engine.c and lib.core.curves.Table take it
             x = self.table[(x.clamp(0, 1) * GRAY_LEVELS).round().long()]

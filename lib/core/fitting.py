@@ -29,6 +29,7 @@ from lib.core import families
 from lib.core.classify import LINEAR_TOL_GRAY, residuals
 from lib.core.constants import GRAY_LEVELS
 from lib.core.fitted import Fitted, Matrix
+from lib.core.models import Banded
 from lib.core.spec import Spec, describe
 
 ACCEPT_GRAY = 0.01  # the worst pixel a linear family or a table may miss the pipeline by, on every held-out image
@@ -134,8 +135,7 @@ def fit_shape(s: Spec, photos: torch.Tensor | None = None, axes: dict | None = N
 
 def note_axes(model, axes: dict) -> None:
     """Keep the row and column maps of a plain ``banded`` fit in ``axes``, keyed ("rows", h, H) and ("cols", w, W)."""
-    plain = isinstance(model, Fitted) and model.parts == "banded"
-    if plain:
+    if isinstance(model, Fitted) and model.bare and isinstance(model.linear, Banded):
         parts = model.linear.read_parts()
         (_, h, w), (_, ho, wo) = model.in_shape, model.out_shape
         axes[("rows", h, ho)] = parts.rows.detach().double()

@@ -4,6 +4,7 @@ import torch
 from torch import nn
 
 from lib.core.constants import IN_SHAPE, OUT_SHAPE
+from lib.core.fit import conv_lstsq
 from lib.core.models.base import OutputConstraint
 from lib.core.pipeline import check_images
 from lib.core.registry import register
@@ -48,3 +49,13 @@ class Conv5(ValidConvs):
     """One valid 5x5 convolution, 3 -> 1 channels: 32 -> 28."""
 
     layers = ("conv",)
+
+    @torch.no_grad()
+    def fit_kernel(self, x: torch.Tensor, y: torch.Tensor) -> dict:
+        """The least-squares kernel and bias from images ``x`` to targets ``y`` (lib.core.fit.conv_lstsq): the best
+        any single convolution can do."""
+        weight, bias = conv_lstsq(x, y, self.conv.kernel_size)
+        self.conv.weight.copy_(weight)
+        self.conv.bias.copy_(bias)
+        kh, kw = self.conv.kernel_size
+        return {"solver": f"normal equations of the {kh}x{kw} patches", "n_images": len(x)}

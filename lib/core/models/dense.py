@@ -4,6 +4,7 @@ import torch
 from torch import nn
 
 from lib.core.constants import IN_SHAPE, OUT_SHAPE
+from lib.core.fit import LinearFit, factor_channels
 from lib.core.models.base import Conv1x1, OutputConstraint, refuse_large
 from lib.core.pipeline import check_images
 from lib.core.registry import register
@@ -34,6 +35,20 @@ class Dense(nn.Module):
         g = self.gray(x)  # (N, C, 32, 32)
         y = self.linear(self.flatten(g))  # (N, C, H * W)
         return self.output(self.unflatten(y))  # (N, C, H, W)
+
+    @torch.no_grad()
+    def set_linear(self, fit: LinearFit) -> dict:
+        """The nearest map of this structure to the full linear least squares ``fit`` (lib.core.fit): the channel
+        mix and one spatial map by the rank-1 SVD of the fit's channel blocks; the intercept averaged over
+        channels (the model shares one). Returns sigma_2 / sigma_1 of that factorisation."""
+        c, p, q = self.out_shape
+        in_c = self.in_shape[0]
+        w, spatial, ratio = factor_channels(fit, in_c, c)
+        self.gray.weight.copy_(w.view(c, in_c).view_as(self.gray.weight))
+        self.gray.bias.zero_()
+        self.linear.weight.copy_(spatial)
+        self.linear.bias.copy_(fit.bias.view(c, p * q).mean(0))
+        return {"channel_rank1_ratio": ratio}
 
 
 def gray_weights(model) -> torch.Tensor:

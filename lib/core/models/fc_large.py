@@ -4,6 +4,7 @@ import torch
 from torch import nn
 
 from lib.core.constants import IN_SHAPE, OUT_SHAPE
+from lib.core.fit import LinearFit
 from lib.core.models.base import OutputConstraint, refuse_large
 from lib.core.pipeline import check_images
 from lib.core.registry import register
@@ -24,3 +25,10 @@ class FCLarge(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_images(x, self.in_shape)
         return self.output(self.linear(x.flatten(1)).view(-1, *self.out_shape))  # (N, C, H, W)
+
+    @torch.no_grad()
+    def set_linear(self, fit: LinearFit) -> dict:
+        """The full linear least squares ``fit`` (lib.core.fit) is this model's own optimum: taken as it is."""
+        self.linear.weight.copy_(fit.weight)
+        self.linear.bias.copy_(fit.bias)
+        return {}

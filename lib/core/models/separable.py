@@ -4,6 +4,7 @@ import torch
 from torch import nn
 
 from lib.core.constants import IN_SHAPE, OUT_SHAPE
+from lib.core.fit import LinearFit, separable_from_fit
 from lib.core.models.base import Conv1x1, OutputConstraint
 from lib.core.pipeline import check_images
 from lib.core.registry import register
@@ -40,3 +41,11 @@ class Separable(nn.Module):
     @torch.no_grad()
     def write_parts(self, parts: SeparableParts) -> None:
         copy_parts(self.read_parts(), parts)
+
+    @torch.no_grad()
+    def set_linear(self, fit: LinearFit) -> dict:
+        """The nearest separable map to the full linear least squares ``fit`` (lib.core.fit.separable_from_fit);
+        returns its two rank-1 ratios."""
+        parts, ratios = separable_from_fit(fit, self.in_shape, self.out_shape)
+        self.write_parts(parts)
+        return ratios
