@@ -256,3 +256,15 @@ def test_the_engine_runs_a_dense_map_eagerly_and_says_why():
     pipeline, shape, _ = FAMILIES["dense"]
     t = LearnedTransform.fit(pipeline, in_shape=shape)
     assert t.model.parts == "dense" and t.backend == "eager" and "dense matrix" in t.backend_reason
+
+
+def test_a_reused_row_map_that_does_not_hold_is_read_again():
+    """Resize(int) resizes the shorter side: a 128-high portrait and a 128-high landscape image share their heights in
+    and out, not their row maps."""
+    pipeline = v2.Compose([v2.Resize(20, antialias=True), v2.CenterCrop(16)])
+    t = LearnedTransform.fit(pipeline)
+    for shape in ((3, 32, 24), (3, 32, 40)):
+        x = _photos(3, shape, seed=8)
+        assert _gray_off(t, pipeline, x) <= 0.01
+        report = t.reports["x".join(map(str, shape))]
+        assert report.family == "banded" and "reused" not in report.method, report.line()

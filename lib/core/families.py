@@ -43,14 +43,27 @@ def _band(parts: SeparableParts | None, why: str):
         raise Skip(f"its map reads no input pixel ({err.__class__.__name__}): is its output constant?") from err
 
 
+def _matches(parts: SeparableParts | None, s: Spec) -> bool:
+    """Whether ``parts`` reproduce pipeline ``s`` on two random images, up to float rounding: a quick check that a
+    guessed structure (a reused axis map, an output order) holds before the held-out images judge the fit."""
+    if parts is None:
+        return False
+    x = torch.rand(2, *s.in_shape, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        y = s(x).double()
+    return bool((parts(x.double()) - y).abs().max() < 1e-4 * (1 + y.abs().max()))
+
+
 def separable(s: Spec, axes: dict) -> tuple[Fitted, str]:
-    """``banded`` read by axis, reusing a row or column map of ``axes`` where one fits the shape."""
+    """``banded`` read by axis, reusing a row or column map of ``axes`` where one fits the shape (the same lengths in
+    and out need not mean the same map: a resize of the shorter side maps a height differently in a portrait and
+    a landscape image, so a reused map is kept only where it reproduces the pipeline)."""
     (_, h, w), (_, ho, wo) = s.in_shape, s.out_shape
     offset = probe._offset(s)
     rows, cols = axes.get(("rows", h, ho)), axes.get(("cols", w, wo))
     if rows is not None or cols is not None:
         parts = probe.read_axes(s, offset, rows=rows, cols=None if rows is not None else cols)
-        if parts is not None:
+        if _matches(parts, s):
             return Fitted(_band(parts, "")), f"axis probe, {'row' if rows is not None else 'column'} map reused"
     parts = probe.read_axes(s, offset)
     if parts is None:  # the probe does not apply: fit the separable map to noise instead
@@ -103,10 +116,7 @@ def permuted(s: Spec) -> tuple[Fitted, str]:
         inverse[order] = torch.arange(len(order))
         inner = derived(s, lambda x, i=inverse, sh=shape: s(x).flatten(1)[:, i].view(-1, *sh), shape, "unpermuted")
         parts = probe.read_axes(inner, probe._offset(inner))
-        x = torch.rand(2, *s.in_shape, generator=torch.Generator().manual_seed(0))
-        if parts is not None and (parts(x.double()) - inner(x).double()).abs().max() < 1e-4 * (
-            1 + inner(x).abs().max()
-        ):
+        if _matches(parts, inner):
             how = "from ramps" if found is not None else "a quarter turn or transpose"
             return Fitted(_band(parts, ""), order=order, out_shape=s.out_shape), f"axis probe, outputs permuted ({how})"
     raise Skip("no permutation of its outputs makes a separable map")
