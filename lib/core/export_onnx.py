@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from lib.core.constants import GRAY_LEVELS
-from lib.core.fitted import Fitted
+from lib.core.fitted import Fitted, finish, look_up
 from lib.core.models import output_mode
 from lib.core.separable import parts_of
 from lib.timing import measure
@@ -92,21 +92,10 @@ class Graph(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.table is not None:  # a Gather of each pixel's level from the table
-            level = x.to(torch.int64) if self.source == "uint8" else torch.round(x.clamp(0, 1) * GRAY_LEVELS).long()
-            x = self.table[level]
+            x = look_up(self.table, x)
         y = self._linear(x.to(torch.float32))  # a Cast from uint8; nothing from float
-        if self.curve is not None:  # two Gathers and a line between them, as lib.core.fitted.Fitted
-            lo, hi = self.curve_range
-            top = len(self.curve) - 1
-            pos = ((y - lo) * (top / (hi - lo) if hi > lo else 0.0)).clamp(0, top)
-            i = pos.floor().clamp(max=top - 1)
-            a = self.curve[i.long()]
-            y = a + (pos - i) * (self.curve[i.long() + 1] - a)
-        if self.clamp is not None:
-            y = y.clamp(*self.clamp)
-        if self.order is not None:  # a Gather of each output from the map's pixel
-            y = y.reshape(-1, len(self.order))[:, self.order]
-        y = y.reshape(-1, *self.result_shape)
+        # the curve (two Gathers and a line between them), the clamp and the output order (a Gather), as Fitted does
+        y = finish(y, self.curve, self.curve_range, self.clamp, self.order, self.result_shape)
         return torch.round(y * GRAY_LEVELS).clamp(0, GRAY_LEVELS).to(torch.uint8) if self.u8_out else y
 
     def _linear(self, x: torch.Tensor) -> torch.Tensor:

@@ -72,21 +72,33 @@ class Fitted(nn.Module):
         return all(v is None for v in (self.table, self.curve, self.clamp, self.order))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.table is not None:  # the nearest level's entry, as engine.c and lib.core.curves.Table take it
-            x = self.table[(x.clamp(0, 1) * GRAY_LEVELS).round().long()]
-        y = self.linear(x)
-        if self.curve is not None:
-            lo, hi = self.curve_range
-            top = len(self.curve) - 1
-            pos = ((y - lo) * (top / (hi - lo) if hi > lo else 0.0)).clamp(0, top)
-            i = pos.floor().clamp(max=top - 1).long()
-            a = self.curve[i]
-            y = a + (pos - i) * (self.curve[i + 1] - a)  # as engine.c computes it (torch.lerp rounds otherwise)
-        if self.clamp is not None:
-            y = y.clamp(*self.clamp)
-        if self.order is not None:
-            y = y.flatten(1)[:, self.order].view(-1, *self.out_shape)  # (N, C, H, W)
-        return y
+        y = self.linear(x if self.table is None else look_up(self.table, x))
+        return finish(y, self.curve, self.curve_range, self.clamp, self.order, self.out_shape)
+
+
+def look_up(table: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Each pixel of ``x`` replaced by its level's entry of ``table``: uint8 pixels are levels; a float pixel is taken
+    at its nearest level, as engine.c and lib.core.curves.Table take it. The ONNX graph runs this too."""
+    level = x.long() if x.dtype == torch.uint8 else (x.clamp(0, 1) * GRAY_LEVELS).round().long()
+    return table[level]
+
+
+def finish(y: torch.Tensor, curve: torch.Tensor | None, curve_range: tuple[float, float],
+           clamp: tuple[float, float] | None, order: torch.Tensor | None, out_shape) -> torch.Tensor:  # fmt: skip
+    """What comes after the linear map's output ``y`` (N, C', H', W'): the curve, the clamp, the output order; the
+    result (N, *out_shape). The ONNX graph runs this too."""
+    if curve is not None:
+        lo, hi = curve_range
+        top = len(curve) - 1
+        pos = ((y - lo) * (top / (hi - lo) if hi > lo else 0.0)).clamp(0, top)
+        i = pos.floor().clamp(max=top - 1).long()
+        a = curve[i]
+        y = a + (pos - i) * (curve[i + 1] - a)  # as engine.c computes it (torch.lerp rounds otherwise)
+    if clamp is not None:
+        y = y.clamp(*clamp)
+    if order is not None:
+        y = y.flatten(1)[:, order]
+    return y.reshape(-1, *out_shape)  # (N, C, H, W)
 
 
 def to_blob(model: Fitted) -> dict:
