@@ -244,11 +244,10 @@ class LearnedTransform(nn.Module):
             groups.setdefault((tuple(img.shape), img.dtype), []).append(i)
         out = [None] * len(images)
         for members in groups.values():
-            imgs = [images[i] for i in members]
+            imgs = [images[i].contiguous() for i in members]  # each where it lies (a copy only where it is strided)
             key = self._map_for(torch.stack(imgs[: fitting.CHECK_IMAGES]))  # fitted here on a first sight of the size
             backend = self._backend(key, imgs[0].device)
             direct = backend.name == "cpu-loop" and imgs[0].dtype in engine.DTYPES
-            direct = direct and all(i.is_contiguous() for i in imgs)
             ys = backend(imgs, self.out_dtype) if direct else self(torch.stack(imgs))
             for i, y in zip(members, ys, strict=True):
                 out[i] = y

@@ -191,7 +191,7 @@ class CpuLoop:
         each contiguous: the loop reads each where it lies, without stacking them into one batch first."""
         ptrs = None
         if isinstance(x, (list, tuple)):
-            _check_list(x, self.plan.in_shape)
+            _check_list(x, self.plan.in_shape, out_dtype)
             ptrs = torch.tensor([img.data_ptr() for img in x], dtype=torch.int64)
             n, dtype, x_ptr = len(x), x[0].dtype, 0
         else:
@@ -199,8 +199,6 @@ class CpuLoop:
             if x.device.type != "cpu":
                 raise ValueError(f"the CPU loop takes images on the CPU, got {x.device}")
             n, dtype, x_ptr = x.shape[0], x.dtype, x.data_ptr()
-        if out_dtype not in DTYPES:
-            raise ValueError(f"out_dtype is torch.float32 or torch.uint8, got {out_dtype}")
         out = output((n, *self.plan.result_shape), out_dtype)
         fn, args = self._fns[(dtype, out_dtype)], self._args[dtype]
         per_image_in, per_image_out = self._per_image["in"][dtype], self._per_image["out"][out_dtype]
@@ -226,8 +224,11 @@ class CpuLoop:
         return out
 
 
-def _check_list(images: list, in_shape: tuple[int, int, int]) -> None:
-    """Refuse a list the loop would misread: anything but contiguous CPU images (cin, h, w) of one dtype it reads."""
+def _check_list(images: list, in_shape: tuple[int, int, int], out_dtype: torch.dtype) -> None:
+    """Refuse a list the loop would misread, as check_batch refuses a batch: anything but contiguous CPU images
+    (cin, h, w) of one dtype it reads, or an output dtype it does not write."""
+    if out_dtype not in DTYPES:
+        raise ValueError(f"out_dtype is torch.float32 or torch.uint8, got {out_dtype}")
     if not images:
         raise ValueError("expected a non-empty list of images")
     dtype = images[0].dtype if isinstance(images[0], torch.Tensor) else None
