@@ -80,7 +80,7 @@ def test_each_family_is_chosen_for_its_pipeline_and_reproduces_it_on_photographs
     photos = _photos(6, shape, seed=1)
     t = LearnedTransform.fit(pipeline, in_shape=shape, x=photos)
     report = t.reports["x".join(map(str, shape))]
-    assert report.family == t.model.parts == family.split(",")[0]
+    assert report.family == t.model.family == family.split(",")[0]
     assert report.in_shape == shape and report.params > 0 and report.seconds > 0
     assert report.noise_gray <= tol and report.photo_gray is not None and report.photo_gray <= tol
     for x in (_photos(5, shape, seed=2), _noise(5, shape, seed=3)):
@@ -101,7 +101,7 @@ def test_the_smaller_families_are_tried_first_and_kept_in_the_report():
 def test_a_fold_before_the_resize_is_a_table_exact_on_8_bit_images():
     shape = (3, 24, 32)
     t = LearnedTransform.fit(SOLARIZE_THEN_RESIZE, in_shape=shape)
-    assert t.model.parts == "table + banded"
+    assert t.model.family == "table + banded"
     assert any("turns back" in line for line in t.reports["3x24x32"].tried)  # the fold seen, before the table
     x = _photos(5, shape, seed=5)
     assert _gray_off(t, SOLARIZE_THEN_RESIZE, x) <= 0.01
@@ -249,13 +249,13 @@ def test_the_axis_probe_reads_a_normalize_offset_as_the_maps_bias():
 def test_the_engine_runs_every_family_but_dense_in_the_cpu_loop(family):
     pipeline, shape, _ = FAMILIES[family]
     t = LearnedTransform.fit(pipeline, in_shape=shape)
-    assert t.model.parts == family.split(",")[0] and t.backend == "cpu-loop" and t.backend_reason == ""
+    assert t.model.family == family.split(",")[0] and t.backend == "cpu-loop" and t.backend_reason == ""
 
 
 def test_the_engine_runs_a_dense_map_eagerly_and_says_why():
     pipeline, shape, _ = FAMILIES["dense"]
     t = LearnedTransform.fit(pipeline, in_shape=shape)
-    assert t.model.parts == "dense" and t.backend == "eager" and "dense matrix" in t.backend_reason
+    assert t.model.family == "dense" and t.backend == "eager" and "dense matrix" in t.backend_reason
 
 
 def test_a_reused_row_map_that_does_not_hold_is_read_again():

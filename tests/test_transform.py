@@ -111,7 +111,7 @@ def test_a_transform_fitted_for_a_pipeline_with_normalize_reproduces_it():
     x = _u8(6, shape=(3, 48, 48), seed=4)
     with torch.no_grad():
         assert (t(x) - pipeline(x.float() / 255)).abs().max().item() * 255 < 0.01
-    assert t.model.parts == "banded" and type(t.model.linear).__name__ == "Banded"
+    assert t.model.family == "banded" and type(t.model.linear).__name__ == "Banded"
     with pytest.raises(ValueError, match="RandomHorizontalFlip"):
         LearnedTransform.fit(v2.RandomHorizontalFlip(), in_shape=(3, 32, 32))
     with pytest.raises(ValueError, match=r"not affine.*from step 2.*folds after its linear steps"):

@@ -58,7 +58,7 @@ class Fitted(nn.Module):
         self.clamp = None if clamp is None else tuple(float(v) for v in clamp)
 
     @property
-    def parts(self) -> str:
+    def family(self) -> str:
         """The family, as the report names it: "table + banded", "banded + curve", "permuted banded", ..."""
         name = getattr(self.linear, "registry_name", "matrix")
         name = "dense" if isinstance(self.linear, Matrix) else name

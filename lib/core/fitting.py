@@ -48,7 +48,7 @@ class FitReport:
 
     in_shape: tuple[int, int, int]
     out_shape: tuple[int, int, int]
-    family: str  # lib.core.fitted.Fitted.parts: "banded", "table + banded", "banded + curve", ...
+    family: str  # lib.core.fitted.Fitted.family: "banded", "table + banded", "banded + curve", ...
     method: str  # how its map was read: "axis probe", "axis probe, row map reused", "basis images", ...
     params: int  # numbers the fitted map holds
     seconds: float  # wall time of the fit, checks included
@@ -119,10 +119,10 @@ def fit_shape(s: Spec, photos: torch.Tensor | None = None, axes: dict | None = N
         noise, photo = worst(model, s, sets, levels)
         if max(noise, photo or 0.0) <= tol:
             note_axes(model, axes)
-            report = FitReport(s.in_shape, s.out_shape, model.parts, method, numbers(model),
+            report = FitReport(s.in_shape, s.out_shape, model.family, method, numbers(model),
                                time.perf_counter() - start, noise, photo, tried)  # fmt: skip
             return model, report
-        tried.append(f"{model.parts}: {max(noise, photo or 0.0):.3g} gray levels off")
+        tried.append(f"{model.family}: {max(noise, photo or 0.0):.3g} gray levels off")
     kind = "affine" if affine else f"not affine (its superposition is {superposition:.3g} gray levels off)"
     fold = (
         ". It folds after its linear steps, which no family reproduces (a fold before them is a table's)"
