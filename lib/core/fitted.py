@@ -60,8 +60,7 @@ class Fitted(nn.Module):
     @property
     def family(self) -> str:
         """The family, as the report names it: "table + banded", "banded + curve", "permuted banded", ..."""
-        name = getattr(self.linear, "registry_name", "matrix")
-        name = "dense" if isinstance(self.linear, Matrix) else name
+        name = "dense" if isinstance(self.linear, Matrix) else self.linear.registry_name
         before = "table + " if self.table is not None else ""
         after = " + curve" if self.curve is not None else " + clamp" if self.clamp is not None else ""
         return f"{before}{'permuted ' if self.order is not None else ''}{name}{after}"

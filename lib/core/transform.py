@@ -189,22 +189,18 @@ class LearnedTransform(nn.Module):
             return cls(registry.from_blob(data, where=str(path)), out_dtype or torch.float32)
         if data.get("format") != FORMAT:
             raise ValueError(f"{path} is a transform saved in format {data.get('format')}; this code reads {FORMAT}")
-        out_dtype = out_dtype or getattr(torch, data["out_dtype"])
-        models, reports = [], []
+        fits = []
         for item in data["fits"]:
-            models.append(fitted.from_blob(item["model"]) if item["fitted"] else registry.from_blob(item["model"]))
+            model = fitted.from_blob(item["model"]) if item["fitted"] else registry.from_blob(item["model"])
             r = item["report"]
-            reports.append(None if r is None else fitting.FitReport(**{k: tuple(v) if k.endswith("shape") else v
-                                                                       for k, v in r.items()}))  # fmt: skip
-        if not models and data["pipeline"] is None:
+            fits.append((model, None if r is None else fitting.FitReport(**{k: tuple(v) if k.endswith("shape") else v
+                                                                            for k, v in r.items()})))  # fmt: skip
+        if not fits and data["pipeline"] is None:
             raise ValueError(f"{path} holds no fit and no pipeline to fit")
-        t = cls(None, out_dtype, data["pipeline"]) if not models else cls(models[0], out_dtype)
-        t.pipeline = data["pipeline"]
-        t.reports = {} if reports[:1] == [None] or not reports else {_key(models[0].in_shape): reports[0]}
-        for model, report in zip(models[1:], reports[1:], strict=True):
+        t = cls(fits[0][0] if fits else None, out_dtype or getattr(torch, data["out_dtype"]), data["pipeline"])
+        for model, report in fits:
             t._add(model, report)
-        for model in t.maps.values():  # the axis maps of the plain separable fits, for the next shapes
-            fitting.note_axes(model, t.axes)
+            fitting.note_axes(model, t.axes)  # a plain separable fit's axis maps, for the next shapes
         return t
 
     def _map_for(self, x) -> str:
