@@ -76,13 +76,19 @@ def held_out(in_shape: tuple[int, int, int], photos: torch.Tensor | None = None)
 
 
 @torch.no_grad()
-def worst(model: Fitted, s: Spec, sets: dict[str, torch.Tensor], levels: bool = False) -> tuple[float, float | None]:
+def worst(model: Fitted, s: Spec, sets: dict[str, torch.Tensor], levels: bool = False,
+          targets: dict | None = None) -> tuple[float, float | None]:  # fmt: skip
     """(worst pixel on noise and smooth images, worst on photographs or None), in gray levels; on the images' 8-bit
-    levels when ``levels`` (a table holds a step exactly there only)."""
+    levels when ``levels`` (a table holds a step exactly there only). ``targets`` keeps the pipeline's outputs
+    between calls, so that each candidate of one fit runs the model only."""
+    targets = {} if targets is None else targets
     out = {}
     for name, x in sets.items():
-        x = (x * GRAY_LEVELS).round() / GRAY_LEVELS if levels else x
-        out[name] = (model(x) - s(x)).abs().max().item() * GRAY_LEVELS
+        if (name, levels) not in targets:
+            x = (x * GRAY_LEVELS).round() / GRAY_LEVELS if levels else x
+            targets[(name, levels)] = (x, s(x))
+        x, y = targets[(name, levels)]
+        out[name] = (model(x) - y).abs().max().item() * GRAY_LEVELS
     return max(out["noise"], out["smooth"]), out.get("photos")
 
 
@@ -106,7 +112,7 @@ def fit_shape(s: Spec, photos: torch.Tensor | None = None, axes: dict | None = N
         candidates = [("banded + clamp or curve", lambda: families.after(s, CURVE_POINTS[0]), CURVE_GRAY, False),
                       ("table + banded", lambda: families.table(s), ACCEPT_GRAY, True),
                       (long_curve, lambda: families.after(s, CURVE_POINTS[1]), CURVE_GRAY, False)]  # fmt: skip
-    tried, folds = [], False
+    tried, folds, targets = [], False, {}
     for name, make, tol, levels in candidates:
         if folds and name.startswith("banded + "):
             continue
@@ -116,7 +122,7 @@ def fit_shape(s: Spec, photos: torch.Tensor | None = None, axes: dict | None = N
             tried.append(f"{name}: {why}")
             folds = folds or isinstance(why, families.Fold)
             continue
-        noise, photo = worst(model, s, sets, levels)
+        noise, photo = worst(model, s, sets, levels, targets)
         if max(noise, photo or 0.0) <= tol:
             note_axes(model, axes)
             report = FitReport(s.in_shape, s.out_shape, model.family, method, numbers(model),
