@@ -7,9 +7,9 @@ chose, its numbers and fit seconds, the worst pixel on the photographs and on no
 is exact on 8-bit input only), and the time for the photographs against the user's routes: the pipeline on each
 size's uint8 batch (converted to float first, as the pipeline takes float) and image by image, and the case written
 in OpenCV and in Pillow (lib.experiments.suite_routes), which count as faithful only within the case's tolerance. The
-transform is timed
-on each size's batch too, and on the whole list (which it stacks per size: a copy); its speedup is given without
-the fits (cached), with them, and for a fresh transform's first call (fits, compiling the loop per shape, the pass).
+transform is timed on each size's batch too, and on the whole list (grouped per size, each image read where it
+lies); its speedup is given without the fits (cached), with them, and for a fresh transform's first call (fits,
+compiling the loop, the pass).
 A random pipeline is listed with its refusal.
 
 The mixed-size stream runs one fresh transform over a list of images of several sizes, fits included in its time.
@@ -121,9 +121,9 @@ def _on_float(pipeline, x: torch.Tensor) -> torch.Tensor:
         return pipeline(x.float() / GRAY_LEVELS)
 
 
-def _worst(t: LearnedTransform, pipeline, x8: torch.Tensor) -> float:
+def _worst(t: LearnedTransform, x8: torch.Tensor, expected: torch.Tensor) -> float:
     with torch.no_grad():
-        return (t(x8) - _on_float(pipeline, x8)).abs().max().item() * GRAY_LEVELS
+        return (t(x8) - expected).abs().max().item() * GRAY_LEVELS
 
 
 def run_case(case: Case, test_u8: torch.Tensor, repeats: int = 3) -> dict:
@@ -146,19 +146,20 @@ def run_case(case: Case, test_u8: torch.Tensor, repeats: int = 3) -> dict:
     noise = torch.randint(0, 256, (16, *case.shapes[0]), generator=torch.Generator().manual_seed(3), dtype=torch.uint8)
     noise_gray = max(r.noise_gray for r in reports)  # float noise (8-bit for a table), as the fit checked it
     learned = measure(lambda: [t(g) for g in groups], repeats=repeats).median  # per size's batch, as the pipeline
-    on_list = measure(lambda: t(images), repeats=repeats).median  # the list as it comes: stacked per size first
+    on_list = measure(lambda: t(images), repeats=repeats).median  # the list as it comes: grouped per size
     batch = measure(lambda: [_on_float(case.pipeline, g) for g in groups], repeats=repeats).median
     per_image = measure(lambda: [_on_float(case.pipeline, img) for img in images], repeats=1, warmup=0).median
     curved = any("curve" in r.family or "clamp" in r.family for r in reports)
     tolerance = fitting.CURVE_GRAY if curved else fitting.ACCEPT_GRAY
-    others = library_routes(case, groups)
+    expected = [_on_float(case.pipeline, g) for g in groups]  # the pipeline's output on each size's photographs
+    others = library_routes(case, groups, expected)
     faithful = [batch, per_image] + [o["s"] for o in others.values() if o["gray"] <= tolerance]
     fastest = min(faithful)
     return {
         **row, "family": ", ".join(sorted({r.family for r in reports})), "numbers": max(r.params for r in reports),
         "method": reports[0].method, "fit_s": t.fit_seconds, "first_call_s": first_s,
-        "photo_gray": max(_worst(t, case.pipeline, g) for g in groups),
-        "noise_gray": max(noise_gray, _worst(t, case.pipeline, noise)),
+        "photo_gray": max(_worst(t, g, e) for g, e in zip(groups, expected, strict=True)),
+        "noise_gray": max(noise_gray, _worst(t, noise, _on_float(case.pipeline, noise))),
         "tolerance_gray": tolerance, "on_levels": levels,
         "images": len(images), "learned_s": learned, "learned_list_s": on_list, "pipeline_batch_s": batch,
         "pipeline_image_s": per_image, "speedup": fastest / learned,
@@ -169,13 +170,12 @@ def run_case(case: Case, test_u8: torch.Tensor, repeats: int = 3) -> dict:
     }  # fmt: skip
 
 
-def library_routes(case: Case, groups: list[torch.Tensor]) -> dict[str, dict]:
-    """{"opencv": {"s": seconds, "gray": worst pixel against the pipeline}, "pillow": ...}: the case in each library,
-    image by image, on the images as a decoder gives them (lib.experiments.suite_routes); a library that is missing,
-    or has no version of the case, is left out."""
+def library_routes(case: Case, groups: list[torch.Tensor], expected: list[torch.Tensor]) -> dict[str, dict]:
+    """{"opencv": {"s": seconds, "gray": worst pixel against ``expected``, the pipeline's output on each group},
+    "pillow": ...}: the case in each library, image by image, on the images as a decoder gives them
+    (lib.experiments.suite_routes); a library that is missing, or has no version of the case, is left out."""
     arrays, pils = suite_routes.decoded([img for g in groups for img in g])
-    with torch.no_grad():
-        expected = [y for g in groups for y in _on_float(case.pipeline, g)]
+    expected = [y for e in expected for y in e]
     out = {}
     for name, make, inputs in (("opencv", suite_routes.opencv, arrays), ("pillow", suite_routes.pillow, pils)):
         try:
