@@ -116,3 +116,31 @@ def test_load_refuses_files_that_are_not_models(tmp_path):
     torch.save(torch.zeros(3), other)
     with pytest.raises(ValueError, match="not a model file written by lib.core.models.save"):
         models.load(other)
+
+
+def test_every_family_says_what_it_is_and_can_do():
+    """Callers ask a class, not a name: each family has a label and words, and its abilities hold for it."""
+    for name, cls in models.REGISTRY.items():
+        assert cls.label.startswith(name) and cls.words
+        net = models.build(name)
+        x = torch.rand(2, 3, 32, 32)
+        if "linear" in cls.abilities:  # affine: f(a x + (1 - a) z) = a f(x) + (1 - a) f(z)
+            with torch.no_grad():
+                mixed = net(0.3 * x[:1] + 0.7 * x[1:])
+                assert torch.allclose(mixed, 0.3 * net(x[:1]) + 0.7 * net(x[1:]), atol=1e-5)
+        assert ("closed_form" in cls.abilities) == (hasattr(net, "set_linear") or hasattr(net, "fit_kernel"))
+        if "learned" in cls.abilities:
+            assert ("few_params" in cls.abilities) == (models.n_params(net) <= 10_000)
+    assert models.having("learned", "separable") == ("banded", "separable")
+    assert "exact" not in models.having("learned")
+    with pytest.raises(ValueError, match="unknown abilities"):
+        models.having("fast")
+
+
+def test_a_family_without_its_facts_is_refused():
+    with pytest.raises(TypeError, match="needs a label"):
+        models.register("nameless")(type("Nameless", (torch.nn.Module,), {}))
+    facts = {"label": "odd", "abilities": frozenset({"learned"}), "set_linear": lambda self, fit: {}}
+    with pytest.raises(TypeError, match="closed_form"):
+        models.register("odd")(type("Odd", (torch.nn.Module,), facts))
+    assert "nameless" not in models.REGISTRY and "odd" not in models.REGISTRY

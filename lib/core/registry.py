@@ -2,7 +2,11 @@
 
 A class joins with ``@register(name)``; :func:`build` makes one from its name and configuration, :func:`save`
 writes the name, configuration and weights to one file and :func:`load` reads them back. The model classes
-live in ``lib.core.models`` (and ``lib.core.banded``), which re-exports these functions.
+live in ``lib.core.models``, which re-exports these functions.
+
+Each class says what it is and what it can do, so that no caller asks a model's name: ``label`` (how tables name
+it), ``words`` (what it is, in a phrase) and ``abilities``, a set drawn from :data:`ABILITIES`; :func:`having`
+lists the families with given abilities.
 """
 
 from collections.abc import Callable
@@ -14,17 +18,39 @@ from torch import nn
 REGISTRY: dict[str, type[nn.Module]] = {}
 FORMAT = 1  # version of the saved-file layout
 PLAIN = (str, int, float, bool, type(None), list, tuple)  # what a saved configuration may hold
+ABILITIES = {
+    "learned": "fitted or trained from data (an operator read off the pipeline is not)",
+    "linear": "affine in its input",
+    "separable": "a channel mix and a map on the rows and one on the columns: the engine's loops run it",
+    "holds_target": "can represent the target pipeline exactly",
+    "closed_form": "takes a least-squares fit (lib.core.fit): set_linear, or fit_kernel for one kernel",
+    "few_params": "few parameters (thousands at most): Adam gets the larger learning rate",
+}
 
 
 def register(name: str) -> Callable[[type[nn.Module]], type[nn.Module]]:
     """Class decorator: make a model buildable and loadable by ``name``."""
 
     def add(cls: type[nn.Module]) -> type[nn.Module]:
+        unknown = set(getattr(cls, "abilities", ())) - set(ABILITIES)
+        if not isinstance(getattr(cls, "label", None), str) or unknown:
+            raise TypeError(f"{cls.__name__} needs a label and abilities among {sorted(ABILITIES)}; got {unknown}")
+        fits = hasattr(cls, "set_linear") or hasattr(cls, "fit_kernel")
+        if fits != ("closed_form" in cls.abilities):
+            raise TypeError(f"{cls.__name__}: closed_form is the ability of a class with set_linear or fit_kernel")
         REGISTRY[name] = cls
         cls.registry_name = name
         return cls
 
     return add
+
+
+def having(*abilities: str) -> tuple[str, ...]:
+    """The names of the families with every one of ``abilities``, in the order they joined."""
+    unknown = set(abilities) - set(ABILITIES)
+    if unknown:
+        raise ValueError(f"unknown abilities {sorted(unknown)}; choose among {sorted(ABILITIES)}")
+    return tuple(name for name, cls in REGISTRY.items() if set(abilities) <= cls.abilities)
 
 
 def build(name: str, output: str = "none", **config) -> nn.Module:

@@ -28,9 +28,18 @@ DESIGNS = (
     ("separable", "none"), ("separable", "sigmoid"), ("separable", "clamp"),
     ("conv3", "none"), ("conv5", "none"), ("fc_large", "none"),
 )  # fmt: skip
-SMALL = ("separable", "conv3", "conv5")  # few parameters: they get the larger learning rate
-CONTAIN_PIPELINE = ("fc_large", "dense", "separable")  # linear designs that can represent the pipeline exactly
-CLOSED_FORM = (*CONTAIN_PIPELINE, "conv5")  # designs with a closed-form optimum (lib.core.fit)
+
+
+def _largest_first(names) -> tuple[str, ...]:
+    return tuple(sorted(names, key=lambda name: -models.n_params(models.build(name))))
+
+
+_STUDIED = tuple(dict.fromkeys(name for name, _ in DESIGNS))
+# the designs with a closed-form optimum (lib.core.fit): first those that can represent the pipeline exactly, which
+# share one least-squares solve, largest first
+_FITTED = tuple(n for n in _STUDIED if "closed_form" in models.REGISTRY[n].abilities)
+CONTAIN_PIPELINE = _largest_first(n for n in _FITTED if "holds_target" in models.REGISTRY[n].abilities)
+CLOSED_FORM = (*CONTAIN_PIPELINE, *(n for n in _FITTED if n not in CONTAIN_PIPELINE))
 
 
 @dataclass
@@ -41,7 +50,7 @@ class Budget:
     max_epochs: int = 10  # epoch cap of every Adam run (reported where it fires)
     batch_size: int = 128
     lr: float = 1e-3  # Adam learning rate of the models with many parameters
-    lr_small: float = 1e-2  # Adam learning rate of the models with few parameters (SMALL)
+    lr_small: float = 1e-2  # Adam learning rate of the models with few parameters ("few_params")
     seed: int = 0
     trained: dict = field(default_factory=dict)  # label -> model, filled by the experiments
     results: dict = field(default_factory=dict)  # label -> TrainResult
@@ -50,7 +59,7 @@ class Budget:
 
     def adam(self, name: str, **overrides) -> TrainConfig:
         """The Adam configuration of one design, with the assignment's loss and mean rule unless overridden."""
-        lr = self.lr_small if name in SMALL else self.lr
+        lr = self.lr_small if "few_params" in models.REGISTRY[name].abilities else self.lr
         base = {"lr": lr, "batch_size": self.batch_size, "max_epochs": self.max_epochs, "patience": 0,
                 "seed": self.seed, "stopping": "mean"}  # fmt: skip
         return TrainConfig(**(base | overrides))

@@ -167,15 +167,21 @@ FAMILIES = {f: next(r for r in ROUTES if r.family == f) for f in dict.fromkeys(r
 
 
 # Models: how tables name them
-ORACLES = ("exact",)  # models that are not learned: timed, but not counted as the best learned model
-ARCHITECTURES = {
-    "dense": "dense (the assignment's design)",
-    "separable": "separable (the final model)",
-    "banded": "banded (separable on its support)",
-    "exact": "exact (the pipeline's own operator, probed; not learned)",
-}  # how tables name a model's architecture; others go by their registry name
 UNTRAINED = " (untrained)"  # suffix of freshly built models (bench.fresh_models)
 NO_MODEL = ("-", "pipeline", "pillow", "opencv")  # the ``model`` of the floors', pipelines' and Pillow's rows
+
+
+def __getattr__(name: str):
+    """``ARCHITECTURES`` ({registry name: how tables name it}) and ``ORACLES`` (the models that are not learned:
+    timed, but not counted as the best learned model), read off the model classes when first asked for: importing
+    them loads torch."""
+    if name not in ("ARCHITECTURES", "ORACLES"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from lib.core.models import REGISTRY
+
+    if name == "ARCHITECTURES":
+        return {arch: cls.label for arch, cls in REGISTRY.items()}
+    return tuple(arch for arch, cls in REGISTRY.items() if "learned" not in cls.abilities)
 
 
 def architecture(row: dict) -> str:
@@ -192,7 +198,7 @@ def model_label(row: dict, code: bool = True) -> str:
     """A row's model in words: its architecture, and the saved file's name where that differs
     (``dense_seed`` reads "dense (the assignment's design), `dense_seed`"; without ``code``, no backticks)."""
     arch = architecture(row)
-    label = ARCHITECTURES.get(arch, arch)
+    label = __getattr__("ARCHITECTURES").get(arch, arch)
     if row.get("model") in (arch, *NO_MODEL):
         return label
     return f"{label}, `{row['model']}`" if code else f"{label}, {row['model']}"

@@ -10,8 +10,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from lib.core import models
 from lib.experiments import bench
 from lib.experiments import routes as bench_routes
+from lib.paths import RESULTS_FILES, results_file
 from lib.report import records
 from lib.report.records import TrainRecord
 from lib.report.train_text import TEST, synthetic_extremes
@@ -21,15 +23,9 @@ FINAL_RUN, RECIPE_RUN = records.FINAL.name, records.RECIPE.name  # the final mod
 MINIMAL = "banded"  # the minimal design: 03_benchmark builds it from the final model, kept on its support
 MINIMAL_ROUTE = f"the minimal design (`{MINIMAL}`: the final model kept on its support), at its fastest"
 
-# The designs of the assignment and of 02_architectures, in the words of the front page
-DESIGN_WORDS = {
-    "dense": "the assignment's design: 1x1 conv 3->1, Linear(1024, 784)",
-    "fc_large": "a large fully connected model",
-    "conv3": "two 3x3 convolutions that downsample",
-    "conv5": "one 5x5 convolution that downsamples",
-    "separable": "a gray mix and two 28x32 matrices, Y = A G B^T",
-    "banded": "separable kept on the entries its resize uses (2 or 3 a row)",
-}
+# The designs of the assignment and of 02_architectures, in the order of the front page's table (each class says
+# what it is: lib.core.models)
+DESIGNS = ("dense", "fc_large", "conv3", "conv5", "separable", "banded")
 # Routes as the benchmark declares them (lib.experiments.bench.ROUTES): what a user would run instead of a model, the
 # model routes, those that compile code first, and each one's label
 USER_ROUTES, LEARNED, BUILT = bench.USER_BASELINES, bench.LEARNED_METHODS, bench.BUILT_METHODS
@@ -38,45 +34,47 @@ ROUTE_WORDS = bench.METHOD_LABELS
 
 @dataclass
 class Results:
-    """One run's results files, as read; ``gpu`` holds recorded GPU rows (empty when none)."""
+    """One run's results files, as read (each comment names its file in ``lib.paths.RESULTS_FILES``); ``gpu``
+    holds recorded GPU rows (empty when none)."""
 
-    final: TrainRecord  # results/train_separable.json
-    recipe: TrainRecord  # results/train_dense_seed.json
-    designs: list[dict]  # results/architectures.csv
-    losses: list[dict]  # results/losses.csv
-    bench: list[dict]  # results/benchmark.csv
-    bench_summary: dict  # results/benchmark_summary.json
-    pipelines: list[dict]  # results/pipelines.csv
-    scaling: list[dict]  # results/scaling.csv
-    onnx: list[dict]  # results/onnx.csv
-    suite: list[dict]  # results/suite.csv (06's real pipelines; empty where a run predates it)
-    gpu: list[dict]  # results/gpu/benchmark.csv rows on cuda
+    final: TrainRecord  # the final model's training record
+    recipe: TrainRecord  # the assignment's recipe's training record
+    designs: list[dict]  # architectures
+    losses: list[dict]  # losses
+    bench: list[dict]  # benchmark
+    bench_summary: dict  # benchmark_summary
+    pipelines: list[dict]  # pipelines
+    scaling: list[dict]  # scaling
+    onnx: list[dict]  # onnx
+    suite: list[dict]  # suite (06's real pipelines; empty where a run predates it)
+    gpu: list[dict]  # benchmark rows on cuda recorded on a GPU machine (results/gpu/)
     gpu_env: dict | None  # where and when those were recorded
+
+
+# The results files the front page needs (lib.paths.RESULTS_FILES), beside the training records; suite is read where
+# it is present
+REQUIRED = ("architectures", "losses", "benchmark", "benchmark_summary", "pipelines", "scaling", "onnx")
 
 
 def load(results_dir: str | Path, gpu_dir: str | Path | None = None) -> Results:
     """Read a run's results; a missing file is an error that names it and the notebook that writes it."""
     results_dir = Path(results_dir)
-    writers = {records.record_path("", r.name).name: f"01_train ({r.role})" for r in records.RUNS} | {
-               "architectures.csv": "02_architectures", "losses.csv": "02_architectures",
-               "benchmark.csv": "03_benchmark", "benchmark_summary.json": "03_benchmark",
-               "pipelines.csv": "04_pipelines", "scaling.csv": "05_scaling", "onnx.csv": "06_ship"}  # fmt: skip
-    missing = [f"{name} (from {nb})" for name, nb in writers.items() if not (results_dir / name).is_file()]
+    writers = {records.record_path(results_dir, r.name): f"01_train ({r.role})" for r in records.RUNS} | {
+        results_file(results_dir, name): RESULTS_FILES[name].notebook for name in REQUIRED
+    }
+    missing = [f"{path.name} (from {nb})" for path, nb in writers.items() if not path.is_file()]
     if missing:
         raise FileNotFoundError(f"no {', '.join(missing)} under {results_dir}: run `make report` first")
-    gpu, gpu_env = [], None
-    recorded = Path(gpu_dir) / "benchmark.csv" if gpu_dir else None
-    if recorded is not None and recorded.is_file():
-        gpu = [r for r in read_csv(recorded) if r["device"] == "cuda"]
-        gpu_env = json.loads(recorded.with_name("benchmark_summary.json").read_text())["environment"]
-    read = lambda name: json.loads((results_dir / name).read_text())  # noqa: E731
+    gpu, gpu_summary = bench.recorded_gpu(gpu_dir)
+    table = lambda name: read_csv(results_file(results_dir, name))  # noqa: E731
+    suite = results_file(results_dir, "suite")
     return Results(
         final=TrainRecord.of_run(results_dir, FINAL_RUN), recipe=TrainRecord.of_run(results_dir, RECIPE_RUN),
-        designs=read_csv(results_dir / "architectures.csv"), losses=read_csv(results_dir / "losses.csv"),
-        bench=read_csv(results_dir / "benchmark.csv"), bench_summary=read("benchmark_summary.json"),
-        pipelines=read_csv(results_dir / "pipelines.csv"), scaling=read_csv(results_dir / "scaling.csv"),
-        onnx=read_csv(results_dir / "onnx.csv"), gpu=gpu, gpu_env=gpu_env,
-        suite=read_csv(results_dir / "suite.csv") if (results_dir / "suite.csv").is_file() else [],
+        designs=table("architectures"), losses=table("losses"), bench=table("benchmark"),
+        bench_summary=json.loads(results_file(results_dir, "benchmark_summary").read_text()),
+        pipelines=table("pipelines"), scaling=table("scaling"), onnx=table("onnx"),
+        suite=read_csv(suite) if suite.is_file() else [],
+        gpu=gpu, gpu_env=gpu_summary["environment"] if gpu_summary else None,
     )  # fmt: skip
 
 
@@ -101,15 +99,15 @@ def design_table(designs: list[dict], final: TrainRecord) -> list[dict]:
     """One row per design: its size and cost, and the best it reached in 02_architectures (its optimum where
     one was computed, else its Adam run), then the final model as trained by its own run."""
     rows = []
-    for name, words in DESIGN_WORDS.items():
+    for name in DESIGNS:
         mine = design_rows(designs, name)
         if not mine:
             continue
         best = min(mine, key=lambda d: d["test_max_gray"])
         rows.append({
-            "design": name, "what it is": words, "params": best["params"], "MFLOPs/image": best["mflops"],
-            "best test max error (gray)": best["test_max_gray"], "exact 8-bit %": best["exact8_pct"],
-            "reached by": best["trainer"],
+            "design": name, "what it is": models.REGISTRY[name].words, "params": best["params"],
+            "MFLOPs/image": best["mflops"], "best test max error (gray)": best["test_max_gray"],
+            "exact 8-bit %": best["exact8_pct"], "reached by": best["trainer"],
         })  # fmt: skip
     f = fidelity(final)
     flops = next((d["mflops"] for d in designs if d["model"] == final.model), float("nan"))

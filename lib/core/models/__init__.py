@@ -21,10 +21,10 @@ from lib.core.models.dense import Dense, gray_weights
 from lib.core.models.exact import Exact
 from lib.core.models.fc_large import FCLarge
 from lib.core.models.separable import Separable
-from lib.core.registry import FORMAT, REGISTRY, build, load, n_params, register, save
+from lib.core.registry import FORMAT, REGISTRY, build, having, load, n_params, register, save
 
 __all__ = [
     "DENSE_WEIGHTS", "FORMAT", "OUTPUTS", "REGISTRY", "Banded", "Conv1x1", "Conv3", "Conv5", "Dense", "Exact",
     "FCLarge", "FromUint8", "OutputConstraint", "Separable", "ValidConvs", "build", "gray_weights", "in_chunks",
-    "load", "n_params", "output_mode", "register", "save",
+    "having", "load", "n_params", "output_mode", "register", "save",
 ]  # fmt: skip

@@ -52,6 +52,10 @@ class Banded(nn.Module):
     by default a band of ``width`` around each output's centre, which ignores the flips: fit the support
     from data (:func:`fit_banded`) for a real pipeline."""
 
+    label = "banded (separable on its support)"  # how tables name it
+    words = "separable kept on the entries its resize uses (2 or 3 a row)"
+    abilities = frozenset({"learned", "linear", "separable", "holds_target", "few_params"})
+
     def __init__(
         self, output: str = "none", out_shape: tuple[int, int, int] = OUT_SHAPE,
         row_support: list[list[int]] | None = None, col_support: list[list[int]] | None = None, width: int = 3,

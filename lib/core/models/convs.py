@@ -41,6 +41,9 @@ class Conv3(ValidConvs):
     """Two valid 3x3 convolutions, 3 -> 1 -> 1 channels: 32 -> 30 -> 28, learning the downsampling
     locally. A 5x5 receptive field cannot reach the far corner a 180-degree flip needs."""
 
+    label = "conv3"  # how tables name it
+    words = "two 3x3 convolutions that downsample"
+    abilities = frozenset({"learned", "linear", "few_params"})
     layers = ("conv1", "conv2")
 
 
@@ -48,6 +51,9 @@ class Conv3(ValidConvs):
 class Conv5(ValidConvs):
     """One valid 5x5 convolution, 3 -> 1 channels: 32 -> 28."""
 
+    label = "conv5"  # how tables name it
+    words = "one 5x5 convolution that downsamples"
+    abilities = frozenset({"learned", "linear", "closed_form", "few_params"})
     layers = ("conv",)
 
     @torch.no_grad()

@@ -18,6 +18,10 @@ class Dense(nn.Module):
     ``out_shape`` (channels, height, width) builds it for another pipeline's output: the 1x1 convolution
     then mixes 3 channels into ``channels`` and one Linear(1024, height * width) maps each of them."""
 
+    label = "dense (the assignment's design)"  # how tables name it
+    words = "the assignment's design: 1x1 conv 3->1, Linear(1024, 784)"
+    abilities = frozenset({"learned", "linear", "holds_target", "closed_form"})
+
     def __init__(self, output: str = "none", out_shape: tuple[int, int, int] = OUT_SHAPE,
                  in_shape: tuple[int, int, int] = IN_SHAPE):  # fmt: skip
         super().__init__()

@@ -19,6 +19,10 @@ class Exact(nn.Module):
     ``lib.core.spec.wrap`` takes (such a model runs, but cannot be saved: its pipeline is code). Stored as
     buffers, so it saves, loads and moves between devices like any model."""
 
+    label = "exact (the pipeline's own operator, probed; not learned)"  # how tables name it
+    words = "the pipeline's own operator, probed"
+    abilities = frozenset({"linear", "holds_target"})
+
     def __init__(self, output: str = "none", out_shape: tuple[int, int, int] | None = None, pipeline=TARGET,
                  in_shape: tuple[int, int, int] = IN_SHAPE):  # fmt: skip
         super().__init__()

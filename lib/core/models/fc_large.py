@@ -14,6 +14,10 @@ from lib.core.registry import register
 class FCLarge(nn.Module):
     """One fully connected layer from the whole 3x32x32 input to the 28x28 output (2.4M parameters)."""
 
+    label = "fc_large"  # how tables name it
+    words = "a large fully connected model"
+    abilities = frozenset({"learned", "linear", "holds_target", "closed_form"})
+
     def __init__(self, output: str = "none", out_shape: tuple[int, int, int] = OUT_SHAPE,
                  in_shape: tuple[int, int, int] = IN_SHAPE):  # fmt: skip
         super().__init__()

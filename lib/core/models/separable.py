@@ -18,6 +18,10 @@ class Separable(nn.Module):
     ``out_shape`` (channels, height, width) builds it for another pipeline's output: the convolution mixes
     3 channels into ``channels``, A is (height, 32) and B (width, 32), shared by the channels."""
 
+    label = "separable (the final model)"  # how tables name it
+    words = "a gray mix and two 28x32 matrices, Y = A G B^T"
+    abilities = frozenset({"learned", "linear", "separable", "holds_target", "closed_form", "few_params"})
+
     def __init__(self, output: str = "none", out_shape: tuple[int, int, int] = OUT_SHAPE,
                  in_shape: tuple[int, int, int] = IN_SHAPE):  # fmt: skip
         super().__init__()
