@@ -39,4 +39,4 @@ def test_the_target_is_the_assignments_pipeline_bit_for_bit():
     x = torch.rand(8, 3, 32, 32, generator=torch.Generator().manual_seed(1))
     assert torch.equal(pipeline.make_pipeline()(x), assignment(x))
     assert torch.equal(pipeline.make_pipeline(flips=False)(x), v2.Compose(resize_gray)(x))
-    assert pipeline.WITHOUT_FLIPS == "resize(28,28) | grayscale"
+    assert pipeline.WITHOUT_FLIPS.text == "resize(28,28) | grayscale"

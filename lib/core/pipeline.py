@@ -6,14 +6,15 @@ from torchvision.transforms import v2
 from lib.core.constants import IN_SHAPE, TARGET
 from lib.core.spec import parse
 
-WITHOUT_FLIPS = " | ".join(step for step in TARGET.split(" | ") if not step.endswith("flip"))  # a control target
+TARGET_SPEC = parse(TARGET)  # the target pipeline, parsed: its steps, its transform, its shapes
+WITHOUT_FLIPS = TARGET_SPEC.without("hflip", "vflip")  # a control target: the same steps but the flips
 
 
 def make_pipeline(flips: bool = True) -> v2.Compose:
     """The target pipeline (``constants.TARGET``) as torchvision v2 steps, for float32 images in [0, 1].
     ``flips=False`` drops the two flips: a control target for studying what local (convolutional) models
     can learn."""
-    return parse(TARGET if flips else WITHOUT_FLIPS).transform
+    return (TARGET_SPEC if flips else WITHOUT_FLIPS).transform
 
 
 def check_images(x: torch.Tensor, in_shape: tuple[int, int, int] = IN_SHAPE) -> None:

@@ -28,7 +28,7 @@ import torch
 from lib.core.constants import IN_SHAPE, TARGET
 from lib.core.fit import LinearFit, factor_channels, nearest_kronecker
 from lib.core.separable import SeparableParts, balanced
-from lib.core.spec import Spec, parse, wrap
+from lib.core.spec import Spec, wrap
 
 STRUCTURE_TOL = 1e-5  # a rank-1 ratio (or relative error of axis-probed parts) below this: the structure holds
 DENSE_LIMIT = 50_000_000  # entries of the probed matrix (400 MB in float64) above which only the axis probe runs
@@ -85,12 +85,7 @@ def probe(pipeline: Spec | str = TARGET, in_shape: tuple[int, int, int] | None =
     Probing and factoring take about a second at 32x32, and every ``exact`` model built probes its pipeline,
     so the last few operators are kept: the same pipeline gives back the same object, to be read, not modified."""
     spec = pipeline if isinstance(pipeline, Spec) and in_shape is None else wrap(pipeline, in_shape or IN_SHAPE)
-    return _probe_text(spec.text, spec.in_shape) if not spec.wrapped else _probe(spec)
-
-
-@lru_cache(maxsize=4)
-def _probe_text(text: str, in_shape: tuple[int, int, int]) -> Operator:
-    return _probe(parse(text, in_shape))
+    return _probe(spec)  # a parsed pipeline is one object per text and shape (lib.core.spec.parse)
 
 
 @lru_cache(maxsize=4)

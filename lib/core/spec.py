@@ -16,6 +16,7 @@ turns counter-clockwise, default 1), ``blur(kernel, sigma)`` (Gaussian). Point-w
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import torch
 from torchvision.transforms import v2
@@ -82,9 +83,8 @@ def _solarize(args, step):
     return v2.Lambda(lambda x: TF.solarize(x, t))
 
 
-# name: (numbers of arguments accepted, builder, linear?)
-# Every step is deterministic and draws no random numbers (v2's Random* and GaussianBlur classes do, even at
-# p=1 or a fixed sigma): computing targets must not move a seeded run's random state.
+# name: (numbers of arguments accepted, builder, linear?). No step draws random numbers (v2's Random* and GaussianBlur
+# classes do, even at p=1 or a fixed sigma): computing targets must not move a seeded run's random state.
 STEPS: dict[str, tuple[tuple[int, ...], Callable, bool]] = {
     "resize": ((1, 2), _resize, True),
     "center_crop": ((1, 2), _center_crop, True),
@@ -125,6 +125,23 @@ class Spec:
         """Whether it wraps a user's callable (no steps of its own)."""
         return not self.steps
 
+    def without(self, *names: str) -> "Spec":
+        """The same pipeline without its steps called ``names`` (``without("hflip", "vflip")``)."""
+        return self._edited({name: None for name in names})
+
+    def with_args(self, name: str, *args: float, in_shape: tuple[int, int, int] | None = None) -> "Spec":
+        """The same pipeline with step ``name`` given ``args``, on images of ``in_shape`` (its own by default):
+        ``with_args("resize", 16, 16, in_shape=(3, 32, 32))``."""
+        return self._edited({name: f"{name}({','.join(f'{a:g}' for a in args)})"}, in_shape)
+
+    def _edited(self, steps: dict[str, str | None], in_shape: tuple[int, int, int] | None = None) -> "Spec":
+        if self.wrapped:
+            raise TypeError(f"{self.text} is a wrapped callable: its steps are not known, so none can be changed")
+        if missing := set(steps) - {name for name, _ in self.steps}:
+            raise ValueError(f"{self.text!r} has no step {', '.join(sorted(missing))}")
+        texts = [steps.get(name, text) for text, (name, _) in zip(self.text.split(" | "), self.steps, strict=True)]
+        return parse(" | ".join(t for t in texts if t), in_shape or self.in_shape)
+
 
 def check_in_shape(in_shape) -> tuple[int, int, int]:
     """``in_shape`` as (C, H, W) ints, refusing what no pipeline here takes: C other than 1 or 3, a side
@@ -134,9 +151,7 @@ def check_in_shape(in_shape) -> tuple[int, int, int]:
     except (TypeError, ValueError):
         raise ValueError(f"an input shape is (channels, height, width), got {in_shape!r}") from None
     if c not in (1, 3) or not (1 <= h <= MAX_SIDE and 1 <= w <= MAX_SIDE) or (c, h, w) != tuple(in_shape):
-        raise ValueError(
-            f"input images must have 1 or 3 channels and sides from 1 to {MAX_SIDE}, got {tuple(in_shape)}"
-        )
+        raise ValueError(f"input images must have 1 or 3 channels and sides from 1 to {MAX_SIDE}, got {in_shape}")
     return c, h, w
 
 
@@ -169,13 +184,19 @@ def _number(text: str, step: str) -> float:
 
 def parse(text: str, in_shape: tuple[int, int, int] = IN_SHAPE) -> Spec:
     """The pipeline named by ``text``, on images of ``in_shape``; a clear ValueError for an unknown step, bad
-    arguments or an input the steps cannot take."""
+    arguments or an input the steps cannot take. Parsed once: the same text (up to spaces around ``|``) on the same
+    shape gives back the same Spec, so a caller may parse where it needs one and everything keyed on it (the
+    probe's operators) is found again."""
     in_shape = check_in_shape(in_shape)
     if not isinstance(text, str) or not text.strip():
         raise ValueError(f"a pipeline is a non-empty string such as {TARGET!r}, got {text!r}")
+    return _parse(" | ".join(s.strip() for s in text.split("|")), in_shape)
+
+
+@lru_cache(maxsize=128)
+def _parse(text: str, in_shape: tuple[int, int, int]) -> Spec:
     steps, transforms = [], []
-    for raw in text.split("|"):
-        step = raw.strip()
+    for step in text.split(" | "):
         match = _STEP.match(step)
         if not match:
             raise ValueError(f"cannot read step {step!r} in {text!r}; write name or name(arg, ...), steps joined by |")
@@ -190,7 +211,7 @@ def parse(text: str, in_shape: tuple[int, int, int] = IN_SHAPE) -> Spec:
         transforms.append(build(list(args), step))
     transform = v2.Compose(transforms)
     out_shape = output_shape(transform, in_shape, repr(text))
-    return Spec(" | ".join(s.strip() for s in text.split("|")), tuple(steps), transform, out_shape, in_shape)
+    return Spec(text, tuple(steps), transform, out_shape, in_shape)
 
 
 def on_shape(spec: Spec, in_shape: tuple[int, int, int]) -> Spec:

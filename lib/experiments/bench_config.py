@@ -7,6 +7,7 @@ import torch
 
 from lib import paths
 from lib.core import banded, constants, data, models, spec
+from lib.core.pipeline import TARGET_SPEC
 from lib.experiments.routes import ORACLES, UNTRAINED
 
 
@@ -31,12 +32,10 @@ class BenchConfig:
     lead_in: int = 1
     slow_s: float = 3.0  # a DataLoader configuration whose warm-up takes longer gets timing.SLOW_REPEATS runs
     compile: bool = True  # also time the fast path through torch.compile (left out where it fails)
-    pipeline: str = (
-        constants.TARGET
-    )  # the pipeline the models reproduce (lib.core.spec); Pillow rows only for the target's
+    pipeline: str = constants.TARGET  # the pipeline the models reproduce (lib.core.spec); Pillow rows: the target's
 
     def __post_init__(self) -> None:
-        spec.parse(self.pipeline)  # a clear error for a bad pipeline before any work
+        self._spec = spec.parse(self.pipeline)  # parsed once: a clear error for a bad pipeline before any work
         sizes = {"batch_sizes": self.batch_sizes, "chunk_sizes": self.chunk_sizes}
         runs = (self.n_images, self.repeats, self.dataloader_repeats, self.small_batch_images)
         if min(runs) < 1 or self.warmup < 0:
@@ -55,12 +54,13 @@ class BenchConfig:
 
     @property
     def transform(self) -> spec.Spec:
-        return spec.parse(self.pipeline)
+        """The pipeline, as parsed when the configuration was made."""
+        return self._spec
 
     @property
     def is_target(self) -> bool:
         """Whether the pipeline is the assignment's target pipeline (the Pillow baseline reproduces only that one)."""
-        return self.transform.steps == spec.parse(constants.TARGET).steps
+        return self._spec.steps == TARGET_SPEC.steps
 
     def images_timed(self, batch_size: int) -> int:
         """Images one timed run of a DataLoader row of this batch size goes through."""

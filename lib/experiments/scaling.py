@@ -22,6 +22,7 @@ import torch
 from lib.core import data, metrics, models, spec
 from lib.core.constants import GRAY_LEVELS
 from lib.core.cost import mflops
+from lib.core.pipeline import TARGET_SPEC
 from lib.core.transform import LearnedTransform
 from lib.experiments.bench_jobs import as_images, hwc
 from lib.experiments.routes import ROUTE, Inputs, pipeline_works
@@ -51,7 +52,7 @@ def family(side: int) -> spec.Spec:
     """The target pipeline's steps for ``side`` x ``side`` RGB images: resize to half the side."""
     if side < 8 or side % 2:
         raise ValueError(f"the scaling family takes even sides of at least 8, got {side}")
-    return spec.parse(f"resize({side // 2},{side // 2}) | grayscale | hflip | vflip", (3, side, side))
+    return TARGET_SPEC.with_args("resize", side // 2, side // 2, in_shape=(3, side, side))
 
 
 def _chunk(side: int) -> int:
