@@ -235,7 +235,7 @@ def test_a_transform_of_two_shapes_exports_one_graph_per_shape(tmp_path):
 def test_the_axis_probe_reads_a_normalize_offset_as_the_maps_bias():
     pipeline = v2.Compose([_resize(16, 16), v2.Normalize([0.5, 0.4, 0.3], [0.2, 0.3, 0.4])])
     s = spec.wrap(pipeline, (3, 40, 48))
-    parts = probe.read_axes(s, probe._offset(s))
+    parts = probe.read_axes(s, probe.blank_response(s))
     assert parts is not None
     x = torch.cat([torch.zeros(1, 3, 40, 48), torch.rand(4, 3, 40, 48, generator=torch.Generator().manual_seed(16))])
     with torch.no_grad():

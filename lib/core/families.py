@@ -59,7 +59,7 @@ def separable(s: Spec, axes: dict) -> tuple[Fitted, str]:
     and out need not mean the same map: a resize of the shorter side maps a height differently in a portrait and
     a landscape image, so a reused map is kept only where it reproduces the pipeline)."""
     (_, h, w), (_, ho, wo) = s.in_shape, s.out_shape
-    offset = probe._offset(s)
+    offset = probe.blank_response(s)
     rows, cols = axes.get(("rows", h, ho)), axes.get(("cols", w, wo))
     if rows is not None or cols is not None:
         parts = probe.read_axes(s, offset, rows=rows, cols=None if rows is not None else cols)
@@ -108,14 +108,14 @@ def turns(out_shape: tuple[int, int, int]) -> list[tuple[torch.Tensor, tuple[int
 
 
 def permuted(s: Spec) -> tuple[Fitted, str]:
-    found = output_order(s, probe._offset(s))
+    found = output_order(s, probe.blank_response(s))
     if found is not None and torch.equal(found[0], torch.arange(len(found[0]))):
         raise Skip("its outputs' sources form the separable map's own grid")
     for order, shape in [found] if found is not None else turns(s.out_shape):
         inverse = torch.empty_like(order)
         inverse[order] = torch.arange(len(order))
         inner = derived(s, lambda x, i=inverse, sh=shape: s(x).flatten(1)[:, i].view(-1, *sh), shape, "unpermuted")
-        parts = probe.read_axes(inner, probe._offset(inner))
+        parts = probe.read_axes(inner, probe.blank_response(inner))
         if _matches(parts, inner):
             how = "from ramps" if found is not None else "a quarter turn or transpose"
             return Fitted(_band(parts, ""), order=order, out_shape=s.out_shape), f"axis probe, outputs permuted ({how})"
@@ -127,7 +127,7 @@ def dense(s: Spec) -> tuple[Fitted, str]:
     if entries > DENSE_LIMIT:
         raise Skip(f"its one matrix would hold {entries:,} entries, over the limit of {DENSE_LIMIT:,}")
     m = probe.operator_matrix(s)  # (out, in) float64
-    offset = probe._offset(s)
+    offset = probe.blank_response(s)
     return Fitted(Matrix(m.T, offset, s.in_shape, s.out_shape)), "basis images"
 
 
@@ -180,14 +180,14 @@ def after(s: Spec, points: int) -> tuple[Fitted, str]:
             return vals[i - 1] + frac * (vals[i] - vals[i - 1])
 
     inner = derived(s, lambda z: invert(s(base + delta * z).double()).float(), s.out_shape, "step inverted")
-    parts = probe.read_axes(inner, probe._offset(inner), with_offset=False)  # the map's constant is set below
+    parts = probe.read_axes(inner, probe.blank_response(inner), with_offset=False)  # the map's constant is set below
     if parts is None:
         raise Skip("no separable map under the step")
     linear = SeparableParts(parts.gray / delta, parts.bias, parts.rows, parts.cols)
     if clamp:  # y = clamp(at_zero + slope L x): the slope into the mix, the constant into the bias
         scaled = SeparableParts(linear.gray * slope, linear.bias, linear.rows, linear.cols)
         const = torch.full(s.out_shape, at_zero.item(), dtype=torch.float64)
-        band = _band(probe._with_offset(scaled, const), "the line's constant is no bias of the map")
+        band = _band(probe.with_offset_bias(scaled, const), "the line's constant is no bias of the map")
         ends = sorted((r[0].item(), r[-1].item()))
         return Fitted(band, clamp=tuple(ends)), "axis probe, clamp read on constant images"
     curve = _response(s, torch.linspace(0, 1, points)).float()
@@ -204,5 +204,5 @@ def table(s: Spec) -> tuple[Fitted, str]:
     table = ((r - r[0]) / (r[top] - r[0])).float()
     lit = top / GRAY_LEVELS
     inner = derived(s, lambda z: s(z * lit), s.out_shape, "two levels")
-    band = _band(probe.read_axes(inner, probe._offset(inner)), "no separable map on two-level images")
+    band = _band(probe.read_axes(inner, probe.blank_response(inner)), "no separable map on two-level images")
     return Fitted(band, table=table), "axis probe on two levels, table read on constant images"

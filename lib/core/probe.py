@@ -71,7 +71,7 @@ def operator_matrix(spec: Spec, chunk: int = 1024) -> torch.Tensor:
     """The pipeline's response to every basis image less its response to a blank one, as a (C * H * W, c * h * w)
     float64 matrix."""
     d = torch.Size(spec.in_shape).numel()
-    blank = _offset(spec).flatten()
+    blank = blank_response(spec).flatten()
     basis = torch.eye(d).view(d, *spec.in_shape)
     with torch.no_grad():
         columns = [spec(basis[i : i + chunk]).flatten(1).double() - blank for i in range(0, d, chunk)]
@@ -91,7 +91,7 @@ def probe(pipeline: Spec | str = TARGET, in_shape: tuple[int, int, int] | None =
 @lru_cache(maxsize=4)
 @torch.no_grad()
 def _probe(spec: Spec) -> Operator:
-    offset = _offset(spec)
+    offset = blank_response(spec)
     if torch.Size(spec.in_shape).numel() * torch.Size(spec.out_shape).numel() > DENSE_LIMIT:
         parts, error = axis_parts(spec, offset)
         return Operator(spec.text, spec.out_shape, None, error, error, parts, spec.in_shape, _nonzero(offset))
@@ -101,12 +101,12 @@ def _probe(spec: Spec) -> Operator:
     mix, spatial, channel_ratio = factor_channels(LinearFit(m, torch.zeros(len(m)), "probe"), in_c, c)
     a, b, kronecker_ratio = nearest_kronecker(spatial, (h, w), (in_h, in_w))
     separable = max(channel_ratio, kronecker_ratio) < STRUCTURE_TOL
-    parts = _with_offset(_linear_parts(mix.view(c, -1), a, b), offset) if separable else None
+    parts = with_offset_bias(_linear_parts(mix.view(c, -1), a, b), offset) if separable else None
     return Operator(spec.text, spec.out_shape, m, channel_ratio, kronecker_ratio, parts, spec.in_shape,
                     _nonzero(offset))  # fmt: skip
 
 
-def _offset(spec: Spec) -> torch.Tensor:
+def blank_response(spec: Spec) -> torch.Tensor:
     """f(0): the pipeline's response to a blank image, (C, H, W) float64."""
     with torch.no_grad():
         return spec(torch.zeros(1, *spec.in_shape))[0].double()
@@ -182,16 +182,16 @@ def read_axes(spec: Spec, offset: torch.Tensor, rows: torch.Tensor | None = None
             return None
         mix = lit_channels / (rows.sum(1)[i0] * cols.sum(1)[j0])
     linear = _linear_parts(mix, rows, cols)
-    return _with_offset(linear, offset) if with_offset else linear
+    return with_offset_bias(linear, offset) if with_offset else linear
 
 
 def _linear_parts(mix: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> SeparableParts:
     """The factors as balanced parts (lib.core.separable.balanced) with no bias: the offset, where there is
-    one, is set by _with_offset."""
+    one, is set by with_offset_bias."""
     return balanced(SeparableParts(mix, torch.zeros(len(mix), dtype=mix.dtype), a, b))
 
 
-def _with_offset(parts: SeparableParts, offset: torch.Tensor) -> SeparableParts | None:
+def with_offset_bias(parts: SeparableParts, offset: torch.Tensor) -> SeparableParts | None:
     """``parts`` with the bias that gives the offset f(0); None where no bias does: the bias b_c of a separable
     map adds b_c (A 1)(B 1)^T to channel c, so f(0) must be that pattern times a constant per channel
     (``Normalize`` after a resize is: the resize's rows sum to one)."""
