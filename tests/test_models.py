@@ -131,6 +131,11 @@ def test_every_family_says_what_it_is_and_can_do():
         assert ("closed_form" in cls.abilities) == (hasattr(net, "set_linear") or hasattr(net, "fit_kernel"))
         if "learned" in cls.abilities:
             assert ("few_params" in cls.abilities) == (models.n_params(net) <= 10_000)
+            if "any_shape" in cls.abilities:  # larger than the input, three channels
+                assert models.build(name, out_shape=(3, 40, 36))(x).shape == (2, 3, 40, 36)
+            else:
+                with pytest.raises(ValueError):
+                    models.build(name, out_shape=(3, 40, 36))
     assert models.having("learned", "separable") == ("banded", "separable")
     assert "exact" not in models.having("learned")
     with pytest.raises(ValueError, match="unknown abilities"):

@@ -23,6 +23,7 @@ ABILITIES = {
     "linear": "affine in its input",
     "separable": "a channel mix and a map on the rows and one on the columns: the engine's loops run it",
     "holds_target": "can represent the target pipeline exactly",
+    "any_shape": "builds for any pipeline's output shape (out_shape), not only for outputs smaller than the input",
     "closed_form": "takes a least-squares fit (lib.core.fit): set_linear, or fit_kernel for one kernel",
     "few_params": "few parameters (thousands at most): Adam gets the larger learning rate",
 }

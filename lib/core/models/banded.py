@@ -54,7 +54,7 @@ class Banded(nn.Module):
 
     label = "banded (separable on its support)"  # how tables name it
     words = "separable kept on the entries its resize uses (2 or 3 a row)"
-    abilities = frozenset({"learned", "linear", "separable", "holds_target", "few_params"})
+    abilities = frozenset({"learned", "linear", "separable", "holds_target", "any_shape", "few_params"})
 
     def __init__(
         self, output: str = "none", out_shape: tuple[int, int, int] = OUT_SHAPE,

@@ -20,7 +20,7 @@ class Dense(nn.Module):
 
     label = "dense (the assignment's design)"  # how tables name it
     words = "the assignment's design: 1x1 conv 3->1, Linear(1024, 784)"
-    abilities = frozenset({"learned", "linear", "holds_target", "closed_form"})
+    abilities = frozenset({"learned", "linear", "holds_target", "any_shape", "closed_form"})
 
     def __init__(self, output: str = "none", out_shape: tuple[int, int, int] = OUT_SHAPE,
                  in_shape: tuple[int, int, int] = IN_SHAPE):  # fmt: skip

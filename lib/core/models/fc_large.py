@@ -16,7 +16,7 @@ class FCLarge(nn.Module):
 
     label = "fc_large"  # how tables name it
     words = "a large fully connected model"
-    abilities = frozenset({"learned", "linear", "holds_target", "closed_form"})
+    abilities = frozenset({"learned", "linear", "holds_target", "any_shape", "closed_form"})
 
     def __init__(self, output: str = "none", out_shape: tuple[int, int, int] = OUT_SHAPE,
                  in_shape: tuple[int, int, int] = IN_SHAPE):  # fmt: skip

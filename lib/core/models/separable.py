@@ -20,7 +20,7 @@ class Separable(nn.Module):
 
     label = "separable (the final model)"  # how tables name it
     words = "a gray mix and two 28x32 matrices, Y = A G B^T"
-    abilities = frozenset({"learned", "linear", "separable", "holds_target", "closed_form", "few_params"})
+    abilities = frozenset({"learned", "linear", "separable", "holds_target", "any_shape", "closed_form", "few_params"})
 
     def __init__(self, output: str = "none", out_shape: tuple[int, int, int] = OUT_SHAPE,
                  in_shape: tuple[int, int, int] = IN_SHAPE):  # fmt: skip
