@@ -58,8 +58,12 @@ $(STAMP): requirements.txt pyproject.toml
 # Per run: NB_ its notebook, P_ its papermill parameters, OUT_ the files it writes (make checks that it
 # did), IN_ the files it reads from runs before it. A run writes build/partial/<run>.ipynb and moves it to
 # build/<run>.ipynb only when it succeeded, so that a failed run is never taken as up to date.
+# The results files are named in lib/paths.py: build/deps.mk gives each notebook's (RESULTS_<notebook>) and a
+# training run's record (TRAIN_RECORD, train_%.json), so OUT_ and what reads it are expanded where they are used (=).
 R := reports/results
 M := reports/models
+results-of = $(addprefix $(R)/,$(RESULTS_$(1)))
+train-outputs = $(addprefix $(R)/,$(patsubst %,$(TRAIN_RECORD),$(1))) $(M)/$(1).pt
 GPU_RESULTS := $(wildcard results/gpu results/gpu/*)  # recorded by `make bench-gpu` (committed)
 RUNS := 01_train_dense_seed 01_train_separable 02_architectures 03_benchmark 04_pipelines 05_scaling 06_ship 00_report
 
@@ -67,7 +71,7 @@ RUNS := 01_train_dense_seed 01_train_separable 02_architectures 03_benchmark 04_
 NB_01_train_dense_seed  := 01_train
 P_01_train_dense_seed   := -p data_dir "$(DATA_REL)" $(PIPE) -p model dense -p run_name dense_seed -p stopping mean \
 	-p optimizer adam -p lr 1e-3 -p batch_size 64 -p max_epochs 100 -p patience 10
-OUT_01_train_dense_seed := $(R)/train_dense_seed.json $(M)/dense_seed.pt
+OUT_01_train_dense_seed = $(call train-outputs,dense_seed)
 
 # The final model. Its outputs are named after run_name, so FINAL_FIT keeps `-p run_name separable`.
 # L-BFGS on the training set's second moments (CIFAR-10 plus 3,200 noise images: more than the 3,072 input
@@ -76,36 +80,36 @@ FINAL_FIT := -p model separable -p run_name separable -p optimizer moments -p lo
 	-p tolerance_gray 0.01 -p n_synthetic 3200 -p n_held_out 100 -p lbfgs_iters 20 -p max_epochs 80 -p patience 0 -p lr 1
 NB_01_train_separable  := 01_train
 P_01_train_separable   := -p data_dir "$(DATA_REL)" $(PIPE) $(FINAL_FIT)
-OUT_01_train_separable := $(R)/train_separable.json $(M)/separable.pt
+OUT_01_train_separable = $(call train-outputs,separable)
 
 NB_02_architectures  := 02_architectures
 P_02_architectures   := -p data_dir "$(DATA_REL)"
-OUT_02_architectures := $(R)/architectures.csv $(R)/losses.csv $(M)/exact.pt
+OUT_02_architectures = $(call results-of,02_architectures) $(M)/exact.pt
 
 NB_03_benchmark  := 03_benchmark
 P_03_benchmark   := -p data_dir "$(DATA_REL)" $(PIPE)
 IN_03_benchmark  := $(M)/dense_seed.pt $(M)/separable.pt $(M)/exact.pt $(GPU_RESULTS)
-OUT_03_benchmark := $(R)/benchmark.csv $(R)/benchmark_summary.json
+OUT_03_benchmark = $(call results-of,03_benchmark)
 
 NB_04_pipelines  := 04_pipelines
 P_04_pipelines   := -p data_dir "$(DATA_REL)"
-OUT_04_pipelines := $(R)/pipelines.csv
+OUT_04_pipelines = $(call results-of,04_pipelines)
 
 NB_05_scaling  := 05_scaling
 P_05_scaling   := -p data_dir "$(DATA_REL)"
-OUT_05_scaling := $(R)/scaling.csv
+OUT_05_scaling = $(call results-of,05_scaling)
 
 NB_06_ship  := 06_ship
 P_06_ship   := -p data_dir "$(DATA_REL)"
 IN_06_ship  := $(M)/separable.pt
-OUT_06_ship := $(R)/onnx.csv $(R)/loader.csv $(R)/suite.csv $(R)/fit_times.csv
+OUT_06_ship = $(call results-of,06_ship)
 
 # The front page reads every result, so it runs last.
 NB_00_report := 00_report
 P_00_report  := -p data_dir "$(DATA_REL)"
-IN_00_report := $(filter $(R)/%,$(foreach r,$(filter-out 00_report,$(RUNS)),$(OUT_$(r)))) $(GPU_RESULTS)
+IN_00_report = $(filter $(R)/%,$(foreach r,$(filter-out 00_report,$(RUNS)),$(OUT_$(r)))) $(GPU_RESULTS)
 
-RESULTS_FILES := $(filter $(R)/%,$(foreach r,$(RUNS),$(OUT_$(r))))
+RESULTS_FILES = $(filter $(R)/%,$(foreach r,$(RUNS),$(OUT_$(r))))
 HTML := $(patsubst %,reports/%.html,$(filter-out 00_report,$(RUNS))) reports/index.html
 
 # build/deps.mk and build/params/ are made only for goals that run notebooks (not for help, test, clean...).
@@ -165,8 +169,11 @@ reports/index.html: build/00_report.ipynb $(STAMP)
 		--TagRemovePreprocessor.remove_cell_tags parameters --TagRemovePreprocessor.remove_cell_tags injected-parameters $<
 	@echo "report: reports/index.html (the front page), the other reports/*.html and reports/SUMMARY.md"
 
-reports/SUMMARY.md: $(RESULTS_FILES) $(DEPS_lib.report.summary) $(STAMP)
-	$(BIN)/python -m lib.report.summary
+# SUMMARY.md opens on the headline, which is also written between the README's markers (the rest of the README is
+# left as it is, and the README is written, before SUMMARY.md, only when its block changes): an edited README gets its
+# headline back from the results files.
+reports/SUMMARY.md: $(RESULTS_FILES) $(DEPS_lib.report.summary) README.md $(STAMP)
+	$(BIN)/python -m lib.report.summary --readme README.md
 
 # ---- Convenience targets: names for the files above ------------------------------------------------
 run-files = build/$(1).ipynb $(OUT_$(1))

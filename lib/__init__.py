@@ -17,16 +17,21 @@ The package is cut in three layers; each imports only from the ones before it (t
   (second-moment statistics) and ``metrics`` (``score``, the one comparison).
 - ``lib.experiments``: one module per question a notebook asks: ``designs`` and ``loss_study`` (02);
   ``routes`` (every benchmark route, declared once), ``bench`` with ``bench_config``, ``bench_jobs``,
-  ``bench_run`` and ``bench_tables`` (03); ``generality`` and ``user_pipelines`` (04); ``scaling`` (05);
-  ``shipping``, ``suite`` and ``suite_routes`` (06).
+  ``bench_run``, ``bench_records`` (a row and the summary as types, and their files) and ``bench_tables`` (03);
+  ``generality`` and ``user_pipelines`` (04); ``scaling`` (05); ``shipping``, ``suite`` and ``library_routes`` (06).
 - ``lib.report``: what a reader sees: ``records`` (the report's runs and the record each training run
-  writes), ``summary``
-  (reports/SUMMARY.md), ``plots`` and ``bench_plots`` (figures), ``front`` and ``front_text`` (the front
-  page), and the prose built from numbers (``train_text``, ``designs_text``, ``bench_text``, ``user_text``).
+  writes), ``summary`` (reports/SUMMARY.md) with ``headline`` (its first lines, also written into the README),
+  ``plots`` and ``bench_plots`` (figures), ``front`` and ``front_text`` (the front
+  page), and the prose built from numbers (``train_text``, ``designs_text``, ``bench_text``, ``pipelines_text``,
+  ``user_text``).
 
-Beside them, for every layer: ``paths`` (every project path), ``results`` (results files with the machine
-they were measured on, and tables read back), ``progress`` (progress bars), ``timing`` (medians of repeated
-runs) and ``deps`` (the notebooks' dependencies, for the Makefile).
+The cut is there so that a change lands in one place, named by its folder: a model in ``core.models``, a pipeline
+step in ``core.spec``, an optimizer in ``core.optimizers``, and every experiment sees it; ``report`` reads results
+files and never trains, so the summary and the front page are rebuilt without running anything.
+
+Beside them, for every layer: ``paths`` (every project path, and the name of every results file), ``results``
+(results files with the machine they were measured on, and tables read back), ``progress`` (progress bars),
+``timing`` (medians of repeated runs) and ``deps`` (the notebooks' dependencies and results files, for the Makefile).
 """
 
 __all__ = ["LearnedTransform"]

@@ -7,6 +7,8 @@ root, and writes one make variable per notebook (``DEPS_<stem>``) or module (``D
 the module files, the ``__init__.py`` of every package on the way, and the non-Python files a module
 names by a string constant beside it (``lib/core/engine/engine.c`` for ``lib/core/engine/cpu.py``). Every
 listed file also gets a rule without a recipe, so that deleting a module reruns what used it instead of stopping make.
+It also gives the Makefile's run graph the results files each notebook writes (``RESULTS_<stem>``) and a training
+run's record as a pattern (``TRAIN_RECORD``), from :data:`lib.paths.RESULTS_FILES`, so that no file name is typed twice.
 
 Only the standard library is used, so the system ``python3`` runs it before ``.venv`` exists. Imports
 built at run time (``importlib.import_module(name)``) are not seen.
@@ -20,7 +22,7 @@ import re
 import sys
 from pathlib import Path
 
-from lib.paths import ROOT
+from lib.paths import RESULTS_FILES, ROOT, TRAIN_RECORD
 
 MAGIC = re.compile(r"^(\s*)[%!]")  # IPython line magics and shell escapes: not Python
 
@@ -146,12 +148,25 @@ def module_dependencies(module: str, root: str | Path = ROOT) -> list[Path]:
     return [p.relative_to(root) for p in closure(root, [tree])]
 
 
+def results_variables() -> list[str]:
+    """``RESULTS_<notebook> := files``, the results files each notebook writes (:data:`lib.paths.RESULTS_FILES`, in
+    its order), and ``TRAIN_RECORD``, the record of a training run as a make pattern (``train_%.json``)."""
+    by_notebook: dict[str, list[str]] = {}
+    for f in RESULTS_FILES.values():
+        by_notebook.setdefault(f.notebook, []).append(f.file)
+    lines = [f"RESULTS_{notebook} := {' '.join(files)}" for notebook, files in by_notebook.items()]
+    return lines + [f"TRAIN_RECORD := {TRAIN_RECORD.format(run='%')}"]
+
+
 def makefile(notebooks: list[Path], modules: list[str], root: str | Path = ROOT) -> str:
-    """The make include: ``DEPS_<name> := files`` per notebook and module, then a recipe-less rule per file."""
+    """The make include: ``DEPS_<name> := files`` per notebook and module, the results files of each notebook
+    (:func:`results_variables`), then a recipe-less rule per file."""
     deps = {Path(nb).stem: notebook_dependencies(nb, root) for nb in notebooks}
     deps.update({module: module_dependencies(module, root) for module in modules})
     lines = [f"# Written by `python -m lib.deps`, from the imports in {len(notebooks)} notebooks: do not edit", ""]
     lines += [f"DEPS_{name} := {' '.join(p.as_posix() for p in files)}" for name, files in deps.items()]
+    lines += ["", "# the results files each notebook writes under results/ (lib.paths.RESULTS_FILES)"]
+    lines += results_variables()
     every = sorted({p for files in deps.values() for p in files})
     lines += ["", "# a deleted file reruns what used it instead of stopping make (like gcc -MP)"]
     lines += [f"{p.as_posix()}:" for p in every]

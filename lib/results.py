@@ -52,6 +52,12 @@ def environment() -> dict:
     }
 
 
+def machine() -> str:
+    """This machine in one line, for the caption of a timing: the CPU, its vector instructions, torch's threads
+    and torch's version: "<CPU model> (AVX2, 8 threads), torch <version>"."""
+    return f"{cpu_model()} ({vector_isa()}, {torch.get_num_threads()} threads), torch {torch.__version__}"
+
+
 def _clean(value):
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)  # JSON has no inf/nan

@@ -1,19 +1,17 @@
 """The benchmark's prose on small hand-made summaries whose numbers are known."""
 
-from dataclasses import asdict
-
 import pytest
 
 from lib.experiments import bench
 from lib.report import bench_text
 
 
-def _row(method: str, model: str, seconds: float, **fields) -> dict:
-    return {"device": "cpu", "method": method, "model": model, "batch_size": 256, "num_workers": 0,
-            "n_images": 10_000, "median_s": seconds, **fields}  # fmt: skip
+def _row(method: str, model: str, seconds: float, **fields) -> bench.BenchRow:
+    return bench.BenchRow(**{"device": "cpu", "method": method, "model": model, "batch_size": 256, "n_images": 10_000,
+                             "median_s": seconds, **fields})  # fmt: skip
 
 
-def _summary(top: dict | None = None, **changes) -> dict:
+def _summary(top: bench.BenchRow | None = None, **changes) -> bench.DeviceSummary:
     """One device's summary as bench.summarize writes it: by default the separable model's learned transform at
     13 ms, memory-bound (read floor 1.25 ms above a compute floor of 1.14 ms)."""
     top = top or _row("transform_uint8", "separable", 0.013, architecture="separable", max_gray=7.6e-5)
@@ -26,22 +24,22 @@ def _summary(top: dict | None = None, **changes) -> dict:
         ),  # fmt: skip
         "oracle": _row("transform_uint8", "exact", 0.0134, architecture="exact"),
         "user_best": _row("pipeline_uint8", "pipeline", 0.126, max_gray=2.0, exact8_pct=93.5),
-        "speedup_vs_loop": 1.093 / top["median_s"],
-        "speedup_vs_batched": 0.226 / top["median_s"],
-        "speedup_vs_user_best": 0.126 / top["median_s"],
-        "times_floor": top["median_s"] / 0.00125,
+        "speedup_vs_loop": 1.093 / top.median_s,
+        "speedup_vs_batched": 0.226 / top.median_s,
+        "speedup_vs_user_best": 0.126 / top.median_s,
+        "times_floor": top.median_s / 0.00125,
         "floor_s": 0.00125,
         "floor_method": "read_uint8",
         "matmul_peak_gflops": 1000.0,
         "mflops_per_image": 0.114,
         "compute_floor_s": 0.00114,  # 0.114 MFLOPs x 10,000 images at 1,000 GFLOPS
         "roofline_s": 0.00125,
-        "times_roofline": top["median_s"] / 0.00125,
+        "times_roofline": top.median_s / 0.00125,
         "compile": {},
         "engine_unavailable": None,
         "end_to_end_s": None,
     }
-    return {**s, **changes}
+    return bench.DeviceSummary(**{**s, **changes})
 
 
 def test_the_numbers_of_the_learned_transform_route():
@@ -144,11 +142,11 @@ def test_the_engine_build_is_named():
 
 
 def test_timing_plan_says_what_was_scaled():
-    plan = bench_text.timing_plan(asdict(bench.BenchConfig()))
+    plan = bench_text.timing_plan(bench.BenchConfig())
     assert "Every time is for 10,000 images" in plan and "then 5 timed rounds" in plan
     assert "then 3 times timed" in plan and "once untimed" in plan
     assert "batch size 1 go through the first 1,000 images only" in plan and "multiplied by 10 " in plan
-    whole = bench_text.timing_plan(asdict(bench.BenchConfig(n_images=500, dataloader_repeats=5)))
+    whole = bench_text.timing_plan(bench.BenchConfig(n_images=500, dataloader_repeats=5))
     assert "first" not in whole and "multiplied" not in whole  # 500 images: nothing to scale
     assert "is timed 3 times at most" in whole  # more DataLoader repeats than a slow configuration gets
     assert "mission" not in (plan + whole).lower()
@@ -162,17 +160,17 @@ def test_timing_plan_says_what_was_scaled():
     ("conv5", "conv5", "conv5"),
 ])  # fmt: skip
 def test_models_read_as_their_architecture(model, arch, label):
-    row = {"model": model} if arch is None else {"model": model, "architecture": arch}
+    row = bench.BenchRow(device="cpu", method="fast_path", model=model, median_s=0.01, architecture=arch)
     assert bench.model_label(row) == label
 
 
 def test_memory_floors_are_the_floor_routes_in_words():
     rows = [
-        {"device": "cpu", "method": "read_input", "model": "-", "median_s": 0.0056},
-        {"device": "cpu", "method": "read_uint8", "model": "-", "median_s": 0.00125},
-        {"device": "cpu", "method": "pipeline_batched", "model": "pipeline", "median_s": 0.226},  # no floor
-        {"device": "cpu", "method": "write_output", "model": "-", "median_s": 0.0021},
-        {"device": "cuda", "method": "read_input", "model": "-", "median_s": 2.5e-5},
+        bench.BenchRow(device="cpu", method="read_input", model="-", median_s=0.0056),
+        bench.BenchRow(device="cpu", method="read_uint8", model="-", median_s=0.00125),
+        bench.BenchRow(device="cpu", method="pipeline_batched", model="pipeline", median_s=0.226),  # no floor
+        bench.BenchRow(device="cpu", method="write_output", model="-", median_s=0.0021),
+        bench.BenchRow(device="cuda", method="read_input", model="-", median_s=2.5e-5),
     ]
     assert bench_text.memory_floors(rows) == (
         "Memory floors: cpu, reading the float input once: 5.6 ms; cpu, reading the uint8 images once: 1.25 ms; "

@@ -1,13 +1,14 @@
 """The notebook dependency scanner behind build/deps.mk, on a tiny project of its own."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from lib import deps
+from lib import deps, paths
 from lib.paths import ROOT
 
 
@@ -91,6 +92,27 @@ def test_makefile_has_one_variable_per_notebook_and_module_and_a_rule_per_file(p
     assert "pkg/kernel.c:" in lines and "pkg/unused.py:" not in lines
     with pytest.raises(ModuleNotFoundError, match="pkg.missing"):
         deps.makefile([nb], ["pkg.missing"], project)
+
+
+def test_the_include_names_the_results_files_each_notebook_writes(project):
+    """From lib.paths, whatever the project scanned: each notebook's files in one variable, and the training record
+    as a make pattern."""
+    nb = _notebook(project / "notebooks" / "02_y.ipynb", ("code", "import pkg.b"))
+    lines = deps.makefile([nb], [], project).splitlines()
+    assert "RESULTS_04_pipelines := pipelines.csv user_pipelines.csv" in lines
+    assert "TRAIN_RECORD := train_%.json" in lines
+    listed = [f for line in lines if line.startswith("RESULTS_") for f in line.split(" := ")[1].split()]
+    assert sorted(listed) == sorted(f.file for f in paths.RESULTS_FILES.values())  # each file once
+    assert lines.index("TRAIN_RECORD := train_%.json") < lines.index("pkg/__init__.py:")  # before the file rules
+
+
+def test_the_makefile_takes_every_notebooks_results_files_from_the_include():
+    """The run graph names no results file itself: each notebook that writes some lists them as RESULTS_<notebook>."""
+    makefile = (ROOT / "Makefile").read_text()
+    for notebook in {f.notebook for f in paths.RESULTS_FILES.values()}:
+        assert re.search(rf"^OUT_{notebook} = \$\(call results-of,{notebook}\)", makefile, flags=re.M), notebook
+    for f in paths.RESULTS_FILES.values():
+        assert f.file not in makefile, f"the Makefile types {f.file}"
 
 
 def test_main_writes_the_include(project, capsys):

@@ -2,11 +2,11 @@
 
 import csv
 import dataclasses
-import json
 
 import pytest
 from factories import make_record
 
+from lib.experiments import bench
 from lib.report import front, front_text
 
 
@@ -33,8 +33,9 @@ BENCH = [  # device, method, model, median seconds, max error
 
 
 def _results(**over) -> front.Results:
-    bench = [{"device": d, "method": m, "model": mo, "median_s": t, "max_gray": e, "exact8_pct": 99.0,
-              "n_images": 10000} for d, m, mo, t, e in BENCH]  # fmt: skip
+    rows = [bench.BenchRow(device=d, method=m, model=mo, median_s=t, max_gray=e, exact8_pct=99.0, n_images=10000)
+            for d, m, mo, t, e in BENCH]  # fmt: skip
+    env = bench.Environment(cpu="Test CPU", cpu_vector="AVX2", torch_threads=2, torch_version="2.14.1", gpu=None)
     res = front.Results(
         final=_run("separable", "separable", 1796, "moments", "tolerance", "tolerance_rule", 0.0034, 0.0051,
                    FINAL_HISTORY),
@@ -50,8 +51,8 @@ def _results(**over) -> front.Results:
         losses=[{"model": "separable", "loss": loss, "optimizer": "lbfgs", "stopped_by": s, "test_max_gray": e}
                 for loss, s, e in (("range_sse", "tolerance_rule", 0.004), ("sse", "tolerance_rule", 0.003),
                                    ("l1", "max_epochs", 0.9))],
-        bench=bench, bench_summary={"environment": {"cpu": "Test CPU", "cpu_vector": "AVX2", "torch_threads": 2,
-                                                    "torch_version": "2.14.1", "gpu": None}},
+        bench=rows, bench_summary=bench.BenchSummary(environment=env, data_source="test", config=bench.BenchConfig(),
+                                                     devices={}),
         pipelines=[{"pipeline": "a", "model": "separable", "test_max_gray": 1e-4},
                    {"pipeline": "b", "model": "dense", "test_max_gray": 203.0}],
         scaling=[{"side": side, "route": route, "label": label, "user": user, "learned": learned, "seconds": t,
@@ -95,12 +96,13 @@ def test_speed_rows_pick_each_route_from_the_benchmark():
 
 
 def test_recorded_gpu_rows_stand_in_by_architecture_with_times_only():
-    cpu = [dict(r, architecture="dense" if r["model"] == "dense_seed" else r["model"]) for r in _results().bench]
-    gpu = [{"device": "cuda", "method": m, "model": mo, "median_s": t, "max_gray": e, "exact8_pct": 50.0,
-            "n_images": 10000} for m, mo, t, e in (("pipeline_batched", "-", 0.004, 0.0),
-                                                  ("fast_path", "separable (untrained)", 0.001, 300.0),
-                                                  ("fast_path", "dense (untrained)", 0.002, 500.0),
-                                                  ("fast_path", "conv5 (untrained)", 0.0005, 90.0))]  # fmt: skip
+    cpu = [dataclasses.replace(r, architecture="dense" if r.model == "dense_seed" else r.model)
+           for r in _results().bench]  # fmt: skip
+    gpu = [bench.BenchRow(device="cuda", method=m, model=mo, median_s=t, max_gray=e, exact8_pct=50.0, n_images=10000)
+           for m, mo, t, e in (("pipeline_batched", "-", 0.004, 0.0),
+                               ("fast_path", "separable (untrained)", 0.001, 300.0),
+                               ("fast_path", "dense (untrained)", 0.002, 500.0),
+                               ("fast_path", "conv5 (untrained)", 0.0005, 90.0))]  # fmt: skip
     rows = {r["route"]: r for r in front.recorded_gpu_rows(_results(bench=cpu, gpu=gpu))}
     final = rows["the final model (`separable`), at its fastest"]
     assert final["ms"] == pytest.approx(1) and final["x fastest user route"] == pytest.approx(4)
@@ -109,8 +111,8 @@ def test_recorded_gpu_rows_stand_in_by_architecture_with_times_only():
     assert rows["the assignment's design (`dense_seed`), at its fastest"]["ms"] == pytest.approx(2)
     assert len(rows) == 5  # no loop on the GPU; conv5 is neither run's architecture
     # a run's own rows win over stand-ins
-    own = gpu + [{"device": "cuda", "method": "fast_path", "model": "separable", "median_s": 0.003, "max_gray": 1e-4,
-                  "exact8_pct": 99.9, "n_images": 10000}]  # fmt: skip
+    own = gpu + [bench.BenchRow(device="cuda", method="fast_path", model="separable", median_s=0.003, max_gray=1e-4,
+                                exact8_pct=99.9, n_images=10000)]  # fmt: skip
     mine = {r["route"]: r for r in front.recorded_gpu_rows(_results(bench=cpu, gpu=own))}
     assert mine["the final model (`separable`), at its fastest"]["max error (gray)"] == 1e-4
 
@@ -137,7 +139,7 @@ def test_opening_and_conclusion_carry_the_headline_numbers():
     end = front_text.conclusion(res)
     assert "at most 0.0051 gray levels" in end and "50x the target pipeline" in end and "5.0x the fastest" in end
     assert "GPU: not measured (no GPU in this run, none recorded)." in end
-    recorded = front_text.conclusion(_results(gpu_env={"gpu": "H200", "date": "2026-12-01T10:00:00"}))
+    recorded = front_text.conclusion(_results(gpu_env=bench.Environment(gpu="H200", date="2026-12-01T10:00:00")))
     assert "GPU: recorded on H200 on 2026-12-01." in recorded
 
 
@@ -166,16 +168,16 @@ def test_load_names_the_missing_files_and_reads_numbers(tmp_path):
     res = _results()
     res.final.write(tmp_path)
     res.recipe.write(tmp_path)
-    (tmp_path / "benchmark_summary.json").write_text(json.dumps(res.bench_summary))
-    for name, rows in (("architectures.csv", res.designs), ("losses.csv", res.losses), ("benchmark.csv", res.bench),
-                       ("pipelines.csv", res.pipelines), ("scaling.csv", res.scaling),
-                       ("onnx.csv", res.onnx)):  # fmt: skip
+    bench.write(res.bench, res.bench_summary, tmp_path)
+    for name, rows in (("architectures.csv", res.designs), ("losses.csv", res.losses), ("pipelines.csv", res.pipelines),
+                       ("scaling.csv", res.scaling), ("onnx.csv", res.onnx)):  # fmt: skip
         with (tmp_path / name).open("w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(rows[0]))
             writer.writeheader()
             writer.writerows(rows)
     loaded = front.load(tmp_path, tmp_path / "no-gpu")
-    assert loaded.bench[0]["median_s"] == 1.0 and loaded.designs[0]["params"] == 803604
+    assert loaded.bench[0].median_s == 1.0 and loaded.designs[0]["params"] == 803604
+    assert loaded.bench_summary.environment == res.bench_summary.environment
     assert loaded.gpu == [] and loaded.gpu_env is None
     assert front_text.opening(loaded) == front_text.opening(res)  # the same numbers after a trip through the files
 
@@ -183,8 +185,8 @@ def test_load_names_the_missing_files_and_reads_numbers(tmp_path):
 def test_the_minimal_design_gets_its_row_and_sentences_where_it_was_timed():
     res = _results()
     assert front.minimal_fastest(res.bench) is None and "Kept on its support" not in front_text.opening(res)
-    banded = {"device": "cpu", "method": "transform_uint8", "model": "banded", "median_s": 0.01, "max_gray": 0.003,
-              "exact8_pct": 99.9, "n_images": 10000}  # fmt: skip
+    banded = bench.BenchRow(device="cpu", method="transform_uint8", model="banded", median_s=0.01, max_gray=0.003,
+                            exact8_pct=99.9, n_images=10000)  # fmt: skip
     res = _results(bench=res.bench + [banded], designs=res.designs + [{"model": "banded (closed form)", "params": 128}])
     row = front.minimal_fastest(res.bench)
     assert row["ms"] == pytest.approx(10) and row["x fastest user route"] == pytest.approx(10)  # user route: 100 ms

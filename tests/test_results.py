@@ -16,6 +16,14 @@ def test_environment_names_the_machine():
     assert env["cpu"] and env["torch_version"] and env["date"][:2] == "20"
 
 
+def test_machine_names_the_cpu_its_instructions_threads_and_torch():
+    import torch
+
+    line = results.machine()
+    assert line.startswith(f"{results.cpu_model()} ({results.vector_isa()}, ")
+    assert line.endswith(f", {torch.get_num_threads()} threads), torch {torch.__version__}")
+
+
 def test_vector_isa_reads_the_cpu_flags():
     assert results.vector_isa("processor : 0\nflags : fpu sse2 avx avx2 fma avx512f avx512bw\n") == "AVX-512"
     assert results.vector_isa("flags\t\t: fpu sse2 avx avx2 fma\n") == "AVX2"

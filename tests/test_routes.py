@@ -53,9 +53,9 @@ def test_each_family_is_drawn_in_one_style():
     assert {r.method: r.line for r in routes.ROUTES if r.line} == {"pipeline_loop": ":", "pipeline_batched": "-."}
 
 
-def _row(method: str, model: str, seconds: float, size: int = 1000, device: str = "cpu", **fields) -> dict:
-    return {"device": device, "method": method, "model": model, "batch_size": size, "num_workers": 0,
-            "n_images": 1000, "median_s": seconds, "q1_s": seconds, "q3_s": seconds, **fields}  # fmt: skip
+def _row(method: str, model: str, seconds: float, size: int = 1000, device: str = "cpu", **fields) -> bench.BenchRow:
+    return bench.BenchRow(device=device, method=method, model=model, batch_size=size, n_images=1000, median_s=seconds,
+                          q1_s=seconds, q3_s=seconds, **fields)  # fmt: skip
 
 
 @pytest.mark.parametrize("method", sorted(LEARNED))
@@ -66,14 +66,14 @@ def test_the_summary_classes_each_route_as_declared(method):
         _row("pillow_loop", "pillow", 0.3), _row(method, "m", 0.05, 256), _row("fast_path", "exact", 0.01, 256),
     ]  # fmt: skip
     bench.add_speedups(rows)
-    s = bench.summarize(bench.RunRecord(rows), {}, "test", bench.BenchConfig())["devices"]["cpu"]
+    s = bench.summarize(bench.RunRecord(rows), {}, "test", bench.BenchConfig()).devices["cpu"]
     # the fastest pipeline is a user's route, the exact operator the oracle: neither is the best learned model
-    assert s["best_model"]["method"] == method and s["best_model"]["model"] == "m"
-    assert s["user_best"]["method"] == "pipeline_uint8" and s["oracle"]["model"] == "exact"
-    assert s["floor_method"] == ("read_uint8" if method in FROM_UINT8 else "read_input")
-    assert (s["best_eager"] is None) == (method in BUILT)
-    assert (s["best_dataloader"] is None) == (method != "dataloader")
-    assert s["speedup_vs_loop"] == pytest.approx(40)
+    assert s.best_model.method == method and s.best_model.model == "m"
+    assert s.user_best.method == "pipeline_uint8" and s.oracle.model == "exact"
+    assert s.floor_method == ("read_uint8" if method in FROM_UINT8 else "read_input")
+    assert (s.best_eager is None) == (method in BUILT)
+    assert (s.best_dataloader is None) == (method != "dataloader")
+    assert s.speedup_vs_loop == pytest.approx(40)
 
 
 def test_summary_md_names_and_sizes_each_route_as_declared(tmp_path):
@@ -126,10 +126,10 @@ def test_the_time_figure_draws_each_route_in_its_familys_style():
     matplotlib.pyplot.close(fig)
 
 
-def _fixture_rows() -> list[dict]:
+def _fixture_rows() -> list[bench.BenchRow]:
     rows = [
-        {"device": d, "method": m, "model": model, "architecture": arch, "batch_size": bs, "num_workers": 0,
-         "n_images": 1000, "n_timed": timed, "median_s": t, "q1_s": t, "q3_s": t, "max_gray": 0.0}
+        bench.BenchRow(device=d, method=m, model=model, architecture=arch, batch_size=bs, n_images=1000, n_timed=timed,
+                       median_s=t, q1_s=t, q3_s=t, max_gray=0.0)
         for d in ("cpu", "cuda")
         for m, model, arch, bs, timed, t in (
             ("read_input", "-", "-", 1000, 1000, 0.001), ("read_uint8", "-", "-", 1000, 1000, 0.0005),
@@ -166,8 +166,8 @@ def test_table_rows_name_routes_and_models_in_words():
 def test_roofline_points_are_each_models_fastest_route_but_the_dataloader():
     rows = _fixture_rows()
     for r in rows:
-        if r["method"] == "dataloader":
-            r["median_s"] = 1e-6  # faster than anything: still not the model's own time
+        if r.method == "dataloader":
+            r.median_s = 1e-6  # faster than anything: still not the model's own time
     points = bench.roofline_points(rows, "cpu", {"dense_seed": 1.6, "separable": 0.11})
     assert points == {
         "dense (the assignment's design), dense_seed: learned transform from uint8 (the engine)": (
@@ -205,10 +205,8 @@ def test_time_figure_has_few_series_per_panel_in_words():
 def test_the_summary_names_the_engine_build_for_the_recorded_cpu():
     rows = [_row("read_input", "-", 0.004), _row("pipeline_loop", "pipeline", 2.0), _row("transform_uint8", "m", 0.01)]
     bench.add_speedups(rows)
-    avx2 = bench.summarize(bench.RunRecord(rows), {"cpu_vector": "AVX2"}, "test", bench.BenchConfig())["devices"]
-    assert avx2["cpu"]["engine_build"] == "8 floats a vector, 4 rows at a time (AVX2)"
+    avx2 = bench.summarize(bench.RunRecord(rows), {"cpu_vector": "AVX2"}, "test", bench.BenchConfig()).devices
+    assert avx2["cpu"].engine_build == "8 floats a vector, 4 rows at a time (AVX2)"
     none = bench.RunRecord(rows, engine_unavailable="no C compiler")
-    assert (
-        bench.summarize(none, {"cpu_vector": "AVX2"}, "test", bench.BenchConfig())["devices"]["cpu"]["engine_build"]
-        is None
-    )
+    without = bench.summarize(none, {"cpu_vector": "AVX2"}, "test", bench.BenchConfig()).devices
+    assert without["cpu"].engine_build is None

@@ -42,33 +42,33 @@ def test_each_timed_run_follows_an_untimed_run_of_its_own():
 
 def test_uint8_routes_are_measured_against_the_uint8_read_floor():
     rows = [
-        {"device": "cpu", "method": m, "model": model, "median_s": t, "batch_size": 8, "n_images": 1000}
+        bench.BenchRow(device="cpu", method=m, model=model, median_s=t, batch_size=8, n_images=1000)
         for m, model, t in (("read_input", "-", 0.004), ("read_uint8", "-", 0.001),
                             ("pipeline_batched", "pipeline", 0.2), ("fast_path", "m", 0.03),
                             ("compiled_uint8", "m", 0.008))
     ]  # fmt: skip
     bench.add_speedups(rows)
     record = bench.RunRecord(rows, mflops_per_image={"m": 0.5}, matmul_peak_gflops={"cpu": 200.0})
-    s = bench.summarize(record, {}, "test", bench.BenchConfig())["devices"]["cpu"]
-    assert s["best_model"]["method"] == "compiled_uint8" and s["best_eager"]["method"] == "fast_path"
-    assert s["floor_method"] == "read_uint8" and s["floor_s"] == pytest.approx(0.001)
-    assert s["roofline_s"] == pytest.approx(0.0025) and s["times_roofline"] == pytest.approx(3.2)  # compute-bound
+    s = bench.summarize(record, {}, "test", bench.BenchConfig()).devices["cpu"]
+    assert s.best_model.method == "compiled_uint8" and s.best_eager.method == "fast_path"
+    assert s.floor_method == "read_uint8" and s.floor_s == pytest.approx(0.001)
+    assert s.roofline_s == pytest.approx(0.0025) and s.times_roofline == pytest.approx(3.2)  # compute-bound
 
 
 def test_memory_floor_adds_writing_the_output_to_reading_the_input():
     rows = [
-        {"device": "cpu", "method": m, "model": model, "median_s": t, "batch_size": 8, "n_images": 1000}
+        bench.BenchRow(device="cpu", method=m, model=model, median_s=t, batch_size=8, n_images=1000)
         for m, model, t in (("read_input", "-", 0.004), ("read_uint8", "-", 0.001), ("write_output", "-", 0.0015),
                             ("pipeline_batched", "pipeline", 0.2), ("transform_uint8", "m", 0.005))
     ]  # fmt: skip
     bench.add_speedups(rows)
     # 0.01 MFLOPs x 1,000 images at 200 GFLOPS: a compute floor of 0.05 ms, far under the 2.5 ms memory floor
     record = bench.RunRecord(rows, mflops_per_image={"m": 0.01}, matmul_peak_gflops={"cpu": 200.0})
-    s = bench.summarize(record, {}, "test", bench.BenchConfig())["devices"]["cpu"]
-    assert s["read_floor_s"] == pytest.approx(0.001) and s["write_floor_s"] == pytest.approx(0.0015)
-    assert s["floor_s"] == pytest.approx(0.0025) and s["compute_floor_s"] == pytest.approx(5e-5)
-    assert s["roofline_s"] == pytest.approx(0.0025) and s["times_roofline"] == pytest.approx(2)  # memory-bound
-    assert s["times_floor"] == pytest.approx(2)
+    s = bench.summarize(record, {}, "test", bench.BenchConfig()).devices["cpu"]
+    assert s.read_floor_s == pytest.approx(0.001) and s.write_floor_s == pytest.approx(0.0015)
+    assert s.floor_s == pytest.approx(0.0025) and s.compute_floor_s == pytest.approx(5e-5)
+    assert s.roofline_s == pytest.approx(0.0025) and s.times_roofline == pytest.approx(2)  # memory-bound
+    assert s.times_floor == pytest.approx(2)
 
 
 def test_from_uint8_is_the_model_on_the_float_images():
@@ -88,21 +88,21 @@ def test_timing_statistics():
 
 def test_speedups_and_summary():
     rows = [
-        {"device": "cpu", "method": "read_input", "model": "-", "median_s": 0.01, "batch_size": 8},
-        {"device": "cpu", "method": "pipeline_loop", "model": "pipeline", "median_s": 2.0, "batch_size": 8},
-        {"device": "cpu", "method": "pipeline_batched", "model": "pipeline", "median_s": 0.2, "batch_size": 8},
-        {"device": "cpu", "method": "fast_path", "model": "m", "median_s": 0.05, "batch_size": 8},
-        {"device": "cpu", "method": "dataloader", "model": "m", "median_s": 0.4, "batch_size": 8},
+        bench.BenchRow(device="cpu", method="read_input", model="-", median_s=0.01, batch_size=8),
+        bench.BenchRow(device="cpu", method="pipeline_loop", model="pipeline", median_s=2.0, batch_size=8),
+        bench.BenchRow(device="cpu", method="pipeline_batched", model="pipeline", median_s=0.2, batch_size=8),
+        bench.BenchRow(device="cpu", method="fast_path", model="m", median_s=0.05, batch_size=8),
+        bench.BenchRow(device="cpu", method="dataloader", model="m", median_s=0.4, batch_size=8),
     ]
     bench.add_speedups(rows)
-    assert rows[3]["speedup_vs_loop"] == pytest.approx(40) and rows[3]["speedup_vs_batched"] == pytest.approx(4)
-    s = bench.summarize(bench.RunRecord(rows), {}, "test", bench.BenchConfig())["devices"]["cpu"]
-    assert s["best_model"]["method"] == "fast_path" and s["times_floor"] == pytest.approx(5)
+    assert rows[3].speedup_vs_loop == pytest.approx(40) and rows[3].speedup_vs_batched == pytest.approx(4)
+    s = bench.summarize(bench.RunRecord(rows), {}, "test", bench.BenchConfig()).devices["cpu"]
+    assert s.best_model.method == "fast_path" and s.times_floor == pytest.approx(5)
 
 
 def test_summary_roofline_and_user_baselines():
     rows = [
-        {"device": "cpu", "method": m, "model": model, "median_s": t, "batch_size": 8, "n_images": 1000}
+        bench.BenchRow(device="cpu", method=m, model=model, median_s=t, batch_size=8, n_images=1000)
         for m, model, t in (("read_input", "-", 0.001), ("pipeline_loop", "pipeline", 1.0),
                             ("pipeline_batched", "pipeline", 0.2), ("pipeline_uint8", "pipeline", 0.1),
                             ("pillow_loop", "pillow", 0.3), ("fast_path", "m", 0.03), ("compiled", "m", 0.02),
@@ -110,15 +110,13 @@ def test_summary_roofline_and_user_baselines():
     ]  # fmt: skip
     bench.add_speedups(rows)
     record = bench.RunRecord(rows, mflops_per_image={"m": 2.0, "exact": 2.0}, matmul_peak_gflops={"cpu": 200.0})
-    s = bench.summarize(record, {}, "test", bench.BenchConfig())["devices"]["cpu"]
-    assert (
-        s["best_model"]["method"] == "compiled" and s["best_eager"]["method"] == "fast_path"
-    )  # the oracle is not learned
-    assert s["user_best"]["method"] == "pipeline_uint8" and s["speedup_vs_user_best"] == pytest.approx(5)
-    assert s["compute_floor_s"] == pytest.approx(2e6 * 1000 / 200e9)  # 0.01 s: compute-bound, above the read floor
-    assert s["roofline_s"] == pytest.approx(0.01) and s["times_roofline"] == pytest.approx(2)
-    without = bench.summarize(bench.RunRecord(rows), {}, "test", bench.BenchConfig())["devices"]["cpu"]  # no peak
-    assert without["times_roofline"] is None and without["times_floor"] == pytest.approx(20)
+    s = bench.summarize(record, {}, "test", bench.BenchConfig()).devices["cpu"]
+    assert s.best_model.method == "compiled" and s.best_eager.method == "fast_path"  # the oracle is not learned
+    assert s.user_best.method == "pipeline_uint8" and s.speedup_vs_user_best == pytest.approx(5)
+    assert s.compute_floor_s == pytest.approx(2e6 * 1000 / 200e9)  # 0.01 s: compute-bound, above the read floor
+    assert s.roofline_s == pytest.approx(0.01) and s.times_roofline == pytest.approx(2)
+    without = bench.summarize(bench.RunRecord(rows), {}, "test", bench.BenchConfig()).devices["cpu"]  # no peak
+    assert without.times_roofline is None and without.times_floor == pytest.approx(20)
 
 
 def test_run_times_every_route_with_its_fidelity(tmp_path):
@@ -141,16 +139,13 @@ def test_run_times_every_route_with_its_fidelity(tmp_path):
     ]
     engine_rows = ["transform_uint8"] if record.engine_unavailable is None else []  # needs a C compiler
     methods += ["dataloader", "fast_path", "fast_path_uint8", *engine_rows] * 2
-    assert [r["method"] for r in rows] == methods
-    by = {(r["method"], r["model"]): r for r in rows}
-    assert by[("fast_path", "exact")]["max_gray"] < 0.01 and by[("fast_path", "separable")]["max_gray"] > 10
+    assert [r.method for r in rows] == methods
+    by = {(r.method, r.model): r for r in rows}
+    assert by[("fast_path", "exact")].max_gray < 0.01 and by[("fast_path", "separable")].max_gray > 10
     if engine_rows:  # scored on the loop's own output
-        assert (
-            by[("transform_uint8", "exact")]["max_gray"] < 0.01
-            and by[("transform_uint8", "separable")]["max_gray"] > 10
-        )
-    assert by[("pipeline_loop", "pipeline")]["max_gray"] == 0  # the same float arithmetic, image by image
-    assert 0.5 < by[("pillow_loop", "pillow")]["max_gray"] < 3  # 8-bit throughout: close, not the same
+        assert by[("transform_uint8", "exact")].max_gray < 0.01 and by[("transform_uint8", "separable")].max_gray > 10
+    assert by[("pipeline_loop", "pipeline")].max_gray == 0  # the same float arithmetic, image by image
+    assert 0.5 < by[("pillow_loop", "pillow")].max_gray < 3  # 8-bit throughout: close, not the same
     assert record.mflops_per_image["exact"] == pytest.approx(record.mflops_per_image["separable"], rel=0.1)
     assert set(record.matmul_peak_gflops) == {"cpu"} and record.matmul_peak_gflops["cpu"] > 1
     assert record.compile == {"cpu": {}}  # compile=False: nothing tried
@@ -168,11 +163,11 @@ def test_without_a_c_compiler_the_engine_rows_are_left_out_with_the_reason(monke
     cfg = bench.BenchConfig(n_images=8, repeats=1, batch_sizes=[8], num_workers=[0], chunk_sizes=[8], devices=["cpu"],
                             compile=False)  # fmt: skip
     record = bench.run(cfg, bench.load_images(None, 8)[0], {"exact": models.build("exact")}, progress=False)
-    methods = {r["method"] for r in record.rows}
+    methods = {r.method for r in record.rows}
     assert "transform_uint8" not in methods and "fast_path_uint8" in methods
     assert record.engine_unavailable == "no C compiler (cc or gcc) on this machine"
-    summary = bench.summarize(record, {}, "test", cfg)["devices"]["cpu"]
-    assert summary["engine_unavailable"] == "no C compiler (cc or gcc) on this machine"
+    summary = bench.summarize(record, {}, "test", cfg).devices["cpu"]
+    assert summary.engine_unavailable == "no C compiler (cc or gcc) on this machine"
 
 
 def _compile_cfg():
@@ -187,7 +182,7 @@ def test_compile_failure_leaves_the_eager_rows(monkeypatch):
     monkeypatch.setattr(torch, "compile", no_compiler)
     record = bench.run(_compile_cfg(), bench.load_images(None, 8)[0], {"separable": models.build("separable")},
                        progress=False)  # fmt: skip
-    methods = {r["method"] for r in record.rows}
+    methods = {r.method for r in record.rows}
     assert "fast_path" in methods and not {"compiled", "compiled_uint8"} & methods
     assert record.compile == {"cpu": {"separable": "RuntimeError: no C++ compiler found",
                                       "separable from uint8": "RuntimeError: no C++ compiler found"}}  # fmt: skip
@@ -201,8 +196,8 @@ def test_compiled_rows_compute_what_the_eager_model_does():
     assert isinstance(seconds, float) and seconds > 0
     torch.testing.assert_close(compiled(x[:3]), net(x[:3]), rtol=1e-5, atol=1e-6)  # a shape compiled above
     record = bench.run(_compile_cfg(), bench.load_images(None, 8)[0], {"separable": net}, progress=False)
-    assert [r["batch_size"] for r in record.rows if r["method"] == "compiled"] == [3, 8]
-    assert [r["batch_size"] for r in record.rows if r["method"] == "compiled_uint8"] == [3, 8]
+    assert [r.batch_size for r in record.rows if r.method == "compiled"] == [3, 8]
+    assert [r.batch_size for r in record.rows if r.method == "compiled_uint8"] == [3, 8]
     assert list(record.compile["cpu"]) == ["separable", "separable from uint8"]
     assert all(isinstance(s, float) and s > 0 for s in record.compile["cpu"].values())
 
@@ -270,20 +265,20 @@ def test_small_dataloader_batches_run_on_fewer_images_and_are_scaled(monkeypatch
     cfg = bench.BenchConfig(n_images=8, repeats=1, dataloader_repeats=2, batch_sizes=[1, 4], small_batch_images=2,
                             num_workers=[0], chunk_sizes=[8], devices=["cpu"], compile=False)  # fmt: skip
     rows = bench.run(cfg, bench.load_images(None, 8)[0], {"mine": net}, progress=False).rows
-    dl = {r["batch_size"]: r for r in rows if r["method"] == "dataloader"}
+    dl = {r.batch_size: r for r in rows if r.method == "dataloader"}
     assert list(seen.values()) == [2, 8] and asked == [2, 2]  # batch size 1 on 2 images; dataloader_repeats runs
-    assert dl[1]["n_timed"] == 2 and dl[1]["n_images"] == 8 and dl[4]["n_timed"] == 8
-    assert dl[1]["median_s"] == pytest.approx(0.5 * 8 / 2) and dl[4]["median_s"] == pytest.approx(0.5)
-    assert dl[1]["images_per_s"] == pytest.approx(8 / dl[1]["median_s"])  # the same rate, scaled or not
-    assert dl[1]["architecture"] == "separable" and dl[1]["model"] == "mine"
-    assert all(r["architecture"] == "-" for r in rows if r["method"].startswith(("read", "pipeline", "pillow")))
+    assert dl[1].n_timed == 2 and dl[1].n_images == 8 and dl[4].n_timed == 8
+    assert dl[1].median_s == pytest.approx(0.5 * 8 / 2) and dl[4].median_s == pytest.approx(0.5)
+    assert dl[1].images_per_s == pytest.approx(8 / dl[1].median_s)  # the same rate, scaled or not
+    assert dl[1].architecture == "separable" and dl[1].model == "mine"
+    assert all(r.architecture == "-" for r in rows if r.method.startswith(("read", "pipeline", "pillow")))
     with pytest.raises(ValueError, match="small_batch_images"):
         bench.BenchConfig(small_batch_images=0)
 
 
 def test_the_summary_reads_each_devices_measures_from_the_run_record():
     rows = [
-        {"device": d, "method": m, "model": model, "median_s": t, "batch_size": 8, "n_images": 1000}
+        bench.BenchRow(device=d, method=m, model=model, median_s=t, batch_size=8, n_images=1000)
         for d in ("cpu", "cuda")
         for m, model, t in (("read_input", "-", 0.001), ("pipeline_batched", "pipeline", 0.2), ("fast_path", "m", 0.05))
     ]  # fmt: skip
@@ -293,13 +288,13 @@ def test_the_summary_reads_each_devices_measures_from_the_run_record():
         compile={"cpu": {"m": "RuntimeError: no C++ compiler found"}, "cuda": {"m": 2.5, "m from uint8": 3.5}},
         engine_unavailable="no C compiler (cc or gcc) on this machine",
     )  # fmt: skip
-    devices = bench.summarize(record, {}, "test", bench.BenchConfig())["devices"]
-    assert devices["cpu"]["compile"] == {"m": "RuntimeError: no C++ compiler found"}
-    assert devices["cuda"]["compile"] == {"m": 2.5, "m from uint8": 3.5}
-    assert devices["cpu"]["engine_unavailable"] == "no C compiler (cc or gcc) on this machine"
-    assert devices["cuda"]["engine_unavailable"] is None  # the engine loop is a CPU route
-    assert devices["cpu"]["matmul_peak_gflops"] is None and devices["cpu"]["times_roofline"] is None  # no peak
-    assert devices["cuda"]["compute_floor_s"] == pytest.approx(1e6 * 1000 / 1e12)  # 1 MFLOP x 1,000 at 1 TFLOPS
-    assert devices["cuda"]["times_roofline"] == pytest.approx(0.05 / 0.001)  # the read floor is the larger
+    devices = bench.summarize(record, {}, "test", bench.BenchConfig()).devices
+    assert devices["cpu"].compile == {"m": "RuntimeError: no C++ compiler found"}
+    assert devices["cuda"].compile == {"m": 2.5, "m from uint8": 3.5}
+    assert devices["cpu"].engine_unavailable == "no C compiler (cc or gcc) on this machine"
+    assert devices["cuda"].engine_unavailable is None  # the engine loop is a CPU route
+    assert devices["cpu"].matmul_peak_gflops is None and devices["cpu"].times_roofline is None  # no peak
+    assert devices["cuda"].compute_floor_s == pytest.approx(1e6 * 1000 / 1e12)  # 1 MFLOP x 1,000 at 1 TFLOPS
+    assert devices["cuda"].times_roofline == pytest.approx(0.05 / 0.001)  # the read floor is the larger
     empty = bench.RunRecord(rows)  # rows alone (a recorded run): no roofline, nothing compiled
-    assert bench.summarize(empty, {}, "test", bench.BenchConfig())["devices"]["cuda"]["compile"] == {}
+    assert bench.summarize(empty, {}, "test", bench.BenchConfig()).devices["cuda"].compile == {}

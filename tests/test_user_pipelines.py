@@ -11,6 +11,7 @@ from torchvision.transforms.v2 import functional as TF
 from lib.core import banded, classify, fit, models, probe, spec
 from lib.core.constants import GRAY_LEVELS
 from lib.core.separable import set_parts
+from lib.experiments import user_pipelines
 
 
 def _gray_off(model, pipeline, in_shape, n=16, seed=3) -> float:
@@ -38,6 +39,17 @@ def test_a_compose_with_normalize_is_affine_and_fitted_exactly():
     assert _gray_off(sep, NORMALIZED, s.in_shape) < 0.01
     with pytest.raises(TypeError, match="is code, not data"):
         models.save(exact, "unused.pt")  # a wrapped pipeline cannot travel in a model file
+
+
+def test_the_reports_normalize_pipeline_is_resize_gray_then_normalize():
+    """04 learns it and 06 ships it: the target pipeline's resize and grayscale, then (x - 0.48) / 0.23, from uint8
+    or float images."""
+    pipeline = user_pipelines.normalized_gray()
+    x8 = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    gray = TF.rgb_to_grayscale(TF.resize(x8.float() / 255, [28, 28], antialias=True))
+    assert pipeline(x8.float() / 255).shape == (2, 1, 28, 28)
+    assert torch.allclose(pipeline(x8.float() / 255), (gray - 0.48) / 0.23, atol=1e-5)
+    assert torch.allclose(pipeline(x8), (gray - 0.48) / 0.23, atol=2 / 255 / 0.23)  # resized and gray in 8 bits
 
 
 def test_a_random_pipeline_is_refused_by_name_and_the_random_state_is_kept():

@@ -32,6 +32,15 @@ def threshold(rule: str, tolerance_gray: float = TOLERANCE_GRAY) -> float:
     return tolerance_gray / GRAY_LEVELS if rule == "tolerance" else HALF_GRAY
 
 
+def history_limit(rule: str, tolerance_gray: float = TOLERANCE_GRAY) -> tuple[str, float]:
+    """The column of a training history (``lib.core.train``) that ``rule`` follows on the validation images, and
+    the value it must fall below there, in gray levels: the mean error for ``mean``, the largest for ``strict``
+    (both half a gray level) and for ``tolerance`` (``tolerance_gray``)."""
+    _check_rule(rule)
+    key = "val_mae_gray" if rule == "mean" else "val_max_gray"
+    return key, tolerance_gray if rule == "tolerance" else HALF_GRAY * GRAY_LEVELS
+
+
 def statistic(rule: str, pred: torch.Tensor, target: torch.Tensor) -> float:
     """What ``rule`` compares with its threshold, in [0, 1] units per pixel: for ``mean`` the mean per-image
     sum of absolute errors divided by the pixels per image (below half a gray level exactly when the sum
@@ -123,9 +132,13 @@ def rule_firings(history: list[dict], tolerance_gray: float = TOLERANCE_GRAY) ->
     def worst(h: dict) -> float:
         return max(h["val_max_gray"], h.get("held_out_max_gray", 0.0))
 
+    def on_validation(rule: str):
+        key, limit = history_limit(rule, tolerance_gray)
+        return lambda h: h[key] < limit
+
     tests = {
-        "mean": lambda h: h["val_mae_gray"] < HALF_GRAY * GRAY_LEVELS,
-        "strict": lambda h: h["val_max_gray"] < HALF_GRAY * GRAY_LEVELS,
+        "mean": on_validation("mean"),
+        "strict": on_validation("strict"),
         f"tolerance ({tolerance_gray:g} gray levels)": lambda h: worst(h) < tolerance_gray,
     }
     out = {}

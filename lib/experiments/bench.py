@@ -41,8 +41,10 @@ DataLoader rows, which hold worker processes, are timed one after another, with 
 The code is split by concern, and every name is importable from here: :mod:`~lib.experiments.routes` (the
 route table and how models are named), :mod:`~lib.experiments.bench_config` (the configuration, images and
 models), :mod:`~lib.experiments.bench_jobs` (what each route runs, and its fidelity),
-:mod:`~lib.experiments.bench_run` (timing, and the :class:`RunRecord` a run returns) and
-:mod:`~lib.experiments.bench_tables` (the summary, the notebook's tables and the files written).
+:mod:`~lib.experiments.bench_run` (timing, and the :class:`RunRecord` a run returns),
+:mod:`~lib.experiments.bench_records` (the types of a row and of the summary, and the files written and read back:
+:func:`write`, :func:`read`) and :mod:`~lib.experiments.bench_tables` (the summary, the notebook's tables and the
+GPU results recorded elsewhere).
 """
 
 import argparse
@@ -58,11 +60,21 @@ from lib.experiments.bench_jobs import (
     device_jobs,
     fidelity,
     matmul_work,
-    pillow_loop,
     transforms,
 )
+from lib.experiments.bench_records import (
+    COLUMNS,
+    BenchRow,
+    BenchSummary,
+    DeviceSummary,
+    Environment,
+    fastest,
+    read,
+    write,
+)
 from lib.experiments.bench_run import RunRecord, add_speedups, run
-from lib.experiments.bench_tables import COLUMNS, roofline_points, summarize, table_rows, write
+from lib.experiments.bench_tables import recorded_gpu, roofline_points, summarize, table_rows, with_recorded_gpu
+from lib.experiments.library_routes import pillow_loop
 from lib.experiments.routes import (
     ARCHITECTURES,
     BATCHED,
@@ -90,10 +102,11 @@ from lib.experiments.routes import (
 __all__ = [
     "ARCHITECTURES", "BATCHED", "BUILT_METHODS", "COLUMNS", "FAMILIES", "FLOOR_INPUTS", "FLOOR_OF", "FLOORS",
     "LEARNED_METHODS", "LOADER_METHODS", "LOOP", "METHOD_LABELS", "ORACLES", "RECOMPILE_LIMIT", "ROUTE", "ROUTES",
-    "TRANSFER_METHODS", "UINT8_METHODS", "UNTRAINED", "USER_BASELINES", "BenchConfig", "Job", "Route", "RunRecord",
-    "add_speedups", "architecture", "compile_model", "device_jobs", "fidelity", "fresh_models", "transforms",
-    "load_images", "load_models", "main", "matmul_work", "model_label", "pillow_loop",
-    "roofline_points", "run", "summarize", "table_rows", "with_banded", "write",
+    "TRANSFER_METHODS", "UINT8_METHODS", "UNTRAINED", "USER_BASELINES", "BenchConfig", "BenchRow", "BenchSummary",
+    "DeviceSummary", "Environment", "Job", "Route", "RunRecord", "add_speedups", "architecture", "compile_model",
+    "device_jobs", "fastest", "fidelity", "fresh_models", "transforms", "load_images", "load_models", "main",
+    "matmul_work", "model_label", "pillow_loop", "read", "recorded_gpu", "roofline_points", "run", "summarize",
+    "table_rows", "with_banded", "with_recorded_gpu", "write",
 ]  # fmt: skip
 
 

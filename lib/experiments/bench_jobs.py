@@ -18,7 +18,6 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-from PIL import Image
 from torch.utils.data import DataLoader, TensorDataset
 
 from lib.core import constants, data, engine, metrics, models, pipeline
@@ -56,29 +55,6 @@ class Images:
 def _chunked(model, x: torch.Tensor, chunk: int) -> None:
     for _ in models.in_chunks(model, x, chunk):
         pass
-
-
-def pillow_loop(hwc: np.ndarray, size: tuple[int, int] = (28, 28)) -> np.ndarray:
-    """The target pipeline's steps in Pillow, image by image, on (N, h, w, 3) uint8: resize to ``size`` (H, W;
-    Pillow's bilinear filter widens with the reduction, as an antialiased resize does), gray, both flips (a
-    half turn): (N, H, W) uint8."""
-    out = np.empty((len(hwc), *size), dtype=np.uint8)
-    for i, img in enumerate(hwc):
-        out[i] = np.asarray(Image.fromarray(img).resize(size[::-1], Image.BILINEAR).convert("L").rotate(180))
-    return out
-
-
-def opencv_loop(hwc: np.ndarray, size: tuple[int, int] = (28, 28), interpolation: str = "INTER_AREA") -> np.ndarray:
-    """The target pipeline's steps in OpenCV, image by image, on (N, h, w, 3) uint8: ``cv2.resize`` to ``size`` (H, W)
-    with ``interpolation`` (neither is torchvision's antialiased bilinear filter), ``cvtColor`` to gray, ``flip``
-    both ways: (N, H, W) uint8."""
-    import cv2  # optional: the routes are left out where OpenCV is missing
-
-    how = getattr(cv2, interpolation)
-    out = np.empty((len(hwc), *size), dtype=np.uint8)
-    for i, img in enumerate(hwc):
-        out[i] = cv2.flip(cv2.cvtColor(cv2.resize(img, size[::-1], interpolation=how), cv2.COLOR_RGB2GRAY), -1)
-    return out
 
 
 def hwc(x_u8: torch.Tensor) -> np.ndarray:

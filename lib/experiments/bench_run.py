@@ -13,6 +13,7 @@ import torch
 from lib.core.cost import mflops
 from lib.experiments.bench_config import BenchConfig
 from lib.experiments.bench_jobs import Job, device_jobs, fidelity, matmul_work, transforms
+from lib.experiments.bench_records import BenchRow, fastest
 from lib.experiments.routes import BATCHED, LOOP, ROUTE
 from lib.progress import bar as tqdm
 from lib.timing import Timing, measure, measure_interleaved
@@ -23,7 +24,7 @@ class RunRecord:
     """What one run of the benchmark measured: the rows of ``benchmark.csv`` and, beside them, what the
     summary's roofline and notes need, measured in the same run."""
 
-    rows: list[dict]  # one per configuration, in the order timed (see run)
+    rows: list[BenchRow]  # one per configuration, in the order timed (see run)
     mflops_per_image: dict[str, float] = field(default_factory=dict)  # {model: its MFLOPs per image}
     matmul_peak_gflops: dict[str, float] = field(default_factory=dict)  # {device: matrix-multiply peak, GFLOPS}
     compile: dict[str, dict[str, float | str]] = field(
@@ -55,19 +56,19 @@ def run(cfg: BenchConfig, x_u8: torch.Tensor, nets: dict[str, torch.nn.Module], 
     return record
 
 
-def _row(device: str, fields: dict, t: Timing, n: int, nets: dict, scores: dict) -> dict:
+def _row(device: str, fields: dict, t: Timing, n: int, nets: dict, scores: dict) -> BenchRow:
     """One row of ``benchmark.csv``: a job's fields, its times scaled to ``n`` images, and its fidelity."""
     timed = fields.get("n_timed", n)
     q1, q3 = (q * n / timed for q in t.iqr)
     key = (fields["method"], fields["model"])
     score = scores.get(key) or scores.get(key[0]) or scores.get(key[1], {})
     net = nets.get(fields["model"])
-    return {
+    return BenchRow(**{
         "device": device, "batch_size": n, "num_workers": 0, "pin_memory": False, **fields,
         "architecture": getattr(net, "registry_name", fields["model"]) if net is not None else "-",
         "n_images": n, "n_timed": timed, "repeats": len(t.times), "median_s": t.median * n / timed,
         "q1_s": q1, "q3_s": q3, "images_per_s": timed / t.median, **score,
-    }  # fmt: skip
+    })  # fmt: skip
 
 
 def _time_jobs(cfg: BenchConfig, jobs: list[Job], device: str, progress: bool) -> tuple[list[Timing], float]:
@@ -87,16 +88,16 @@ def _time_jobs(cfg: BenchConfig, jobs: list[Job], device: str, progress: bool) -
     return [timings[i] for i in range(len(jobs))], peak_gflops
 
 
-def _median_of(rows: list[dict], device: str, method: str) -> float | None:
-    found = [r["median_s"] for r in rows if r["device"] == device and r["method"] == method]
-    return min(found) if found else None
+def _median_of(rows: list[BenchRow], device: str, method: str) -> float | None:
+    top = fastest(r for r in rows if r.device == device and r.method == method)
+    return None if top is None else top.median_s
 
 
-def add_speedups(rows: list[dict]) -> None:
+def add_speedups(rows: list[BenchRow]) -> None:
     """Each row's speedup over the pipeline image by image on the CPU (the assignment's baseline) and over
     the pipeline on the whole batch on the row's own device, in place."""
     loop = _median_of(rows, "cpu", LOOP.method)
     for r in rows:
-        batched = _median_of(rows, r["device"], BATCHED.method)
-        r["speedup_vs_loop"] = loop / r["median_s"] if loop else None
-        r["speedup_vs_batched"] = batched / r["median_s"] if batched else None
+        batched = _median_of(rows, r.device, BATCHED.method)
+        r.speedup_vs_loop = loop / r.median_s if loop else None
+        r.speedup_vs_batched = batched / r.median_s if batched else None

@@ -17,6 +17,10 @@ Nothing here imports torch at import time: the report's Markdown summary reads t
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lib.experiments.bench_records import BenchRow
 
 
 @dataclass(frozen=True)
@@ -43,14 +47,14 @@ def _uint8(inp: Inputs):
 
 
 def _pillow(inp: Inputs):
-    from lib.experiments.bench_jobs import pillow_loop
+    from lib.experiments.library_routes import pillow_loop
 
     return pillow_loop(inp.pixels, inp.size)
 
 
 def _opencv(interpolation: str) -> Callable[[Inputs], object]:
     def run(inp: Inputs):
-        from lib.experiments.bench_jobs import opencv_loop
+        from lib.experiments.library_routes import opencv_loop
 
         return opencv_loop(inp.pixels, inp.size, interpolation)
 
@@ -184,21 +188,19 @@ def __getattr__(name: str):
     return tuple(arch for arch, cls in REGISTRY.items() if "learned" not in cls.abilities)
 
 
-def architecture(row: dict) -> str:
+def architecture(row: "BenchRow") -> str:
     """The registry name of a row's model ("-" for the pipeline rows); rows recorded before the column
     existed fall back to the model's name, less an "(untrained)" suffix."""
-    arch = row.get("architecture")
-    if isinstance(arch, str) and arch:
-        return arch
-    model = str(row.get("model", "-"))
-    return "-" if model in NO_MODEL else model.removesuffix(UNTRAINED)
+    if row.architecture:
+        return row.architecture
+    return "-" if row.model in NO_MODEL else row.model.removesuffix(UNTRAINED)
 
 
-def model_label(row: dict, code: bool = True) -> str:
+def model_label(row: "BenchRow", code: bool = True) -> str:
     """A row's model in words: its architecture, and the saved file's name where that differs
     (``dense_seed`` reads "dense (the assignment's design), `dense_seed`"; without ``code``, no backticks)."""
     arch = architecture(row)
     label = __getattr__("ARCHITECTURES").get(arch, arch)
-    if row.get("model") in (arch, *NO_MODEL):
+    if row.model in (arch, *NO_MODEL):
         return label
-    return f"{label}, `{row['model']}`" if code else f"{label}, {row['model']}"
+    return f"{label}, `{row.model}`" if code else f"{label}, {row.model}"

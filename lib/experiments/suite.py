@@ -6,7 +6,7 @@ resize, gray for one channel) and stored as uint8, as a decoded dataset holds th
 chose, its numbers and fit seconds, the worst pixel on the photographs and on noise (8-bit noise for a table, which
 is exact on 8-bit input only), and the time for the photographs against the user's routes: the pipeline on each
 size's uint8 batch (converted to float first, as the pipeline takes float) and image by image, and the case written
-in OpenCV and in Pillow (lib.experiments.suite_routes), which count as faithful only within the case's tolerance. The
+in OpenCV and in Pillow (lib.experiments.library_routes), which count as faithful only within the case's tolerance. The
 transform is timed on each size's batch too, and on the whole list (grouped per size, each image read where it
 lies); its speedup is given without the fits (cached), with them, and for a fresh transform's first call (fits,
 compiling the loop, the pass).
@@ -26,7 +26,7 @@ from torchvision.transforms.v2 import functional as TF
 from lib.core import fitting
 from lib.core.constants import GRAY_LEVELS
 from lib.core.transform import LearnedTransform
-from lib.experiments import suite_routes
+from lib.experiments import library_routes as libraries
 from lib.experiments.user_pipelines import photos
 from lib.timing import measure
 
@@ -69,7 +69,7 @@ class Case:
     name: str
     pipeline: object  # a v2.Compose, or any callable lib.core.spec.wrap takes
     shapes: tuple[tuple[int, int, int], ...]  # (C, H, W) of its images: several for a stream of mixed sizes
-    key: str = ""  # its OpenCV and Pillow versions in lib.experiments.suite_routes ("" for none)
+    key: str = ""  # its OpenCV and Pillow versions in lib.experiments.library_routes ("" for none)
 
 
 def imagenet_style(resize: int = 80, crop: int = 64) -> v2.Compose:
@@ -173,11 +173,11 @@ def run_case(case: Case, test_u8: torch.Tensor, repeats: int = 3) -> dict:
 def library_routes(case: Case, groups: list[torch.Tensor], expected: list[torch.Tensor]) -> dict[str, dict]:
     """{"opencv": {"s": seconds, "gray": worst pixel against ``expected``, the pipeline's output on each group},
     "pillow": ...}: the case in each library, image by image, on the images as a decoder gives them
-    (lib.experiments.suite_routes); a library that is missing, or has no version of the case, is left out."""
-    arrays, pils = suite_routes.decoded([img for g in groups for img in g])
+    (lib.experiments.library_routes); a library that is missing, or has no version of the case, is left out."""
+    arrays, pils = libraries.decoded([img for g in groups for img in g])
     expected = [y for e in expected for y in e]
     out = {}
-    for name, make, inputs in (("opencv", suite_routes.opencv, arrays), ("pillow", suite_routes.pillow, pils)):
+    for name, make, inputs in (("opencv", libraries.opencv, arrays), ("pillow", libraries.pillow, pils)):
         try:
             fn = make(case.key)
         except ImportError:

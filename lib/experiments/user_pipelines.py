@@ -15,11 +15,21 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
 from lib.core import banded, fit, metrics, models, registry, spec
 from lib.core.classify import classify
+from lib.core.constants import OUT_SHAPE
 from lib.core.separable import set_parts
+
+
+def normalized_gray() -> v2.Compose:
+    """A pipeline as a user writes one, with ``ToDtype`` and an ImageNet-style ``Normalize``: the target pipeline's
+    resize and grayscale, then (x - 0.48) / 0.23. Affine, not linear: 04 learns it beside the string pipelines and
+    06 ships it beside the target pipeline."""
+    return v2.Compose([v2.Resize(OUT_SHAPE[1:], antialias=True), v2.Grayscale(), v2.ToDtype(torch.float32, scale=True),
+                       v2.Normalize([0.48], [0.23])])  # fmt: skip
 
 
 def fit_separable_and_banded(s: spec.Spec, x: torch.Tensor) -> tuple[tuple[nn.Module, float], tuple[nn.Module, float]]:

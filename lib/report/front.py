@@ -6,13 +6,13 @@ tables in it) and return the front page's tables; ``lib.report.front_text`` writ
 measures anything: the front page only reads.
 """
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from lib.core import models
 from lib.experiments import bench
 from lib.experiments import routes as bench_routes
+from lib.experiments.bench_records import BenchRow, BenchSummary, Environment, fastest
 from lib.paths import RESULTS_FILES, results_file
 from lib.report import records
 from lib.report.records import TrainRecord
@@ -41,14 +41,14 @@ class Results:
     recipe: TrainRecord  # the assignment's recipe's training record
     designs: list[dict]  # architectures
     losses: list[dict]  # losses
-    bench: list[dict]  # benchmark
-    bench_summary: dict  # benchmark_summary
+    bench: list[BenchRow]  # benchmark
+    bench_summary: BenchSummary  # benchmark_summary
     pipelines: list[dict]  # pipelines
     scaling: list[dict]  # scaling
     onnx: list[dict]  # onnx
     suite: list[dict]  # suite (06's real pipelines; empty where a run predates it)
-    gpu: list[dict]  # benchmark rows on cuda recorded on a GPU machine (results/gpu/)
-    gpu_env: dict | None  # where and when those were recorded
+    gpu: list[BenchRow]  # benchmark rows on cuda recorded on a GPU machine (results/gpu/)
+    gpu_env: Environment | None  # where and when those were recorded
 
 
 # The results files the front page needs (lib.paths.RESULTS_FILES), beside the training records; suite is read where
@@ -66,15 +66,15 @@ def load(results_dir: str | Path, gpu_dir: str | Path | None = None) -> Results:
     if missing:
         raise FileNotFoundError(f"no {', '.join(missing)} under {results_dir}: run `make report` first")
     gpu, gpu_summary = bench.recorded_gpu(gpu_dir)
+    bench_rows, bench_summary = bench.read(results_dir)
     table = lambda name: read_csv(results_file(results_dir, name))  # noqa: E731
     suite = results_file(results_dir, "suite")
     return Results(
         final=TrainRecord.of_run(results_dir, FINAL_RUN), recipe=TrainRecord.of_run(results_dir, RECIPE_RUN),
-        designs=table("architectures"), losses=table("losses"), bench=table("benchmark"),
-        bench_summary=json.loads(results_file(results_dir, "benchmark_summary").read_text()),
+        designs=table("architectures"), losses=table("losses"), bench=bench_rows, bench_summary=bench_summary,
         pipelines=table("pipelines"), scaling=table("scaling"), onnx=table("onnx"),
         suite=read_csv(suite) if suite.is_file() else [],
-        gpu=gpu, gpu_env=gpu_summary["environment"] if gpu_summary else None,
+        gpu=gpu, gpu_env=gpu_summary.environment if gpu_summary else None,
     )  # fmt: skip
 
 
@@ -119,12 +119,8 @@ def design_table(designs: list[dict], final: TrainRecord) -> list[dict]:
     return rows
 
 
-def _fastest(rows: list[dict]) -> dict | None:
-    return min(rows, key=lambda r: r["median_s"]) if rows else None
-
-
 def speed_rows(
-    bench: list[dict],
+    bench: list[BenchRow],
     device: str = "cpu",
     final: str = FINAL_RUN,
     recipe: str = RECIPE_RUN,
@@ -139,41 +135,39 @@ def speed_rows(
     machine times freshly built models, ``bench.UNTRAINED``): that architecture's untrained rows stand in for the
     run. Their times are the run's (the arithmetic does not depend on the weights); their errors are not, and
     are left blank."""
-    mine = [r for r in bench if r["device"] == device]
+    mine = [r for r in bench if r.device == device]
 
-    def of(run: str) -> list[dict]:
-        own = [r for r in mine if r["model"] == run and r["method"] in LEARNED]
+    def of(run: str) -> list[BenchRow]:
+        own = [r for r in mine if r.model == run and r.method in LEARNED]
         arch = (stand_ins or {}).get(run)
-        return own or [r for r in mine if arch and r["model"] == arch + bench_routes.UNTRAINED
-                       and r["method"] in LEARNED]  # fmt: skip
+        return own or [r for r in mine if arch and r.model == arch + bench_routes.UNTRAINED and r.method in LEARNED]
 
     picks = [
         ("the target pipeline, image by image (the assignment's baseline)",
-         _fastest([r for r in mine if r["method"] == "pipeline_loop"])),
-        ("the target pipeline on the whole float batch",
-         _fastest([r for r in mine if r["method"] == "pipeline_batched"])),
-        ("the fastest route a user would take instead", _fastest([r for r in mine if r["method"] in USER_ROUTES])),
-        (f"the assignment's design (`{recipe}`), at its fastest", _fastest(of(recipe))),
-        (f"the final model (`{final}`), eager PyTorch", _fastest([r for r in of(final) if r["method"] not in BUILT])),
-        (f"the final model (`{final}`), at its fastest", _fastest(of(final))),
-        (MINIMAL_ROUTE, _fastest(of(MINIMAL))),
+         fastest(r for r in mine if r.method == "pipeline_loop")),
+        ("the target pipeline on the whole float batch", fastest(r for r in mine if r.method == "pipeline_batched")),
+        ("the fastest route a user would take instead", fastest(r for r in mine if r.method in USER_ROUTES)),
+        (f"the assignment's design (`{recipe}`), at its fastest", fastest(of(recipe))),
+        (f"the final model (`{final}`), eager PyTorch", fastest(r for r in of(final) if r.method not in BUILT)),
+        (f"the final model (`{final}`), at its fastest", fastest(of(final))),
+        (MINIMAL_ROUTE, fastest(of(MINIMAL))),
     ]  # fmt: skip
     loop, user = picks[0][1], picks[2][1]
     rows = []
     for i, (what, r) in enumerate(picks):
         if r is None:
             continue
-        untrained = str(r["model"]).endswith(bench_routes.UNTRAINED)
-        how = "" if i < 2 else ROUTE_WORDS.get(r["method"], r["method"])
+        untrained = r.model.endswith(bench_routes.UNTRAINED)
+        how = "" if i < 2 else ROUTE_WORDS.get(r.method, r.method)
         rows.append({
             # the two pipeline rows say their route in full; "how" names the learned or user route's variant
             "route": what, "how": how + ("; untrained weights, time only" if untrained else ""),
-            "ms": 1e3 * r["median_s"],
-            "x baseline": loop["median_s"] / r["median_s"] if loop else float("nan"),
-            "x fastest user route": user["median_s"] / r["median_s"] if user else float("nan"),
-            "max error (gray)": float("nan") if untrained else r.get("max_gray", float("nan")),
-            "exact 8-bit %": float("nan") if untrained else r.get("exact8_pct", float("nan")),
-            "n_images": r["n_images"],
+            "ms": 1e3 * r.median_s,
+            "x baseline": loop.median_s / r.median_s if loop else float("nan"),
+            "x fastest user route": user.median_s / r.median_s if user else float("nan"),
+            "max error (gray)": float("nan") if untrained or r.max_gray is None else r.max_gray,
+            "exact 8-bit %": float("nan") if untrained or r.exact8_pct is None else r.exact8_pct,
+            "n_images": r.n_images,
         })  # fmt: skip
     return rows
 
@@ -182,17 +176,17 @@ def recorded_gpu_rows(res: Results) -> list[dict]:
     """The speed table of the GPU rows recorded elsewhere (``res.gpu``), each run stood in for by its
     architecture's untrained rows where its own are absent (the architectures as this run's benchmark names them)."""
     runs = (FINAL_RUN, RECIPE_RUN, MINIMAL)
-    archs = {r["model"]: bench_routes.architecture(r) for r in res.bench if r["model"] in runs}
+    archs = {r.model: bench_routes.architecture(r) for r in res.bench if r.model in runs}
     return speed_rows(res.gpu, "cuda", stand_ins=archs)
 
 
-def final_fastest(bench: list[dict], device: str = "cpu") -> dict | None:
+def final_fastest(bench: list[BenchRow], device: str = "cpu") -> dict | None:
     """The speed table's row of the final model at its fastest on ``device``."""
     return next((r for r in speed_rows(bench, device) if r["route"].startswith("the final model")
                  and r["route"].endswith("at its fastest")), None)  # fmt: skip
 
 
-def minimal_fastest(bench: list[dict], device: str = "cpu") -> dict | None:
+def minimal_fastest(bench: list[BenchRow], device: str = "cpu") -> dict | None:
     """The speed table's row of the minimal design at its fastest on ``device`` (None where it was not timed)."""
     return next((r for r in speed_rows(bench, device) if r["route"] == MINIMAL_ROUTE), None)
 

@@ -22,7 +22,7 @@ def opening(res: Results) -> str:
     """The first paragraph: the final model, how exact, how fast, on which machine."""
     f, r = fidelity(res.final), fidelity(res.recipe)
     fastest = final_fastest(res.bench)
-    env = res.bench_summary.get("environment", {})
+    env = res.bench_summary.environment
     text = (
         f"**The final model is `{res.final.model}`**: a 1x1 convolution that mixes the three colour channels "
         f"into one, then two 28x32 matrices that act on the rows and on the columns (Y = A G B^T), "
@@ -42,8 +42,8 @@ def opening(res: Results) -> str:
     )
     if fastest is not None:
         text += (
-            f" On the CPU ({env.get('cpu', 'unknown')}, {env.get('cpu_vector', 'vector width not recorded')}, "
-            f"{env.get('torch_threads', '?')} threads) it transforms {fastest['n_images']:,} images in "
+            f" On the CPU ({env.cpu or 'unknown'}, {env.cpu_vector or 'vector width not recorded'}, "
+            f"{env.torch_threads or '?'} threads) it transforms {fastest['n_images']:,} images in "
             f"**{fastest['ms']:.3g} ms** ({fastest['how']}), {fastest['x baseline']:.0f}x faster than the target "
             f"pipeline applied image by image and {fastest['x fastest user route']:.1f}x faster than the fastest "
             f"route a user would take instead."
@@ -198,7 +198,7 @@ def conclusion(res: Results) -> str:
     """The three headline numbers: how exact, how much faster, on which machine."""
     f = fidelity(res.final)
     fastest = final_fastest(res.bench)
-    env = res.bench_summary.get("environment", {})
+    env = res.bench_summary.environment
     worst = max(v for v in (f["test_max_gray"], f["synthetic_max_gray"]) if v is not None)
     text = [f"1. **How exact:** at most {_g(worst)} gray levels from the target pipeline on every test and synthetic "
             f"pixel ({percent(f['test_exact8_pct'])}% of test pixels on its 8-bit value)."]  # fmt: skip
@@ -213,10 +213,10 @@ def conclusion(res: Results) -> str:
             text[-1] += (f" Kept on its support (`{MINIMAL}`): {minimal['ms']:.3g} ms, "
                          f"{minimal['x fastest user route']:.1f}x the fastest user route.")  # fmt: skip
     text.append(
-        f"3. **On which machine:** {env.get('cpu', 'unknown CPU')} ({env.get('cpu_vector', '?')}, "
-        f"{env.get('torch_threads', '?')} threads), torch {env.get('torch_version', '?')}; "
-        + ("GPU: " + (f"recorded on {res.gpu_env['gpu']} on {res.gpu_env['date'][:10]}." if res.gpu_env else
-                      "not measured (no GPU in this run, none recorded).") if env.get("gpu") is None else
-           f"GPU: {env['gpu']}.")
+        f"3. **On which machine:** {env.cpu or 'unknown CPU'} ({env.cpu_vector or '?'}, "
+        f"{env.torch_threads or '?'} threads), torch {env.torch_version or '?'}; "
+        + ("GPU: " + (f"recorded on {res.gpu_env.gpu} on {res.gpu_env.date[:10]}." if res.gpu_env else
+                      "not measured (no GPU in this run, none recorded).") if env.gpu is None else
+           f"GPU: {env.gpu}.")
     )  # fmt: skip
     return "\n".join(text)

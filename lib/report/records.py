@@ -10,6 +10,14 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from torch import nn
+
+from lib.core.optimizers import EXACT_SOLVERS
+from lib.core.registry import n_params
+from lib.core.spec import Spec
+from lib.core.stopping import threshold
+from lib.core.train import TrainResult
+from lib.paths import TRAIN_RECORD
 from lib.results import write_json
 
 
@@ -28,15 +36,22 @@ RUNS = (RECIPE, FINAL)
 
 def record_path(results_dir: str | Path, run: str) -> Path:
     """Where the record of training run ``run`` lives under a results folder."""
-    return Path(results_dir) / f"train_{run}.json"
+    return Path(results_dir) / TRAIN_RECORD.format(run=run)
 
 
 def recorded_runs(results_dir: str | Path) -> list[str]:
     """The training runs with a record under ``results_dir``: those of :data:`RUNS` in their order, then any
     others by name."""
-    found = {p.stem.removeprefix("train_") for p in Path(results_dir).glob(record_path("", "*").name)}
+    prefix, suffix = TRAIN_RECORD.split("{run}")
+    found = {p.name.removeprefix(prefix).removesuffix(suffix) for p in Path(results_dir).glob(prefix + "*" + suffix)}
     listed = [r.name for r in RUNS if r.name in found]
     return listed + sorted(found - set(listed))
+
+
+# The test split's scores (lib.core.metrics.score) a record keeps as test_<name>, and the environment's fields
+# (lib.results.environment) it keeps as they are
+TEST_SCORES = ("mae_px", "mae_gray", "max_abs", "max_gray", "exact8", "psnr_db", "outside_01_pct")
+ENVIRONMENT = ("torch_version", "torchvision_version", "cpu", "cpu_vector", "torch_threads", "date")
 
 
 @dataclass
@@ -80,6 +95,43 @@ class TrainRecord:
     cpu_vector: str = ""
     torch_threads: int = 0
     date: str = ""
+
+    @classmethod
+    def from_run(
+        cls,
+        *,
+        run_name: str,
+        pipeline: Spec,
+        model: str,
+        output_constraint: str,
+        net: nn.Module,
+        result: TrainResult,
+        test: dict,
+        fidelity: list[dict],
+        data_source: str,
+        sizes: dict,
+        synthetic_families: list[str],
+        env: dict,
+    ) -> "TrainRecord":
+        """The record of one run of ``01_train``, from its pieces: the pipeline learned, the model's registry name,
+        output constraint and trained ``net``, what training did (``result``, whose ``config`` holds the optimizer,
+        loss, stopping rule, tolerance and device), the test split's scores (``lib.core.metrics.score``), the
+        fidelity table's rows, where the images came from and how many (``sizes["test"]`` test images), and the
+        environment (``lib.results.environment``)."""
+        cfg = result.config
+        rule, tolerance = cfg["stopping"], cfg["tolerance_gray"]
+        return cls(
+            run_name=run_name, pipeline=pipeline.text, out_shape=list(pipeline.out_shape), model=model,
+            optimizer=cfg["optimizer"], output_constraint=output_constraint, n_params=n_params(net),
+            epochs=result.epochs, train_seconds=result.seconds, stopped_by=result.stopped_by, stopping=rule,
+            tolerance_gray=tolerance,
+            loss_minimised="sse" if cfg["optimizer"] in EXACT_SOLVERS else cfg["loss"],  # what exact solvers minimise
+            n_test=sizes["test"], **{f"test_{k}": test[k] for k in TEST_SCORES}, fidelity=fidelity,
+            threshold=threshold(rule, tolerance),
+            threshold_unit="mean |error| per pixel" if rule == "mean" else "max |error| per pixel",
+            data_source=data_source, sizes=sizes, synthetic_families=list(synthetic_families), device=cfg["device"],
+            config=cfg, history=result.history, fit=result.info, **{k: env[k] for k in ENVIRONMENT},
+        )  # fmt: skip
 
     @property
     def reached_rule(self) -> bool:

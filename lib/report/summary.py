@@ -1,18 +1,20 @@
 """The report's headline numbers as one Markdown file, written from the run's own results.
 
 ``python -m lib.report.summary`` (run by ``make report``) reads ``reports/results/`` and writes
-``reports/SUMMARY.md``: the training runs, the design study and the benchmark, each with the machine
-and date they were measured on. The README's results are copied from such a file, never typed.
+``reports/SUMMARY.md``: the headline (``lib.report.headline``), then the training runs, the design study and the
+benchmark, each with the machine and date they were measured on. With ``--readme README.md`` it also writes the
+headline into the README's block, so the README's numbers are this file's, never typed.
 """
 
 import argparse
-import json
 from pathlib import Path
 
 from lib import paths
 from lib.core.metrics import percent
+from lib.experiments import bench_records
+from lib.experiments.bench_records import BenchRow, DeviceSummary
 from lib.experiments.routes import LOOP, ROUTE
-from lib.report import records
+from lib.report import headline, records
 from lib.report.records import TrainRecord
 from lib.report.scaling_text import verdicts
 from lib.report.train_text import TEST
@@ -31,14 +33,14 @@ def _g(value, digits: int = 3) -> str:
     return f"{float(value):.{digits}g}"
 
 
-def _floor_words(s: dict) -> str:
+def _floor_words(s: DeviceSummary) -> str:
     """The memory floor of a device's summary in words: read plus write where both were timed."""
-    read = _method_name(s.get("floor_method", "read_input"))
-    if s.get("write_floor_s") is None:
-        return f"read floor {s['floor_s'] * 1e3:.3g} ms, {read}"
+    read = _method_name(s.floor_method)
+    if s.write_floor_s is None:
+        return f"read floor {s.floor_s * 1e3:.3g} ms, {read}"
     return (
-        f"memory floor {s['floor_s'] * 1e3:.3g} ms: {read} {s['read_floor_s'] * 1e3:.3g} ms + "
-        f"{_method_name('write_output')} {s['write_floor_s'] * 1e3:.3g} ms"
+        f"memory floor {s.floor_s * 1e3:.3g} ms: {read} {s.read_floor_s * 1e3:.3g} ms + "
+        f"{_method_name('write_output')} {s.write_floor_s * 1e3:.3g} ms"
     )
 
 
@@ -48,10 +50,10 @@ def _method_name(method: str) -> str:
     return route.short if route is not None else method
 
 
-def _batch(row: dict) -> str:
+def _batch(row: BenchRow) -> str:
     """A benchmark row's batch or slice size; none for the read floors and the pipeline image by image."""
-    route = ROUTE.get(row["method"])
-    return "-" if route is not None and (route.kind == "floor" or route == LOOP) else row["batch_size"]
+    route = ROUTE.get(row.method)
+    return "-" if route is not None and (route.kind == "floor" or route == LOOP) else str(row.batch_size)
 
 
 def _speedup(value: str) -> str:
@@ -95,13 +97,20 @@ def training_section(results_dir: Path) -> list[str]:
     return lines + _table(header, rows) + [""]
 
 
-def _read_csv(path: Path) -> list[dict]:
-    """The rows of a results table as text, or none when the notebook that writes it has not run."""
-    return read_csv(path, numbers=False) if path.is_file() else []
+def _rows(results_dir: Path, name: str, numbers: bool = True) -> list[dict]:
+    """The rows of results file ``name`` (as text without ``numbers``); none where the run has not written it."""
+    path = paths.results_file(results_dir, name)
+    return read_csv(path, numbers=numbers) if path.is_file() else []
+
+
+def _text(row: dict, key: str) -> str:
+    """A text cell of a row read from CSV: "" where it is empty (read as NaN) or absent."""
+    value = row.get(key)
+    return value if isinstance(value, str) else ""
 
 
 def architectures_section(results_dir: Path) -> list[str]:
-    rows = _read_csv(results_dir / "architectures.csv")
+    rows = _rows(results_dir, "architectures", numbers=False)
     if not rows:
         return []
     body = [
@@ -115,52 +124,47 @@ def architectures_section(results_dir: Path) -> list[str]:
 
 
 def benchmark_section(results_dir: Path) -> list[str]:
-    path = results_dir / "benchmark_summary.json"
-    if not path.is_file():
+    if not paths.results_file(results_dir, "benchmark_summary").is_file():
         return []
-    summary = json.loads(path.read_text())
-    env = summary["environment"]
+    table, summary = bench_records.read(results_dir)  # the table is written with the summary: missing is an error
+    env, config = summary.environment, summary.config
     lines = [
         "## Benchmark (`03_benchmark`)",
         "",
-        f"Measured on {env['cpu']} ({env.get('cpu_vector', 'vector width not recorded')}, {env['torch_threads']} "
-        f"threads), GPU: {env['gpu'] or 'none'}, torch "
-        f"{env['torch_version']}, {env['date'][:10]}; {summary['config']['n_images']:,} images from "
-        f"{summary['data_source']}; medians of {summary['config']['repeats']} timed runs.",
+        f"Measured on {env.cpu} ({env.cpu_vector or 'vector width not recorded'}, {env.torch_threads} "
+        f"threads), GPU: {env.gpu or 'none'}, torch "
+        f"{env.torch_version}, {env.date[:10]}; {config.n_images:,} images from "
+        f"{summary.data_source}; medians of {config.repeats} timed runs.",
         "",
     ]
-    table = read_csv(results_dir / "benchmark.csv", numbers=False)  # written with the summary: missing is an error
-    for device in summary["devices"]:
-        best: dict[tuple, dict] = {}
-        for r in (r for r in table if r["device"] == device):
-            key = (r["method"], r["model"])
-            if key not in best or float(r["median_s"]) < float(best[key]["median_s"]):
+    for device, s in summary.devices.items():
+        best: dict[tuple, BenchRow] = {}
+        for r in (r for r in table if r.device == device):
+            key = (r.method, r.model)
+            if key not in best or r.median_s < best[key].median_s:
                 best[key] = r
         rows = [
-            [_method_name(r["method"]),
-             f"`{r['model']}`" if r["model"] not in ("-", "pipeline") else "-",
-             _batch(r),
-             f"{float(r['median_s']):.4g}", _speedup(r["speedup_vs_loop"]), _speedup(r["speedup_vs_batched"]),
-             f"{float(r['max_gray']):.2g}" if r.get("max_gray") else "-"]
-            for r in sorted(best.values(), key=lambda r: float(r["median_s"]))
+            [_method_name(r.method), f"`{r.model}`" if r.model not in ("-", "pipeline") else "-", _batch(r),
+             f"{r.median_s:.4g}", _speedup(r.speedup_vs_loop), _speedup(r.speedup_vs_batched),
+             f"{r.max_gray:.2g}" if r.max_gray is not None else "-"]
+            for r in sorted(best.values(), key=lambda r: r.median_s)
         ]  # fmt: skip
         header = [f"{device}: fastest of each method and model", "model", "batch", "seconds", "vs loop", "vs batched",
                   "max error (gray)"]  # fmt: skip
         lines += [*_table(header, rows), ""]
-        s = summary["devices"][device]
-        if s.get("times_roofline") is not None:
+        if s.times_roofline is not None:
             lines += [
-                f"Best learned model `{s['best_model']['model']}` ({s['best_model']['method']}): "
-                f"{s['speedup_vs_user_best']:.1f}x the fastest user route ({s['user_best']['method']}), "
-                f"{s['times_roofline']:.2f}x the roofline ({_floor_words(s)}; compute floor "
-                f"{s['compute_floor_s'] * 1e3:.3g} ms at a measured {s['matmul_peak_gflops']:.0f} GFLOPS).",
+                f"Best learned model `{s.best_model.model}` ({s.best_model.method}): "
+                f"{s.speedup_vs_user_best:.1f}x the fastest user route ({s.user_best.method}), "
+                f"{s.times_roofline:.2f}x the roofline ({_floor_words(s)}; compute floor "
+                f"{s.compute_floor_s * 1e3:.3g} ms at a measured {s.matmul_peak_gflops:.0f} GFLOPS).",
                 "",
             ]
     return lines
 
 
 def pipelines_section(results_dir: Path) -> list[str]:
-    rows = _read_csv(results_dir / "pipelines.csv")
+    rows = _rows(results_dir, "pipelines", numbers=False)
     if not rows:
         return []
     body = [
@@ -178,10 +182,9 @@ def pipelines_section(results_dir: Path) -> list[str]:
 
 
 def scaling_section(results_dir: Path) -> list[str]:
-    path = results_dir / "scaling.csv"
-    if not path.is_file():
+    rows = _rows(results_dir, "scaling")
+    if not rows:
         return []
-    rows = read_csv(path)
     labels = {r["route"]: r["label"] for r in rows}
     worst = {}
     for r in (r for r in rows if r["learned"]):
@@ -197,18 +200,18 @@ def scaling_section(results_dir: Path) -> list[str]:
 
 
 def ship_section(results_dir: Path) -> list[str]:
-    path = results_dir / "onnx.csv"
-    if not path.is_file():
+    rows = _rows(results_dir, "onnx")
+    if not rows:
         return []
 
     def ms(value) -> str:  # blank or NaN where the graph did not run
         return f"{1e3 * value:.3g}" if isinstance(value, float) and value == value else "-"
 
     body = []
-    for r in read_csv(path):
-        failed = isinstance(r.get("error"), str) and r["error"] != ""
-        body.append([r["pipeline"], f"`{r['graph']}`", r["source"], "-" if failed else _g(r["max_gray"]),
-                     ms(r.get("ort_s")), ms(r.get("torch_s")), r["error"] if failed else ""])  # fmt: skip
+    for r in rows:
+        error = _text(r, "error")
+        body.append([r["pipeline"], f"`{r['graph']}`", r["source"], "-" if error else _g(r["max_gray"]),
+                     ms(r.get("ort_s")), ms(r.get("torch_s")), error])  # fmt: skip
     header = ["pipeline", "graph", "input", "max error (gray)", "ONNX Runtime ms", "torch ms", "export error"]
     note = ("Every test image and 8-bit images of each synthetic family (`n_family` of each, 1,000 by default); times "
             "for all the test images at once.")  # fmt: skip
@@ -216,33 +219,42 @@ def ship_section(results_dir: Path) -> list[str]:
 
 
 def suite_section(results_dir: Path) -> list[str]:
-    path = results_dir / "suite.csv"
-    if not path.is_file():
+    rows = _rows(results_dir, "suite")
+    if not rows:
         return []
     body = []
-    for r in read_csv(path):
-        refused = isinstance(r.get("refused"), str) and r["refused"] != ""
+    for r in rows:
+        refused = _text(r, "refused")
         measured = ["-"] * 4 if refused else [f"{r['fit_s']:.2f}", _g(r["photo_gray"]), _g(r["noise_gray"]),
                                                f"{r['speedup']:.1f}x"]  # fmt: skip
         family = "refused" if refused else f"`{r['family']}`"
-        body.append([r["case"], r["sizes"], family, *measured, r["refused"] if refused else ""])
+        body.append([r["case"], r["sizes"], family, *measured, refused])
     header = ["pipeline", "sizes", "family", "fit s", "photographs (gray)", "noise (gray)", "vs fastest user route",
               "refused"]  # fmt: skip
     note = (
         "Real pipelines through `LearnedTransform.fit`, each new size fitted at first sight; CIFAR-10 test images "
         "brought to each size, as uint8; speed against the pipeline on each size's batch or image by image."
     )
-    fits = results_dir / "fit_times.csv"
-    extra = []
-    if fits.is_file():
-        timed = "; ".join(f"{f['shape']} ({f['order']}, {f['method']}): {f['fit_s']:.2f} s" for f in read_csv(fits))
-        extra = [f"Fit times of the full-size ImageNet evaluation transform: {timed}.", ""]
+    fits = _rows(results_dir, "fit_times")
+    timed = "; ".join(f"{f['shape']} ({f['order']}, {f['method']}): {f['fit_s']:.2f} s" for f in fits)
+    extra = [f"Fit times of the full-size ImageNet evaluation transform: {timed}.", ""] if fits else []
     return ["## Your pipeline, as it is (`06_ship`)", "", note, "", *_table(header, body), "", *extra]
 
 
-def write(results_dir: str | Path = paths.RESULTS, out: str | Path = paths.REPORTS / "SUMMARY.md") -> Path:
+def write(
+    results_dir: str | Path = paths.RESULTS,
+    out: str | Path = paths.REPORTS / "SUMMARY.md",
+    readme: str | Path | None = None,
+) -> Path:
+    """Write the summary of ``results_dir`` to ``out``; with ``readme``, first put the headline in that file's block
+    (``lib.report.headline.write_block``: only the lines between its markers, and only when they changed)."""
     results_dir = Path(results_dir)
-    sections = (
+    bullets = headline.of_run(results_dir)
+    if readme is not None:
+        if not bullets:
+            raise FileNotFoundError(f"no complete run under {results_dir} for {readme}'s headline: run `make report`")
+        headline.write_block(readme, bullets)
+    sections = headline.section(bullets) + (
         training_section(results_dir) + architectures_section(results_dir) + benchmark_section(results_dir)
         + pipelines_section(results_dir) + scaling_section(results_dir) + ship_section(results_dir)
         + suite_section(results_dir)
@@ -259,8 +271,10 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m lib.report.summary", description=__doc__.split("\n\n")[0])
     p.add_argument("--results", default=str(paths.RESULTS), help="folder of the run's results")
     p.add_argument("--out", default=str(paths.REPORTS / "SUMMARY.md"))
+    p.add_argument("--readme", default=None, help="also write the headline between this Markdown file's markers")
     a = p.parse_args(argv)
-    print(f"wrote {paths.shown(write(a.results, a.out))}")
+    out = write(a.results, a.out, a.readme)
+    print(f"wrote {paths.shown(out)}" + (f" and {a.readme}'s headline" if a.readme else ""))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
-"""The suite's cases written in OpenCV and in Pillow, image by image, as a user of those libraries would write them.
+"""Every route written in another library, once: the target pipeline's steps and the suite's cases in OpenCV and in
+Pillow, image by image, as a user of those libraries would write them. The benchmark (03) and the scaling study (05)
+time the target's (``pillow_loop``, ``opencv_loop``, through lib.experiments.routes); the suite (06) its cases'.
 
-Neither is the torchvision pipeline: OpenCV's area resize and Pillow's bilinear filter differ from torchvision's
+Neither library is the torchvision pipeline: OpenCV's area resize and Pillow's bilinear filter differ from torchvision's
 antialiased bilinear resize, and Pillow's 8-bit images round between steps. So each route is timed with its error
 against the pipeline, and counts as faithful only within the case's tolerance (lib.experiments.suite). Inputs are
 what a decoder gives: (H, W, 3) or (H, W) uint8 arrays for OpenCV, PIL images for Pillow, made before timing.
@@ -94,3 +96,26 @@ def decoded(images) -> tuple[list[np.ndarray], list[Image.Image]]:
     arrays = [img.permute(1, 2, 0).numpy().squeeze(2) if img.shape[0] == 1 else img.permute(1, 2, 0).numpy()
               for img in images]  # fmt: skip
     return arrays, [Image.fromarray(a) for a in arrays]
+
+
+def pillow_loop(hwc: np.ndarray, size: tuple[int, int] = (28, 28)) -> np.ndarray:
+    """The target pipeline's steps in Pillow, image by image, on (N, h, w, 3) uint8: resize to ``size`` (H, W;
+    Pillow's bilinear filter widens with the reduction, as an antialiased resize does), gray, both flips (a
+    half turn): (N, H, W) uint8."""
+    out = np.empty((len(hwc), *size), dtype=np.uint8)
+    for i, img in enumerate(hwc):
+        out[i] = np.asarray(Image.fromarray(img).resize(size[::-1], Image.BILINEAR).convert("L").rotate(180))
+    return out
+
+
+def opencv_loop(hwc: np.ndarray, size: tuple[int, int] = (28, 28), interpolation: str = "INTER_AREA") -> np.ndarray:
+    """The target pipeline's steps in OpenCV, image by image, on (N, h, w, 3) uint8: ``cv2.resize`` to ``size`` (H, W)
+    with ``interpolation`` (neither is torchvision's antialiased bilinear filter), ``cvtColor`` to gray, ``flip``
+    both ways: (N, H, W) uint8."""
+    import cv2  # optional: the routes are left out where OpenCV is missing
+
+    how = getattr(cv2, interpolation)
+    out = np.empty((len(hwc), *size), dtype=np.uint8)
+    for i, img in enumerate(hwc):
+        out[i] = cv2.flip(cv2.cvtColor(cv2.resize(img, size[::-1], interpolation=how), cv2.COLOR_RGB2GRAY), -1)
+    return out

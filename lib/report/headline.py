@@ -1,0 +1,109 @@
+"""The report's headline: a few Markdown bullets read from one run's results, and the README's block that holds them.
+
+:func:`lines` builds the bullets from :func:`lib.report.front.load`'s ``Results`` with the front page's own functions
+(``fidelity``, ``speed_rows``), so they say what the front page says. ``python -m lib.report.summary`` (``make
+report``) writes them under ``## Headline`` at the top of ``reports/SUMMARY.md`` and, given ``--readme README.md``,
+between the README's two markers (:data:`START`, :data:`END`): the README's numbers are written by code from the
+results files, never typed, and ``tests/test_readme.py`` checks that they are the summary's.
+"""
+
+from pathlib import Path
+
+from lib.core.metrics import percent
+from lib.report import front
+from lib.report.front import Results
+
+TITLE = "## Headline"
+START = "<!-- headline: written by make report from reports/SUMMARY.md -->"
+END = "<!-- /headline -->"
+USER_ROW = "the fastest route a user would take instead"  # that row of front.speed_rows
+
+
+def _g(value: float, digits: int = 2) -> str:
+    return f"{value:.{digits}g}"
+
+
+def lines(res: Results) -> list[str]:
+    """The headline bullets: the final model and the baseline recipe's worst test pixel, the minimal model's speed
+    against the fastest route a user would take instead, and the real pipelines ``LearnedTransform.fit`` took."""
+    final, recipe = front.fidelity(res.final), front.fidelity(res.recipe)
+    out = [
+        f"- **Final model `{res.final.model}`** ({res.final.n_params:,} parameters): at most "
+        f"**{_g(final['test_max_gray'])} gray levels** from the target pipeline on the {final['n_test']:,} CIFAR-10 "
+        f"test images; {percent(final['test_exact8_pct'])}% of its pixels round to the pipeline's own 8-bit value.",
+        f"- **Baseline recipe** (run `{res.recipe.run_name}`, model `{res.recipe.model}`, {res.recipe.n_params:,} "
+        f"parameters): at most {_g(recipe['test_max_gray'], 3)} gray levels off on the same images "
+        f"({percent(recipe['test_exact8_pct'])}% on the 8-bit value).",
+    ]
+    rows = front.speed_rows(res.bench)
+    fast = next((r for r in rows if r["route"] == front.MINIMAL_ROUTE), None)
+    user = next((r for r in rows if r["route"] == USER_ROW), None)
+    if fast is not None and user is not None:
+        env = res.bench_summary.environment
+        out.append(
+            f"- **Speed:** `{front.MINIMAL}` at its fastest, the {fast['how']}, turns the {fast['n_images']:,} test "
+            f"images into the pipeline's output in **{fast['ms']:.3g} ms**, **{fast['x fastest user route']:.1f}x** "
+            f"the fastest route a user would take ({user['how']}: {user['ms']:.3g} ms); measured on "
+            f"{env.cpu or 'unknown CPU'} ({env.cpu_vector or '?'}, {env.torch_threads or '?'} "
+            f"threads), {env.gpu or 'no GPU'}, {(env.date or '?')[:10]}."
+        )
+    refused = [r["case"] for r in res.suite if isinstance(r.get("refused"), str) and r["refused"]]
+    done = [r for r in res.suite if r["case"] not in refused]
+    if done:
+        worst = max(max(r["photo_gray"], r["noise_gray"]) for r in done)
+        speed = f"{min(r['speedup'] for r in done):.1f}x-{max(r['speedup'] for r in done):.1f}x"
+        out.append(
+            f"- **Pipelines users have:** `LearnedTransform.fit` fitted {len(done)} of {len(res.suite)} real "
+            f"pipelines, each at most {_g(worst)} gray levels off on photographs and noise, {speed} the fastest route "
+            f"a user would take; refused: {', '.join(refused) or 'none'}."
+        )
+    return out
+
+
+def of_run(results_dir: str | Path) -> list[str]:
+    """The headline bullets of a run's results, or none while the run is incomplete (``front.load`` needs every
+    notebook's results files)."""
+    try:
+        return lines(front.load(results_dir))
+    except FileNotFoundError:
+        return []
+
+
+def section(bullets: list[str]) -> list[str]:
+    """The summary's headline section holding ``bullets`` (none for none)."""
+    return [TITLE, "", *bullets, ""] if bullets else []
+
+
+def read_section(text: str) -> list[str]:
+    """The bullets of a summary's headline section (empty where it has none)."""
+    rows = text.splitlines()
+    if TITLE not in rows:
+        return []
+    body = rows[rows.index(TITLE) + 2 :]  # after the title and its blank line
+    return body[: body.index("")] if "" in body else body
+
+
+def read_block(text: str) -> list[str]:
+    """The lines between the markers of a Markdown text (a ValueError where they are missing or out of order)."""
+    rows = text.splitlines()
+    if rows.count(START) != 1 or rows.count(END) != 1 or rows.index(START) > rows.index(END):
+        raise ValueError(f"expected one line {START!r} and after it one line {END!r}: put them where the headline goes")
+    return rows[rows.index(START) + 1 : rows.index(END)]
+
+
+def write_block(path: str | Path, block: list[str]) -> bool:
+    """Put ``block`` between the markers of the Markdown file ``path``, leaving the rest as it is; the file is
+    rewritten only when its block changes (so that make sees no newer README). Returns whether it changed."""
+    path = Path(path)
+    text = path.read_text()
+    try:
+        old = read_block(text)
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from None
+    if old == block:
+        return False
+    rows = text.splitlines(keepends=True)
+    bare = [row.rstrip("\r\n") for row in rows]
+    new = [*rows[: bare.index(START) + 1], *(f"{line}\n" for line in block), *rows[bare.index(END) :]]
+    path.write_text("".join(new))
+    return True
