@@ -88,18 +88,33 @@ def test_smoke_runs_cover_the_report_runs():
 REPORT_RUNS = tuple(r.name for r in records.RUNS)  # the training runs of the report, in its order
 
 
+def _record_gpu(folder: Path) -> Path:
+    """A recorded GPU run, written by the benchmark's own writer from hand-made rows."""
+    rows = [
+        bench.BenchRow(device="cuda", method=m, model=model, batch_size=32, n_images=32, repeats=5, median_s=t, q1_s=t,
+                       q3_s=t, images_per_s=32 / t)
+        for m, model, t in (("read_input", "-", 1e-5), ("pipeline_batched", "pipeline", 2e-3),
+                            ("fast_path", "separable", 1e-4), ("dataloader", "separable", 5e-3))
+    ]  # fmt: skip
+    bench.add_speedups(rows)
+    env = {"gpu": "Fixture GPU 80GB", "date": "2026-01-02T03:04:05", "torch_version": "2.11"}
+    bench.write(rows, bench.summarize(bench.RunRecord(rows), env, "noise", bench.BenchConfig()), folder / "gpu")
+    return folder / "gpu"
+
+
 @pytest.fixture(scope="module")
 def report(tmp_path_factory, smoke_data_dir) -> Path:
     """The whole report in its CI configuration, each notebook run once, in ``make report``'s order, into one folder:
-    the executed notebooks (01's as 01_train_<run>) and out/, the results and models they wrote. The tests below read
-    what each run wrote and showed, as the front page reads what the others wrote."""
+    the executed notebooks (01's as 01_train_<run>) and out/, the results and models they wrote; 03 shows a recorded
+    GPU run beside its own rows, the front page none. The tests below read what each run wrote and showed, as the
+    front page reads what the others wrote."""
     folder = tmp_path_factory.mktemp("report")
     data = {"data_dir": str(smoke_data_dir)}
     for run in REPORT_RUNS:
         out = _run("01_train", folder, as_name=f"01_train_{run}", run_name=run, **SMOKE_RUNS[run], **data)
     _run("02_architectures", folder, **data)
     _run("03_benchmark", folder, models_dir=str(out / "models"), models=["dense_seed", "separable", "exact"],
-         devices=["cpu"], **data)  # fmt: skip
+         devices=["cpu"], recorded_gpu_dir=str(_record_gpu(folder)), **data)  # fmt: skip
     _run("04_pipelines", folder, **data)
     _run("05_scaling", folder, **data)
     _run("06_ship", folder, models_dir=str(out / "models"), **data)
@@ -113,16 +128,10 @@ def report(tmp_path_factory, smoke_data_dir) -> Path:
 
 @pytest.mark.parametrize("run_name", REPORT_RUNS)
 def test_train_notebook(report, smoke_data_dir, run_name):
-    _check_training_run(report / "out", run_name, smoke_data_dir)
+    _check_training_run(report / "out", run_name, SMOKE_RUNS[run_name], smoke_data_dir)
 
 
-def test_train_notebook_in_closed_form(tmp_path, smoke_data_dir):
-    out = _run("01_train", tmp_path, data_dir=str(smoke_data_dir), run_name="dense", **SMOKE_RUNS["dense"])
-    _check_training_run(out, "dense", smoke_data_dir)
-
-
-def _check_training_run(out: Path, run_name: str, smoke_data_dir: Path) -> None:
-    params = SMOKE_RUNS[run_name]
+def _check_training_run(out: Path, run_name: str, params: dict, smoke_data_dir: Path) -> None:
     res = TrainRecord.of_run(out / "results", run_name)
     assert res.model == params["model"] and res.run_name == run_name and 1 <= res.epochs <= 2
     assert res.loss_minimised == params.get("loss", "range_sse")
@@ -133,7 +142,7 @@ def _check_training_run(out: Path, run_name: str, smoke_data_dir: Path) -> None:
     assert set(fidelity) == {"CIFAR-10 test", "noise", "smooth", "blocks", "gradients", "constant", "extremes"}
     assert fidelity["CIFAR-10 test"]["max_gray"] == pytest.approx(res.test_max_abs * 255)
     first, last = res.history[0], res.history[-1]
-    if run_name == "dense":  # determined by the noise images: exact on every family, whatever the CIFAR count
+    if params["optimizer"] == "closed_form":  # determined by the noise images: exact on every family
         assert res.stopped_by == "tolerance_rule" and res.fit["solver"] == "cholesky"
         assert max(r["max_gray"] for r in fidelity.values()) < 0.01
         assert first["held_out_max_gray"] < 0.01
@@ -225,25 +234,8 @@ def test_architectures_notebook(report):
     assert "PosixPath" not in shown  # paths are shown relative to the project (lib.paths.shown), never as objects
 
 
-def test_benchmark_notebook_shows_recorded_gpu_results(tmp_path, smoke_data_dir):
-    # a recorded GPU run, written by the benchmark's own writer from hand-made rows
-    recorded = tmp_path / "gpu"
-    rows = [
-        bench.BenchRow(device="cuda", method=m, model=model, batch_size=32, n_images=32, repeats=5, median_s=t, q1_s=t,
-                       q3_s=t, images_per_s=32 / t)
-        for m, model, t in (("read_input", "-", 1e-5), ("pipeline_batched", "pipeline", 2e-3),
-                            ("fast_path", "separable", 1e-4), ("dataloader", "separable", 5e-3))
-    ]  # fmt: skip
-    bench.add_speedups(rows)
-    env = {"gpu": "Fixture GPU 80GB", "date": "2026-01-02T03:04:05", "torch_version": "2.11"}
-    bench.write(rows, bench.summarize(bench.RunRecord(rows), env, "noise", bench.BenchConfig()), recorded)
-    models_dir = tmp_path / "models"
-    models.save(models.build("separable"), models_dir / "separable.pt")
-    params = {"devices": ["cpu"], "models": ["separable"], "recorded_gpu_dir": str(recorded)}
-    _run("03_benchmark", tmp_path, data_dir=str(smoke_data_dir), models_dir=str(models_dir), **params)
-    nb = nbformat.read(tmp_path / "03_benchmark.ipynb", as_version=4)
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
-    shown = "".join(o.get("text", "") + "".join(map(str, o.get("data", {}).values())) for o in outputs)
+def test_benchmark_notebook_shows_recorded_gpu_results(report):
+    shown = _shown(report / "03_benchmark.ipynb")  # the report's 03 reads a GPU run recorded by _record_gpu
     assert "recorded on Fixture GPU 80GB on 2026-01-02" in shown
     cuda = "the fastest learned model is separable (the final model), run as the fast path, in slices of 32: 0.1 ms"
     assert cuda in shown  # its recorded cuda row
@@ -305,14 +297,13 @@ def test_ship_notebook(report):
     assert learned[0] == pytest.approx(learned[1], abs=1e-4)  # per image or per batch: the same transform
 
 
-def test_train_and_benchmark_notebooks_learn_another_pipeline(tmp_path, smoke_data_dir):
+def test_train_and_benchmark_notebooks_learn_another_pipeline_in_closed_form(tmp_path, smoke_data_dir):
     other = "resize(16,20) | hflip"  # RGB out, another size
-    out = _run(
-        "01_train", tmp_path, data_dir=str(smoke_data_dir), pipeline=other, **{**SMOKE_RUNS["dense"], "run_name": "rgb"}
-    )
+    params = {**SMOKE_RUNS["dense"], "run_name": "rgb"}
+    out = _run("01_train", tmp_path, data_dir=str(smoke_data_dir), pipeline=other, **params)
+    _check_training_run(out, "rgb", params, smoke_data_dir)  # fitted exactly, as the target pipeline is
     res = json.loads((out / "results" / "train_rgb.json").read_text())
     assert res["pipeline"] == other and res["out_shape"] == [3, 16, 20]
-    assert max(r["max_gray"] for r in res["fidelity"]) < 0.01  # fitted exactly, as for the target pipeline
     params = {"models": ["rgb"], "pipeline": other, "devices": ["cpu"]}
     _run("03_benchmark", tmp_path, data_dir=str(smoke_data_dir), models_dir=str(out / "models"), **params)
     with (out / "results" / "benchmark.csv").open() as f:
