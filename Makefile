@@ -119,7 +119,7 @@ ifeq ($(filter grouped-target,$(.FEATURES)),)
 $(error the report's run graph needs GNU make >= 4.3 (grouped targets); this is $(MAKE_VERSION): on macOS, `brew install make` and run gmake)
 endif
 ifeq ($(findstring -p run_name separable,$(FINAL_FIT)),)
-$(error FINAL_FIT must keep `-p run_name separable`: the run's files are results/train_separable.json and models/separable.pt)
+$(error FINAL_FIT must keep `-p run_name separable`: the final model's record and saved weights are named after the run)
 endif
 ifeq ($(DATA_REL),)
 $(error could not turn DATA=$(DATA) into a path relative to the project with $(PYTHON); set PYTHON=<python >= 3.11>)

@@ -1,4 +1,5 @@
-"""The benchmark's files read into their types and written back: the same files, recorded GPU runs included."""
+"""The benchmark's files read into their types and written back: the same table, to the byte, and the same summary
+data (the summary's rows list their keys in the table's column order), recorded GPU runs included."""
 
 import json
 
@@ -12,14 +13,14 @@ RECORDED = [ROOT / "results" / "gpu", ROOT / "results" / "gpu" / "host_cpu"]  # 
 
 
 @pytest.mark.parametrize("folder", RECORDED, ids=lambda p: str(p.relative_to(ROOT)))
-def test_a_recorded_run_read_and_written_back_is_the_same_files(folder, tmp_path):
+def test_a_recorded_run_read_and_written_back_is_the_same_table_and_summary(folder, tmp_path):
     rows, summary = bench.read(folder)
     assert rows and all(isinstance(r, bench.BenchRow) for r in rows)
     csv_path, json_path = bench.write(rows, summary, tmp_path)
     before, after = pd.read_csv(folder / "benchmark.csv"), pd.read_csv(csv_path)
     pd.testing.assert_frame_equal(before, after)  # same columns in the same order, same values, NaN where blank
     assert csv_path.read_text() == (folder / "benchmark.csv").read_text()
-    assert json.loads(json_path.read_text()) == json.loads((folder / "benchmark_summary.json").read_text())
+    assert json.loads(json_path.read_text()) == json.loads((folder / "benchmark_summary.json").read_text())  # as data
 
 
 def test_a_recorded_summary_reads_as_fields_with_defaults_for_what_it_predates():

@@ -149,3 +149,12 @@ def test_a_family_without_its_facts_is_refused():
     with pytest.raises(TypeError, match="closed_form"):
         models.register("odd")(type("Odd", (torch.nn.Module,), facts))
     assert "nameless" not in models.REGISTRY and "odd" not in models.REGISTRY
+
+
+def test_a_family_must_say_what_it_is_in_words_and_a_set_of_abilities():
+    with pytest.raises(TypeError, match="words"):
+        models.register("wordless")(type("Wordless", (torch.nn.Module,), {"label": "w", "abilities": frozenset()}))
+    with pytest.raises(TypeError, match="frozenset"):
+        facts = {"label": "l", "words": "l", "abilities": ["learned"]}
+        models.register("listed")(type("Listed", (torch.nn.Module,), facts))
+    assert "wordless" not in models.REGISTRY and "listed" not in models.REGISTRY

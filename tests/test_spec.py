@@ -30,3 +30,8 @@ def test_a_pipeline_is_parsed_once_and_edited_into_another():
         target.without("blur")
     with pytest.raises(TypeError, match="steps are not known"):
         spec.wrap(lambda x: x, (3, 8, 8)).without("hflip")
+
+
+def test_an_edited_argument_keeps_every_digit():
+    blurred = spec.parse("blur(3, 0.5)").with_args("blur", 3, 0.123456789)
+    assert blurred.text == "blur(3,0.123456789)" and blurred.steps == (("blur", (3.0, 0.123456789)),)

@@ -278,3 +278,12 @@ def test_the_loop_asks_the_stopper_whether_to_restore(monkeypatch):
     vx, vy = _data(16, 1)
     assert r.stopped_by == "max_epochs"
     assert (model(vx) - vy).abs().mean().item() * 255 == pytest.approx(r.history[-1]["val_mae_gray"], rel=1e-4)
+
+
+def test_an_optimizer_says_before_any_work_which_outputs_it_trains_for():
+    from lib.core.optimizers import STRATEGIES
+
+    STRATEGIES["adam"].check_shape((3, 16, 20))  # any
+    STRATEGIES["moments"].check_shape((1, 28, 28))  # the target pipeline's
+    with pytest.raises(ValueError, match="closed_form"):
+        STRATEGIES["moments"].check_shape((3, 16, 20))

@@ -169,12 +169,13 @@ def _load_folder(split_dir: Path, cache_dir: str | Path | None) -> Split:
 
 
 def _write_cache(cache: Path, split: Split) -> None:
+    tmp = cache.with_suffix(f".{os.getpid()}.tmp")  # one per process: two processes decoding at once both land
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp")  # one per process: two processes decoding at once both land
         torch.save({"images": split.images, "labels": split.labels}, tmp)
         tmp.replace(cache)  # atomic: a crash never leaves a half-written cache behind
     except OSError as err:
+        tmp.unlink(missing_ok=True)
         warnings.warn(f"could not cache decoded images at {cache}: {err}", stacklevel=3)
 
 

@@ -54,6 +54,10 @@ class Strategy:
                 f"(got {cfg.loss!r}), so that the recorded loss is the one minimised"
             )
 
+    @classmethod
+    def check_shape(cls, out_shape: tuple[int, int, int]) -> None:
+        """Refuse a pipeline output this optimizer cannot train for (every shape is taken, but by ``moments``)."""
+
     def check_model(self, model: nn.Module, train_y: torch.Tensor) -> None:
         """Refuse a model (or targets) this optimizer cannot train, before any work is done."""
         mode = output_mode(model)
@@ -200,10 +204,14 @@ class MomentsLBFGS(Iterative):
     def check_model(self, model: nn.Module, train_y: torch.Tensor) -> None:
         super().check_model(model, train_y)
         require_separable(model)
-        if tuple(train_y.shape[1:]) != OUT_SHAPE:
+        self.check_shape(tuple(train_y.shape[1:]))
+
+    @classmethod
+    def check_shape(cls, out_shape: tuple[int, int, int]) -> None:
+        if tuple(out_shape) != OUT_SHAPE:
             raise ValueError(
                 f"optimizer 'moments' lays its statistics out for the target pipeline's {OUT_SHAPE} output, not "
-                f"{tuple(train_y.shape[1:])}; use optimizer='closed_form' for another pipeline"
+                f"{tuple(out_shape)}; use optimizer='closed_form' for another pipeline"
             )
 
     def prepare(self, model: nn.Module, train_x: torch.Tensor, train_y: torch.Tensor) -> None:

@@ -33,9 +33,11 @@ def register(name: str) -> Callable[[type[nn.Module]], type[nn.Module]]:
     """Class decorator: make a model buildable and loadable by ``name``."""
 
     def add(cls: type[nn.Module]) -> type[nn.Module]:
-        unknown = set(getattr(cls, "abilities", ())) - set(ABILITIES)
-        if not isinstance(getattr(cls, "label", None), str) or unknown:
-            raise TypeError(f"{cls.__name__} needs a label and abilities among {sorted(ABILITIES)}; got {unknown}")
+        abilities = getattr(cls, "abilities", None)
+        named = all(isinstance(getattr(cls, fact, None), str) for fact in ("label", "words"))
+        if not named or not isinstance(abilities, frozenset) or not abilities <= set(ABILITIES):
+            raise TypeError(f"{cls.__name__} needs a label, words and a frozenset of abilities among "
+                            f"{sorted(ABILITIES)}")  # fmt: skip
         fits = hasattr(cls, "set_linear") or hasattr(cls, "fit_kernel")
         if fits != ("closed_form" in cls.abilities):
             raise TypeError(f"{cls.__name__}: closed_form is the ability of a class with set_linear or fit_kernel")

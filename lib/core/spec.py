@@ -132,7 +132,8 @@ class Spec:
     def with_args(self, name: str, *args: float, in_shape: tuple[int, int, int] | None = None) -> "Spec":
         """The same pipeline with step ``name`` given ``args``, on images of ``in_shape`` (its own by default):
         ``with_args("resize", 16, 16, in_shape=(3, 32, 32))``."""
-        return self._edited({name: f"{name}({','.join(f'{a:g}' for a in args)})"}, in_shape)
+        text = ",".join(f"{a:g}" if float(a).is_integer() else repr(float(a)) for a in args)  # every digit kept
+        return self._edited({name: f"{name}({text})"}, in_shape)
 
     def _edited(self, steps: dict[str, str | None], in_shape: tuple[int, int, int] | None = None) -> "Spec":
         if self.wrapped:

@@ -10,8 +10,8 @@ identifiers, so a new route is one line here.
 A route that runs the pipeline without a model also holds its work (``run``, on :class:`Inputs`): the benchmark
 (``03``) and the scaling study (``05``) both time :func:`pipeline_works`, so each route's code is written once.
 
-Nothing here imports torch at import time: the report's Markdown summary reads the routes without loading a model
-(the works import what they need when they run).
+Nothing here imports torch at import time: the works import what they need when they run, and the model facts
+(``ARCHITECTURES``, ``ORACLES``) are read off the model classes when first asked for.
 """
 
 import importlib.util

@@ -19,7 +19,7 @@ from lib.report.records import TrainRecord
 from lib.report.train_text import TEST, synthetic_extremes
 from lib.results import read_csv
 
-FINAL_RUN, RECIPE_RUN = records.FINAL.name, records.RECIPE.name  # the final model's run; the assignment's recipe
+FINAL_RUN, RECIPE_RUN = records.FINAL.name, records.RECIPE.name  # the final model's run; the baseline recipe's
 MINIMAL = "banded"  # the minimal design: 03_benchmark builds it from the final model, kept on its support
 MINIMAL_ROUTE = f"the minimal design (`{MINIMAL}`: the final model kept on its support), at its fastest"
 
@@ -30,6 +30,7 @@ DESIGNS = ("dense", "fc_large", "conv3", "conv5", "separable", "banded")
 # model routes, those that compile code first, and each one's label
 USER_ROUTES, LEARNED, BUILT = bench.USER_BASELINES, bench.LEARNED_METHODS, bench.BUILT_METHODS
 ROUTE_WORDS = bench.METHOD_LABELS
+USER_ROUTE_ROW = "the fastest route a user would take instead"  # its row in the speed table (speed_rows)
 
 
 @dataclass
@@ -38,7 +39,7 @@ class Results:
     holds recorded GPU rows (empty when none)."""
 
     final: TrainRecord  # the final model's training record
-    recipe: TrainRecord  # the assignment's recipe's training record
+    recipe: TrainRecord  # the baseline recipe's training record
     designs: list[dict]  # architectures
     losses: list[dict]  # losses
     bench: list[BenchRow]  # benchmark
@@ -146,7 +147,7 @@ def speed_rows(
         ("the target pipeline, image by image (the assignment's baseline)",
          fastest(r for r in mine if r.method == "pipeline_loop")),
         ("the target pipeline on the whole float batch", fastest(r for r in mine if r.method == "pipeline_batched")),
-        ("the fastest route a user would take instead", fastest(r for r in mine if r.method in USER_ROUTES)),
+        (USER_ROUTE_ROW, fastest(r for r in mine if r.method in USER_ROUTES)),
         (f"the assignment's design (`{recipe}`), at its fastest", fastest(of(recipe))),
         (f"the final model (`{final}`), eager PyTorch", fastest(r for r in of(final) if r.method not in BUILT)),
         (f"the final model (`{final}`), at its fastest", fastest(of(final))),

@@ -14,9 +14,9 @@ from lib.report import front
 from lib.report.front import Results
 
 TITLE = "## Headline"
-START = "<!-- headline: written by make report from reports/SUMMARY.md -->"
+START = "<!-- headline: written by make report from the results files, as in reports/SUMMARY.md -->"
 END = "<!-- /headline -->"
-USER_ROW = "the fastest route a user would take instead"  # that row of front.speed_rows
+USER_ROW = front.USER_ROUTE_ROW  # the row of front.speed_rows with the fastest route a user would take
 
 
 def _g(value: float, digits: int = 2) -> str:
