@@ -221,7 +221,7 @@ lab: $(STAMP)  ## open the notebooks in JupyterLab, on the project's environment
 	$(BIN)/jupyter lab notebooks/ $(LAB_AS_ROOT) $(LAB_ARGS)
 
 test: $(STAMP) lint  ## unit tests and the notebook smoke test (DATA=<dir> to smoke-test on real images)
-	CIFAR_DATA="$(if $(filter command line environment,$(origin DATA)),$(DATA_ABS))" $(BIN)/python -m pytest
+	CIFAR_DATA="$(if $(filter command line environment,$(origin DATA)),$(DATA_ABS))" $(BIN)/python -m pytest --durations=10
 
 lint:  $(STAMP)  ## ruff on the library, tests and notebooks
 	$(BIN)/ruff check lib tests notebooks

@@ -304,7 +304,8 @@ def test_train_and_benchmark_notebooks_learn_another_pipeline_in_closed_form(tmp
     _check_training_run(out, "rgb", params, smoke_data_dir)  # fitted exactly, as the target pipeline is
     res = json.loads((out / "results" / "train_rgb.json").read_text())
     assert res["pipeline"] == other and res["out_shape"] == [3, 16, 20]
-    params = {"models": ["rgb"], "pipeline": other, "devices": ["cpu"]}
+    params = {"models": ["rgb"], "pipeline": other, "devices": ["cpu"], "batch_sizes": [32], "num_workers": [0],
+              "repeats": 1, "dataloader_repeats": 1}  # fmt: skip  # one configuration a route: what, not how fast
     _run("03_benchmark", tmp_path, data_dir=str(smoke_data_dir), models_dir=str(out / "models"), **params)
     with (out / "results" / "benchmark.csv").open() as f:
         rows = list(csv.DictReader(f))

@@ -3,6 +3,7 @@
 Images come back as uint8 tensors (N, 3, 32, 32); ``to_float`` gives the float32 view in [0, 1].
 """
 
+import contextlib
 import hashlib
 import os
 import warnings
@@ -175,7 +176,8 @@ def _write_cache(cache: Path, split: Split) -> None:
         torch.save({"images": split.images, "labels": split.labels}, tmp)
         tmp.replace(cache)  # atomic: a crash never leaves a half-written cache behind
     except OSError as err:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # where the folder cannot be made, there is no file to remove either
+            tmp.unlink(missing_ok=True)
         warnings.warn(f"could not cache decoded images at {cache}: {err}", stacklevel=3)
 
 

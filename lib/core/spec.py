@@ -130,8 +130,7 @@ class Spec:
         return self._edited({name: None for name in names})
 
     def with_args(self, name: str, *args: float, in_shape: tuple[int, int, int] | None = None) -> "Spec":
-        """The same pipeline with step ``name`` given ``args``, on images of ``in_shape`` (its own by default):
-        ``with_args("resize", 16, 16, in_shape=(3, 32, 32))``."""
+        """Step ``name`` given ``args``, on ``in_shape`` images (its own by default): ``with_args("blur", 5, 2)``."""
         text = ",".join(f"{a:g}" if float(a).is_integer() else repr(float(a)) for a in args)  # every digit kept
         return self._edited({name: f"{name}({text})"}, in_shape)
 
