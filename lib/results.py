@@ -88,6 +88,13 @@ def _value(text: str):
     return text
 
 
+def text_cell(row: dict, key: str) -> str:
+    """A text cell of a row of :func:`read_csv` (or of pandas, which reads an empty cell as NaN): "" where it is empty
+    or absent."""
+    value = row.get(key)
+    return value if isinstance(value, str) else ""
+
+
 def read_csv(path: str | Path, numbers: bool = True) -> list[dict]:
     """The rows of a results table, with numbers as numbers (``numbers=False``: every cell as its text)."""
     with Path(path).open() as f:

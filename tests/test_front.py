@@ -195,3 +195,17 @@ def test_the_minimal_design_gets_its_row_and_sentences_where_it_was_timed():
     assert "`banded`, 128 parameters, the minimal design), it takes **10 ms**" in opening
     assert "10.0x faster than the fastest route a user would take instead, at most 0.003 gray levels" in opening
     assert "Kept on its support (`banded`): 10 ms, 10.0x the fastest user route." in front_text.conclusion(res)
+
+
+def test_the_suite_outcome_counts_fitted_and_refused_pipelines():
+    rows = [
+        {"case": "a", "refused": "", "photo_gray": 0.001, "noise_gray": 0.004, "tolerance_gray": 0.01, "speedup": 3.0},
+        {"case": "b", "refused": "", "photo_gray": 0.02, "noise_gray": 0.003, "tolerance_gray": 0.01, "speedup": 9.5},
+        {"case": "c", "refused": "random: RandomHorizontalFlip", "photo_gray": float("nan"),
+         "noise_gray": float("nan"), "tolerance_gray": 0.01, "speedup": float("nan")},
+    ]  # fmt: skip
+    found = front.suite_outcome(rows)
+    assert [r["case"] for r in found["done"]] == ["a", "b"] and found["refused"] == ["c"]
+    assert [r["case"] for r in found["within"]] == ["a"]
+    assert found["worst_gray"] == 0.02 and found["speedups"] == (3.0, 9.5)
+    assert front.suite_outcome(rows[2:])["speedups"] is None

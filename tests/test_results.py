@@ -46,3 +46,9 @@ def test_progress_goes_to_its_file_and_nowhere_else(monkeypatch, tmp_path, capfd
     assert "decoding test" in log.read_text()
     out, err = capfd.readouterr()  # nothing on the process's own streams, which a kernel forwards to the cell
     assert "decoding" not in out + err
+
+
+def test_a_text_cell_is_empty_where_the_csv_or_pandas_left_none():
+    assert results.text_cell({"error": "timeout"}, "error") == "timeout"
+    assert results.text_cell({"error": ""}, "error") == "" and results.text_cell({"error": float("nan")}, "error") == ""
+    assert results.text_cell({}, "error") == ""

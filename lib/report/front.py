@@ -17,7 +17,7 @@ from lib.paths import RESULTS_FILES, results_file
 from lib.report import records
 from lib.report.records import TrainRecord
 from lib.report.train_text import TEST, synthetic_extremes
-from lib.results import read_csv
+from lib.results import read_csv, text_cell
 
 FINAL_RUN, RECIPE_RUN = records.FINAL.name, records.RECIPE.name  # the final model's run; the baseline recipe's
 MINIMAL = "banded"  # the minimal design: 03_benchmark builds it from the final model, kept on its support
@@ -190,6 +190,20 @@ def final_fastest(bench: list[BenchRow], device: str = "cpu") -> dict | None:
 def minimal_fastest(bench: list[BenchRow], device: str = "cpu") -> dict | None:
     """The speed table's row of the minimal design at its fastest on ``device`` (None where it was not timed)."""
     return next((r for r in speed_rows(bench, device) if r["route"] == MINIMAL_ROUTE), None)
+
+
+def suite_outcome(rows: list[dict]) -> dict:
+    """06's suite of real pipelines in numbers: the rows ``LearnedTransform.fit`` fitted (``done``) and the cases it
+    refused, the fitted rows within their tolerance on photographs and noise, the worst of those errors (gray levels)
+    and the range of speedups over the fastest user route (both None where none was fitted)."""
+    done = [r for r in rows if not text_cell(r, "refused")]
+    return {
+        "done": done,
+        "refused": [r["case"] for r in rows if text_cell(r, "refused")],
+        "within": [r for r in done if max(r["photo_gray"], r["noise_gray"]) <= r["tolerance_gray"]],
+        "worst_gray": max((max(r["photo_gray"], r["noise_gray"]) for r in done), default=None),
+        "speedups": (min(r["speedup"] for r in done), max(r["speedup"] for r in done)) if done else None,
+    }
 
 
 def loss_rows(losses: list[dict], model: str = FINAL_RUN) -> list[dict]:

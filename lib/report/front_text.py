@@ -2,7 +2,16 @@
 reads out of one run's results files, as functions a test can check against those files."""
 
 from lib.core.metrics import percent
-from lib.report.front import FINAL_RUN, MINIMAL, Results, design_rows, fidelity, final_fastest, minimal_fastest
+from lib.report.front import (
+    FINAL_RUN,
+    MINIMAL,
+    Results,
+    design_rows,
+    fidelity,
+    final_fastest,
+    minimal_fastest,
+    suite_outcome,
+)
 from lib.report.records import TrainRecord
 from lib.report.scaling_text import verdicts
 from lib.report.ship_text import verdicts as ship_verdicts
@@ -153,14 +162,13 @@ def beyond_text(res: Results) -> str:
 
 def _your_pipeline(rows: list[dict]) -> str:
     """06's suite of real pipelines in one line: what was accepted, how close, how fast; what was refused."""
-    done = [r for r in rows if not (isinstance(r.get("refused"), str) and r["refused"])]
-    within = [r for r in done if max(r["photo_gray"], r["noise_gray"]) <= r["tolerance_gray"]]
-    refused = [r["case"] for r in rows if r not in done]
-    speed = f"{min(r['speedup'] for r in done):.1f}x-{max(r['speedup'] for r in done):.1f}x" if done else "-"
+    found = suite_outcome(rows)
+    done, refused = found["done"], found["refused"]
+    speed = "{:.1f}x-{:.1f}x".format(*found["speedups"]) if done else "-"
     families = ", ".join(f"`{f}`" for f in dict.fromkeys(r["family"] for r in done))
     return (f"- **Your pipeline, as it is.** `LearnedTransform.fit(pipeline)` took {len(done)} of {len(rows)} real "
-            f"pipelines ({families}), {len(within)} within their tolerance on photographs and noise, {speed} the "
-            f"fastest user route; refused: {', '.join(refused) or 'none'} ([06_ship](06_ship.html)).")  # fmt: skip
+            f"pipelines ({families}), {len(found['within'])} within their tolerance on photographs and noise, {speed} "
+            f"the fastest user route; refused: {', '.join(refused) or 'none'} ([06_ship](06_ship.html)).")  # fmt: skip
 
 
 def _shipped(rows: list[dict]) -> str:

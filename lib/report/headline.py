@@ -47,15 +47,13 @@ def lines(res: Results) -> list[str]:
             f"{env.cpu or 'unknown CPU'} ({env.cpu_vector or '?'}, {env.torch_threads or '?'} "
             f"threads), {env.gpu or 'no GPU'}, {(env.date or '?')[:10]}."
         )
-    refused = [r["case"] for r in res.suite if isinstance(r.get("refused"), str) and r["refused"]]
-    done = [r for r in res.suite if r["case"] not in refused]
-    if done:
-        worst = max(max(r["photo_gray"], r["noise_gray"]) for r in done)
-        speed = f"{min(r['speedup'] for r in done):.1f}x-{max(r['speedup'] for r in done):.1f}x"
+    found = front.suite_outcome(res.suite)
+    if found["done"]:
+        speed = "{:.1f}x-{:.1f}x".format(*found["speedups"])
         out.append(
-            f"- **Pipelines users have:** `LearnedTransform.fit` fitted {len(done)} of {len(res.suite)} real "
-            f"pipelines, each at most {_g(worst)} gray levels off on photographs and noise, {speed} the fastest route "
-            f"a user would take; refused: {', '.join(refused) or 'none'}."
+            f"- **Pipelines users have:** `LearnedTransform.fit` fitted {len(found['done'])} of {len(res.suite)} real "
+            f"pipelines, each at most {_g(found['worst_gray'])} gray levels off on photographs and noise, {speed} the "
+            f"fastest route a user would take; refused: {', '.join(found['refused']) or 'none'}."
         )
     return out
 

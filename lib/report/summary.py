@@ -18,7 +18,7 @@ from lib.report import headline, records
 from lib.report.records import TrainRecord
 from lib.report.scaling_text import verdicts
 from lib.report.train_text import TEST
-from lib.results import read_csv
+from lib.results import read_csv, text_cell
 
 
 def _table(header: list[str], rows: list[list]) -> list[str]:
@@ -101,12 +101,6 @@ def _rows(results_dir: Path, name: str, numbers: bool = True) -> list[dict]:
     """The rows of results file ``name`` (as text without ``numbers``); none where the run has not written it."""
     path = paths.results_file(results_dir, name)
     return read_csv(path, numbers=numbers) if path.is_file() else []
-
-
-def _text(row: dict, key: str) -> str:
-    """A text cell of a row read from CSV: "" where it is empty (read as NaN) or absent."""
-    value = row.get(key)
-    return value if isinstance(value, str) else ""
 
 
 def architectures_section(results_dir: Path) -> list[str]:
@@ -209,7 +203,7 @@ def ship_section(results_dir: Path) -> list[str]:
 
     body = []
     for r in rows:
-        error = _text(r, "error")
+        error = text_cell(r, "error")
         body.append([r["pipeline"], f"`{r['graph']}`", r["source"], "-" if error else _g(r["max_gray"]),
                      ms(r.get("ort_s")), ms(r.get("torch_s")), error])  # fmt: skip
     header = ["pipeline", "graph", "input", "max error (gray)", "ONNX Runtime ms", "torch ms", "export error"]
@@ -224,7 +218,7 @@ def suite_section(results_dir: Path) -> list[str]:
         return []
     body = []
     for r in rows:
-        refused = _text(r, "refused")
+        refused = text_cell(r, "refused")
         measured = ["-"] * 4 if refused else [f"{r['fit_s']:.2f}", _g(r["photo_gray"]), _g(r["noise_gray"]),
                                                f"{r['speedup']:.1f}x"]  # fmt: skip
         family = "refused" if refused else f"`{r['family']}`"
