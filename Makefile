@@ -27,10 +27,12 @@ NOTEBOOK_LOCK ?= $(if $(shell command -v flock),flock build/.notebook.lock)
 # PROGRESS=<file>: progress bars go to build/progress.log, never into the executed notebooks or the HTML
 PAPERMILL := PROGRESS=build/progress.log $(NOTEBOOK_LOCK) $(BIN)/papermill --kernel python3 --log-output \
 	--request-save-on-cell-execute
-# The HTML shows the parameters, prose, tables and figures; code cells tagged hide-input (all but the
-# parameters) keep their output and drop their source, which stays in notebooks/ and build/.
+# The HTML shows prose, tables and figures: code cells tagged hide-input keep their output and drop their source,
+# which stays in notebooks/ and build/; the parameter cells are left out (each page folds its configuration into an
+# appendix at its end, lib.report.appendix).
 NBCONVERT := $(BIN)/jupyter nbconvert --to html --embed-images --no-prompt \
-	--TagRemovePreprocessor.enabled=True --TagRemovePreprocessor.remove_input_tags hide-input
+	--TagRemovePreprocessor.enabled=True --TagRemovePreprocessor.remove_input_tags hide-input \
+	--TagRemovePreprocessor.remove_cell_tags parameters --TagRemovePreprocessor.remove_cell_tags injected-parameters
 
 .PHONY: help venv report train architectures benchmark pipelines scaling ship bench-gpu html test lint lab clean
 .DELETE_ON_ERROR:
@@ -163,10 +165,8 @@ reports/%.html: build/%.ipynb $(STAMP)
 # files one by one, so a deleted results file must be a prerequisite to rerun the run before its HTML.
 $(foreach r,$(filter-out 00_report,$(RUNS)),$(eval reports/$(r).html: $(OUT_$(r))))
 
-# The front page opens on its answer: its parameter cells (where the results are read from) are left out.
 reports/index.html: build/00_report.ipynb $(STAMP)
-	$(NBCONVERT) --output-dir reports --output index \
-		--TagRemovePreprocessor.remove_cell_tags parameters --TagRemovePreprocessor.remove_cell_tags injected-parameters $<
+	$(NBCONVERT) --output-dir reports --output index $<
 	@echo "report: reports/index.html (the front page), the other reports/*.html and reports/SUMMARY.md"
 
 # SUMMARY.md opens on the headline, which is also written between the README's markers (the rest of the README is
