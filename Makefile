@@ -69,17 +69,20 @@ train-outputs = $(addprefix $(R)/,$(patsubst %,$(TRAIN_RECORD),$(1))) $(M)/$(1).
 GPU_RESULTS := $(wildcard results/gpu results/gpu/*)  # recorded by `make bench-gpu` (committed)
 RUNS := 01_train_dense_seed 01_train_separable 02_architectures 03_benchmark 04_pipelines 05_scaling 06_ship 00_report
 
-# The assignment's recipe, the baseline.
+# The baseline recipe: the minimal design, the assignment's loss and rule, Adam on CIFAR-10 alone.
 NB_01_train_dense_seed  := 01_train
 P_01_train_dense_seed   := -p data_dir "$(DATA_REL)" $(PIPE) -p model dense -p run_name dense_seed -p stopping mean \
 	-p optimizer adam -p lr 1e-3 -p batch_size 64 -p max_epochs 100 -p patience 10
 OUT_01_train_dense_seed = $(call train-outputs,dense_seed)
 
 # The final model. Its outputs are named after run_name, so FINAL_FIT keeps `-p run_name separable`.
-# L-BFGS on the training set's second moments (CIFAR-10 plus 3,200 noise images: more than the 3,072 input
-# pixels, so every direction of the map is seen), 20 iterations an epoch, until the tolerance rule holds.
-FINAL_FIT := -p model separable -p run_name separable -p optimizer moments -p loss sse -p stopping tolerance \
-	-p tolerance_gray 0.01 -p n_synthetic 3200 -p n_held_out 100 -p lbfgs_iters 20 -p max_epochs 80 -p patience 0 -p lr 1
+# Trained as a network: from its random initialisation, by Adam (lr 1e-2, batch 256, cosine schedule over 40 epochs),
+# on the assignment's loss, on CIFAR-10 plus 3,200 noise images (more than the 3,072 input pixels, so that every
+# direction of the map is seen), until the tolerance rule holds; then on to epoch 40 with the history recorded, so
+# that 02 reads what a tighter threshold would have cost from this same run (the saved model is the rule's).
+FINAL_FIT := -p model separable -p run_name separable -p optimizer adam -p lr 1e-2 -p batch_size 256 \
+	-p schedule cosine -p max_epochs 40 -p loss range_sse -p stopping tolerance -p tolerance_gray 0.01 \
+	-p n_synthetic 3200 -p n_held_out 100 -p patience 10 -p observe_past_rule True
 NB_01_train_separable  := 01_train
 P_01_train_separable   := -p data_dir "$(DATA_REL)" $(PIPE) $(FINAL_FIT)
 OUT_01_train_separable = $(call train-outputs,separable)

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from lib.core.constants import HALF_GRAY
-from lib.core.stopping import EarlyStopper, history_limit, per_image_abs_sum, rule_met, statistic, threshold
+from lib.core.stopping import EarlyStopper, per_image_abs_sum, rule_met, rule_value, threshold
 
 TARGET = torch.zeros(4, 1, 28, 28)
 
@@ -44,17 +44,12 @@ def test_one_bad_pixel_fails_only_the_strict_rule():
     assert not rule_met("strict", pred, TARGET)
 
 
-def test_history_limit_is_the_rules_column_and_threshold_in_gray_levels():
-    assert history_limit("mean") == ("val_mae_gray", 0.5)
-    assert history_limit("strict") == ("val_max_gray", 0.5)
-    assert history_limit("tolerance", 0.02) == ("val_max_gray", 0.02)
+def test_the_rule_value_of_a_history_row_is_what_the_rule_compares_in_gray_levels():
+    row = {"val_mae_gray": 0.1, "val_max_gray": 0.3, "held_out_max_gray": 0.7}
+    assert [rule_value(row, r) for r in ("mean", "strict", "tolerance")] == [0.1, 0.3, 0.7]
+    assert rule_value({"val_mae_gray": 0.1, "val_max_gray": 0.3}, "tolerance") == 0.3  # no held-out images
     with pytest.raises(ValueError, match="unknown stopping rule"):
-        history_limit("median")
-    pred = TARGET.clone()
-    pred[0, 0, 3, 3] = 0.6 / 255  # one pixel 0.6 levels off: the mean rule holds, the strict and tolerance ones not
-    for rule in ("mean", "strict", "tolerance"):
-        _, limit = history_limit(rule, 0.02)
-        assert (statistic(rule, pred, TARGET) * 255 < limit) == rule_met(rule, pred, TARGET, 0.02) == (rule == "mean")
+        rule_value(row, "median")
 
 
 def test_unknown_rule_and_bad_tolerance():

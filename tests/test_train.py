@@ -5,6 +5,8 @@ from lib.core import models, optimizers, synthetic
 from lib.core import train as train_module
 from lib.core.losses import get_loss
 from lib.core.pipeline import make_targets
+from lib.core.probe import probe
+from lib.core.separable import parts_of, set_parts
 from lib.core.stopping import EarlyStopper
 from lib.core.train import EXACT_SOLVERS, OPTIMIZERS, TrainConfig, seed_everything, train
 
@@ -31,7 +33,17 @@ def test_seeded_cpu_run_repeats_exactly():
 def test_history_and_guards():
     _, r = _run(TrainConfig(batch_size=32, max_epochs=3, patience=0, lr=1e-3))
     assert r.epochs == 3 and r.stopped_by == "max_epochs" and r.seconds > 0
-    assert set(r.history[0]) == {"epoch", "loss", "val_mae_gray", "val_max_gray", "val_exact8", "lr", "seconds"}
+    assert set(r.history[0]) == {
+        "epoch",
+        "loss",
+        "val_mae_gray",
+        "val_max_gray",
+        "val_exact8",
+        "lr",
+        "images",
+        "seconds",
+    }
+    assert [h["images"] for h in r.history] == [96, 192, 288]  # one pass over the 96 training images an epoch
     assert r.history[-1]["val_mae_gray"] < r.history[0]["val_mae_gray"]  # training helps the validation images
     assert r.history[-1]["loss"] < r.history[0]["loss"]
 
@@ -41,6 +53,8 @@ def test_other_optimizers_lower_the_loss(optimizer):
     lr = {"sgd": 1e-6, "lbfgs": 1.0}[optimizer]  # sum reduction: gradients scale with batch x pixels
     _, r = _run(TrainConfig(optimizer=optimizer, lr=lr, batch_size=32, max_epochs=3, lbfgs_iters=5, patience=0))
     assert r.history[-1]["loss"] < r.history[0]["loss"]
+    if optimizer == "lbfgs":  # a pass over the set per function evaluation: at least one per iteration
+        assert r.history[0]["images"] >= 5 * 96 and r.history[0]["images"] % 96 == 0
 
 
 def test_bad_config():
@@ -287,3 +301,26 @@ def test_an_optimizer_says_before_any_work_which_outputs_it_trains_for():
     STRATEGIES["moments"].check_shape((1, 28, 28))  # the target pipeline's
     with pytest.raises(ValueError, match="closed_form"):
         STRATEGIES["moments"].check_shape((3, 16, 20))
+
+
+def test_training_on_past_the_rule_records_more_epochs_and_returns_the_rules_model():
+    # separable starts at the pipeline's operator, so the rule holds from the first epoch; the run goes on
+    x, y = _data(64, 0)
+    cfg = TrainConfig(loss="sse", lr=1e-7, batch_size=32, max_epochs=3, patience=0, stopping="tolerance",
+                      tolerance_gray=0.5)  # fmt: skip
+    runs = {}
+    for observe in (False, True):
+        model = models.build("separable")
+        set_parts(model, parts_of(probe()))  # the pipeline's own operator
+        runs[observe] = (
+            model,
+            train(
+                model, x, y, *_data(16, 1), TrainConfig(**{**vars(cfg), "observe_past_rule": observe}), progress=False
+            ),
+        )
+    (stopped_model, stopped), (model, r) = runs[False], runs[True]
+    assert stopped.stopped_by == r.stopped_by == "tolerance_rule" and stopped.epochs == r.epochs == 1
+    assert len(stopped.history) == 1 and len(r.history) == 3 and r.seconds == r.history[0]["seconds"]
+    assert r.history[1]["images"] == 128  # two epochs of 64 images were recorded after the rule's
+    for a, b in zip(model.state_dict().values(), stopped_model.state_dict().values(), strict=True):
+        assert torch.equal(a, b)  # the model the rule chose, not the one of the last epoch

@@ -4,7 +4,10 @@ The training loop (``lib.core.train``) looks the strategy up by the config's ``o
 ``STRATEGIES`` and calls it; it never asks which one it has. Each strategy says what it needs of the
 config and of the model (``check_config``, ``check_model``), what dtype the model trains in (``dtype``),
 does its one-off work before the first epoch (``prepare``: the torch optimizer and its schedule, the
-training set's moments) and runs one epoch (``epoch``), returning the training loss per image.
+training set's moments) and runs one epoch (``epoch``), returning the training loss per image. Each counts the
+images it has passed through the model with gradients (``images_seen``), the unit that compares optimizers whose
+epochs differ: a mini-batch epoch is one pass over the training images, a full-batch L-BFGS epoch ``lbfgs_iters``
+iterations with a pass per function evaluation.
 """
 
 from typing import TYPE_CHECKING, ClassVar
@@ -44,6 +47,7 @@ class Strategy:
     def __init__(self, cfg: "TrainConfig"):
         self.cfg = cfg
         self.info: dict = {}  # what the solver reports about its fit (the closed form's diagnostics)
+        self.images_seen = 0  # images passed through the model with gradients (or into the statistics), so far
 
     @classmethod
     def check_config(cls, cfg: "TrainConfig") -> None:
@@ -138,6 +142,7 @@ class Minibatch(OnImages):
             loss.backward()
             self.opt.step()
             total += loss.item() * (1 if cfg.loss in SUMMED else len(idx))
+            self.images_seen += len(idx)
             bar.update(len(idx))
         return total / len(x)
 
@@ -180,6 +185,7 @@ class FullBatchLBFGS(OnImages):
 
         def closure() -> torch.Tensor:
             opt.zero_grad(set_to_none=True)
+            self.images_seen += len(x)  # each function evaluation (line search included) is a pass over the set
             total = torch.zeros((), dtype=torch.float64)
             for i in range(0, len(x), cfg.batch_size):
                 loss = objective(i)
@@ -216,6 +222,7 @@ class MomentsLBFGS(Iterative):
 
     def prepare(self, model: nn.Module, train_x: torch.Tensor, train_y: torch.Tensor) -> None:
         self.stats = moments(train_x, train_y).to(self.cfg.device)  # the statistics live where the model does
+        self.images_seen = len(train_x)  # one pass; every iteration after it reads the statistics, not the images
         super().prepare(model, train_x, train_y)
 
     def make_optimizer(self, params) -> torch.optim.Optimizer:
@@ -247,6 +254,7 @@ class ClosedForm(Strategy):
 
     def epoch(self, model: nn.Module, bar) -> float:
         self.info = fit_model(model, self.x, self.y)
+        self.images_seen += len(self.x)
         bar.update(len(self.x))
         pred = metrics.predict(model, self.x)
         return ((pred - self.y) ** 2).sum().item() / len(self.x)

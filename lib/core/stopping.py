@@ -32,15 +32,6 @@ def threshold(rule: str, tolerance_gray: float = TOLERANCE_GRAY) -> float:
     return tolerance_gray / GRAY_LEVELS if rule == "tolerance" else HALF_GRAY
 
 
-def history_limit(rule: str, tolerance_gray: float = TOLERANCE_GRAY) -> tuple[str, float]:
-    """The column of a training history (``lib.core.train``) that ``rule`` follows on the validation images, and
-    the value it must fall below there, in gray levels: the mean error for ``mean``, the largest for ``strict``
-    (both half a gray level) and for ``tolerance`` (``tolerance_gray``)."""
-    _check_rule(rule)
-    key = "val_mae_gray" if rule == "mean" else "val_max_gray"
-    return key, tolerance_gray if rule == "tolerance" else HALF_GRAY * GRAY_LEVELS
-
-
 def statistic(rule: str, pred: torch.Tensor, target: torch.Tensor) -> float:
     """What ``rule`` compares with its threshold, in [0, 1] units per pixel: for ``mean`` the mean per-image
     sum of absolute errors divided by the pixels per image (below half a gray level exactly when the sum
@@ -124,34 +115,48 @@ class EarlyStopper:
         return not self.rule_fired
 
 
+def rule_value(row: dict, rule: str) -> float:
+    """What ``rule`` compares with its limit in one epoch's history row (``lib.core.train``), in gray levels: the mean
+    validation error (``mean``), the largest validation error (``strict``), the largest over the validation and the
+    held-out images where the run recorded them (``tolerance``)."""
+    _check_rule(rule)
+    if rule == "mean":
+        return row["val_mae_gray"]
+    return max(row["val_max_gray"], row.get("held_out_max_gray", 0.0) if rule == "tolerance" else 0.0)
+
+
+def first_firing(
+    history: list[dict], rule: str, tolerance_gray: float = TOLERANCE_GRAY, window: int = 1
+) -> dict | None:
+    """The history row of the first epoch at which ``rule`` holds on the mean of its value (:func:`rule_value`) over
+    the last ``window`` epochs (1: the rule as training checks it; more: a rule that one lucky epoch cannot
+    trigger). None when it never holds within the history."""
+    if window < 1:
+        raise ValueError(f"window must be >= 1, got {window}")
+    limit = threshold(rule, tolerance_gray) * GRAY_LEVELS
+    values = [rule_value(h, rule) for h in history]
+    for end in range(window, len(values) + 1):
+        if sum(values[end - window : end]) / window < limit:
+            return history[end - 1]
+    return None
+
+
+def _firing(hit: dict | None) -> dict:
+    keys = ("epoch", "images", "seconds", "val_max_gray", "val_mae_gray")
+    return {k: hit and hit.get(k) for k in keys} | {"wrong_level_pct": hit and 100 * (1 - hit["val_exact8"])}
+
+
 def rule_firings(history: list[dict], tolerance_gray: float = TOLERANCE_GRAY) -> dict[str, dict]:
     """When each stopping rule would first have fired in a run, and what was wrong then: the share of
-    validation pixels at another 8-bit gray level than the pipeline's. The tolerance rule also needs the
-    held-out images, where the run recorded them."""
+    validation pixels at another 8-bit gray level than the pipeline's."""
+    rules = {"mean": "mean", "strict": "strict", f"tolerance ({tolerance_gray:g} gray levels)": "tolerance"}
+    return {name: _firing(first_firing(history, rule, tolerance_gray)) for name, rule in rules.items()}
 
-    def worst(h: dict) -> float:
-        return max(h["val_max_gray"], h.get("held_out_max_gray", 0.0))
 
-    def on_validation(rule: str):
-        key, limit = history_limit(rule, tolerance_gray)
-        return lambda h: h[key] < limit
-
-    tests = {
-        "mean": on_validation("mean"),
-        "strict": on_validation("strict"),
-        f"tolerance ({tolerance_gray:g} gray levels)": lambda h: worst(h) < tolerance_gray,
-    }
-    out = {}
-    for rule, met in tests.items():
-        hit = next((h for h in history if met(h)), None)
-        out[rule] = {
-            "epoch": hit and hit["epoch"],
-            "seconds": hit and hit["seconds"],
-            "wrong_level_pct": hit and 100 * (1 - hit["val_exact8"]),
-            "val_max_gray": hit and hit["val_max_gray"],
-            "val_mae_gray": hit and hit["val_mae_gray"],
-        }
-    return out
+def tolerance_costs(history: list[dict], tolerances: list[float]) -> list[dict]:
+    """For each tolerance (gray levels), when the tolerance rule would first have fired in a run: the epoch, the
+    images seen and seconds it took, and the share of validation pixels still at a wrong 8-bit level then."""
+    return [{"tolerance_gray": t, **_firing(first_firing(history, "tolerance", t))} for t in tolerances]
 
 
 def firing_text(firings: dict[str, dict]) -> str:
@@ -166,15 +171,3 @@ def firing_text(firings: dict[str, dict]) -> str:
                 f"at a wrong 8-bit gray level and the worst pixel {f['val_max_gray']:.3g} gray levels off"
             )
     return "; ".join(parts) + "."
-
-
-def window_firing(history: list[dict], key: str, limit: float, window: int) -> int | None:
-    """The first epoch at which the mean of ``key`` over the last ``window`` epochs is below ``limit``:
-    a rule that one lucky epoch cannot trigger. None when it never holds within the history."""
-    if window < 1:
-        raise ValueError(f"window must be >= 1, got {window}")
-    values = [h[key] for h in history]
-    for end in range(window, len(values) + 1):
-        if sum(values[end - window : end]) / window < limit:
-            return history[end - 1]["epoch"]
-    return None

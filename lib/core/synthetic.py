@@ -6,6 +6,8 @@ frequencies, so these families test (and, added to the training set, teach) what
 Every family gives float32 images (n, 3, 32, 32) in [0, 1], seeded.
 """
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 
@@ -84,3 +86,30 @@ def labelled_sets(n_per_family: int, seed: int, families: tuple[str, ...] = FAMI
         x = images(family, n_per_family, seed=seed + 7919 * k)
         out[family] = (x, make_targets(x, transform=transform))
     return out
+
+
+@dataclass
+class TrainingSet:
+    """A run's training images (CIFAR-10's plus synthetic ones) and the held-out synthetic images the stopping
+    rule checks besides the validation split; ``sizes`` counts every part."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    held_out: tuple[torch.Tensor, torch.Tensor] | None
+    sizes: dict[str, int]
+
+
+def training_set(ds, n_synthetic: int, families, n_held_out: int, seed: int, transform=None) -> TrainingSet:
+    """``ds`` (``lib.core.data.prepare``'s) with ``n_synthetic`` images of ``families`` added to its training images
+    and ``n_held_out`` images of every family held out (seeded apart): the same images for the same arguments, so
+    that two notebooks that ask for them train on the same set."""
+    x, y = ds.train_x, ds.train_y
+    if n_synthetic:
+        extra = mixture(families, n_synthetic, seed=seed)
+        x, y = torch.cat([x, extra]), torch.cat([y, make_targets(extra, transform=transform)])
+    held_out = None
+    if n_held_out:
+        held = labelled_sets(n_held_out, seed=seed + 1, transform=transform).values()
+        held_out = (torch.cat([hx for hx, _ in held]), torch.cat([hy for _, hy in held]))
+    sizes = {**ds.sizes, "synthetic_train": n_synthetic, "synthetic_held_out": len(held_out[0]) if held_out else 0}
+    return TrainingSet(x, y, held_out, sizes)

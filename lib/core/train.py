@@ -43,6 +43,9 @@ class TrainConfig:
     tolerance_gray: float = TOLERANCE_GRAY  # tolerance rule: every pixel within this many gray levels
     patience: int = 10  # epochs without a better validation error before giving up (0 = never)
     max_epochs: int = 100
+    # after the rule fires, train on to max_epochs with the history recorded but the model the rule chose returned:
+    # what a tighter threshold would have cost, measured on the same run
+    observe_past_rule: bool = False
     seed: int = 0
     device: str = "cpu"
 
@@ -73,10 +76,10 @@ def check_device(device: str) -> None:
 class TrainResult:
     """What training did: a row per epoch, why it stopped, and how long it took."""
 
-    history: list[dict] = field(default_factory=list)
+    history: list[dict] = field(default_factory=list)  # with observe_past_rule, epochs after the rule's too
     stopped_by: str | None = None
-    epochs: int = 0
-    seconds: float = 0.0
+    epochs: int = 0  # the epochs that made the model returned (with observe_past_rule, those up to the rule's)
+    seconds: float = 0.0  # the time they took
     config: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)  # closed_form: solver and structure diagnostics (lib.core.fit)
 
@@ -118,12 +121,14 @@ def train(
     model.to(cfg.device, how.dtype).train()  # the strategy's dtype: float64 for the moments, else float32
     try:
         how.prepare(model, train_x, train_y)
-        best_state = _epochs(model, how, len(train_x), val_sets, stopper, result, start, progress)
+        best_state, chosen = _epochs(model, how, len(train_x), val_sets, stopper, result, start, progress)
     finally:
         model.float()  # float32 again, whatever the strategy trained in and however training ended
-    result.stopped_by, result.epochs, result.info = stopper.stopped_by, len(result.history), how.info
-    result.seconds = time.perf_counter() - start
-    if stopper.restore_best and best_state is not None:
+    result.stopped_by, result.epochs, result.info = stopper.stopped_by, stopper.epochs, how.info
+    result.seconds = result.history[stopper.epochs - 1]["seconds"] if chosen else time.perf_counter() - start
+    if chosen is not None:  # trained on past the rule: back to the weights that met it
+        model.load_state_dict(chosen)
+    elif stopper.restore_best and best_state is not None:
         model.load_state_dict(best_state)
     return result
 
@@ -132,12 +137,12 @@ def validation_scores(
     model: nn.Module, val_sets: dict[str, tuple[torch.Tensor, torch.Tensor]]
 ) -> tuple[dict, list[tuple[torch.Tensor, torch.Tensor]]]:
     """What an epoch's history row records of each validation set (``<set>_mae_gray``, ``<set>_max_gray``,
-    ``<set>_exact8``) and the (prediction, target) pairs the stopping rule is given."""
+    ``<set>_exact8``, ``<set>_outside_01_pct``) and the (prediction, target) pairs the stopping rule is given."""
     row, checked = {}, []
     for key, (x, y) in val_sets.items():
         pred = metrics.predict(model, x)
         m = metrics.score(pred, y)
-        row |= {f"{key}_{k}": m[k] for k in ("mae_gray", "max_gray", "exact8")}
+        row |= {f"{key}_{k}": m[k] for k in ("mae_gray", "max_gray", "exact8", "outside_01_pct")}
         checked.append((pred, y))
     return row, checked
 
@@ -145,10 +150,11 @@ def validation_scores(
 def _epochs(
     model: nn.Module, how: Strategy, n_train: int, val_sets: dict[str, tuple[torch.Tensor, torch.Tensor]],
     stopper: EarlyStopper, result: TrainResult, start: float, progress: bool,
-) -> dict | None:  # fmt: skip
+) -> tuple[dict | None, dict | None]:  # fmt: skip
     """Run epochs until ``stopper`` ends training (or Ctrl-C does), appending a row per epoch to
-    ``result.history``; returns the best weights seen, None when no epoch scored."""
-    best_state = None
+    ``result.history``; returns the best weights seen (None when no epoch scored) and, when training went on past
+    the rule (``observe_past_rule``), the weights that met it (else None)."""
+    best_state, chosen = None, None
     epochs = tqdm(range(1, stopper.max_epochs + 1), desc="epochs", unit="ep", disable=not progress)
     try:
         for epoch in epochs:
@@ -156,20 +162,27 @@ def _epochs(
             with tqdm(total=n_train, desc=f"epoch {epoch}", unit="img", leave=False, disable=not progress) as bar:
                 loss = how.epoch(model, bar)
             scores, checked = validation_scores(model, val_sets)
-            row = {"epoch": epoch, "loss": loss, "lr": lr, **scores, "seconds": time.perf_counter() - start}
+            row = {"epoch": epoch, "loss": loss, "lr": lr, **scores, "images": how.images_seen,
+                   "seconds": time.perf_counter() - start}  # fmt: skip
             result.history.append(row)
             epochs.set_postfix(mae_gray=f"{row['val_mae_gray']:.3f}", max_gray=f"{row['val_max_gray']:.3f}")
+            if chosen is not None:  # past the rule: recorded, not judged
+                continue
             done = stopper.update(checked)
             if stopper.improved:
                 best_state = copy.deepcopy(model.state_dict())
+            if done and stopper.rule_fired and how.cfg.observe_past_rule and epoch < stopper.max_epochs:
+                chosen = copy.deepcopy(model.state_dict())
+                continue
             if done:
                 break
             if how.solves_at_once:  # the optimum is reached in one step; nothing to iterate
                 stopper.stop("optimum")
                 break
     except KeyboardInterrupt:
-        stopper.stop("interrupted")
-    return best_state
+        if chosen is None:
+            stopper.stop("interrupted")
+    return best_state, chosen
 
 
 def build_and_train(
