@@ -89,6 +89,7 @@ OUT_01_train_separable = $(call train-outputs,separable)
 
 NB_02_architectures  := 02_architectures
 P_02_architectures   := -p data_dir "$(DATA_REL)"
+IN_02_architectures   = $(call train-outputs,separable) $(call train-outputs,dense_seed)  # the loss study repeats the final run
 OUT_02_architectures = $(call results-of,02_architectures) $(M)/exact.pt
 
 NB_03_benchmark  := 03_benchmark

@@ -1,77 +1,11 @@
-import math
+"""02's prose, on small hand-made tables: each number quoted as its table rounds it."""
 
 import pandas as pd
-import pytest
 
+from lib.experiments import threshold
 from lib.report import designs_text
 
-OPTIMUM = "separable (closed form)"
-
-
-MAX_GRAY = {"range_sse": 7.5912, "sse": 0.0058, "mse": 0.24046, "l1": 72.81}
-
-
-def _losses(stopped: dict[str, str]) -> pd.DataFrame:
-    rows = [{"model": "separable", "loss": loss, "optimizer": "lbfgs", "epochs": 20, "seconds": 1.0, "stopped_by": s,
-             "test_mae_gray": 0.5, "test_max_gray": MAX_GRAY[loss], "exact8_pct": 41.05, "outside_01_pct": 0.1}
-            for loss, s in stopped.items()]  # fmt: skip
-    return pd.DataFrame(rows)
-
-
-def _check(ratios: dict[str, float]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [{"loss": k, "at its run's end": v, f"at {OPTIMUM}": 1.0, "end / optimum": v} for k, v in ratios.items()]
-    ).set_index("loss")
-
-
-def test_loss_text_names_who_reached_the_rule_and_who_did_not():
-    losses = _losses({"range_sse": "max_epochs", "sse": "tolerance_rule", "mse": "max_epochs"})
-    text = designs_text.loss_text(losses, _check({"range_sse": 2.0e5, "sse": 3.0, "mse": 40.0}), OPTIMUM, 400, "X")
-    assert "same budget of at most 400 iterations" in text and "(X)" in text
-    assert "`sse` reached the tolerance rule: largest test error 0.0058 gray levels (`sse`)." in text
-    assert "`range_sse` and `mse` did not within the budget: largest test error 7.59 gray levels, 41.05% exact" in text
-    assert "0.24 gray levels" in text  # 0.24046 rounded as the table shows it
-    assert "each of `range_sse`, `sse` and `mse` is lower at separable (closed form)" in text
-    assert "2e+05x lower for `range_sse`" in text and "3x lower for `sse`" in text
-    # the reasons are given for the losses that stopped short, and only for them
-    assert "What can stop the optimizer short" in text
-    assert designs_text.REASONS["range_sse"] in text and designs_text.REASONS["mse"] in text
-    assert designs_text.REASONS["l1"] not in text
-
-
-def test_loss_text_when_every_loss_converges_and_one_ends_below_the_optimum():
-    losses = _losses({"sse": "tolerance_rule", "l1": "tolerance_rule"})
-    text = designs_text.loss_text(losses, _check({"sse": 5.0, "l1": 1.0}), OPTIMUM, 10, "X")
-    assert "`sse` and `l1` reached the tolerance rule" in text and "did not" not in text
-    assert "What can stop the optimizer short" not in text
-    assert "`l1` ended at or below separable (closed form)'s value of its own loss" in text
-    assert "each of `sse` is lower" in text
-
-
-def _oor(rule: str = "tolerance_rule") -> pd.DataFrame:
-    rows = [
-        {"run": "weight 1", "out_of_range_weight": 1.0, "stopped_by": "tolerance_rule", "outside_pct": 0.0047,
-         "max_overshoot_gray": 0.0028, "test_max_gray": 0.0058},
-        {"run": "weight 2", "out_of_range_weight": 2.0, "stopped_by": rule, "outside_pct": 0.1816,
-         "max_overshoot_gray": 5.528, "test_max_gray": 7.592},
-        {"run": OPTIMUM, "out_of_range_weight": math.nan, "stopped_by": "tolerance_rule", "outside_pct": 0.0049,
-         "max_overshoot_gray": 0.000121, "test_max_gray": 9.1e-05},
-    ]  # fmt: skip
-    return pd.DataFrame(rows).set_index("run")
-
-
-def test_out_of_range_text_marks_unconverged_runs_and_reads_the_optimum():
-    text = designs_text.out_of_range_text(_oor("max_epochs"), OPTIMUM)
-    assert "0.005%, 0.0028 and 0.0058 gray levels with weight 1;" in text
-    assert "0.182%, 5.53 and 7.59 gray levels with weight 2 (rule not reached)." in text
-    assert (
-        "At the exact map (separable (closed form)) 0.005% of test predictions leave [0, 1], by at most 0.000121"
-        in text
-    )
-    converged = designs_text.out_of_range_text(_oor(), OPTIMUM)
-    assert "not reached" not in converged
-    without = designs_text.out_of_range_text(_oor().drop(index=OPTIMUM), OPTIMUM)
-    assert "At the exact map" not in without
+FINAL = "separable (final: Adam, 01)"
 
 
 def _conv() -> pd.DataFrame:
@@ -83,63 +17,68 @@ def _conv() -> pd.DataFrame:
 
 
 def _arch() -> pd.DataFrame:
-    names = ["dense", "dense+sigmoid", "dense+clamp", "separable", "conv3", "conv5", "fc_large", "separable (moments)",
-             "separable (moments + noise)", "dense (closed form)", "separable (closed form)", "conv5 (closed form)",
-             "exact"]  # fmt: skip
-    arch = pd.DataFrame({"test_mae_gray": 10.0, "test_max_gray": 100.0, "exact8_pct": 50.0, "outside_01_pct": 0.5,
-                         "params": 1796, "mflops": 0.113664, "seconds": 2.0, "epochs": 8,
+    names = ["dense", "separable", "conv3", "conv5", "fc_large", "dense (closed form)", "fc_large (closed form)",
+             "separable (closed form)", "conv5 (closed form)", "banded (closed form)", FINAL, "exact"]  # fmt: skip
+    arch = pd.DataFrame({"trainer": "closed form", "test_mae_gray": 10.0, "test_max_gray": 100.0, "exact8_pct": 50.0,
+                         "outside_01_pct": 0.5, "params": 1796, "mflops": 0.113664, "seconds": 2.0, "epochs": 8,
                          "stopped_by": "max_epochs"}, index=names)  # fmt: skip
+    arch.loc[["dense", "separable", "conv3", "conv5", "fc_large"], "trainer"] = "adam"
+    arch.loc["separable", "test_mae_gray"] = 4.66
     arch.loc["conv5 (closed form)", ["test_mae_gray", "test_max_gray"]] = [46.7636, 163.713]
-    arch.loc["exact", "test_max_gray"] = 7.599e-05
     arch.loc["separable (closed form)", "test_max_gray"] = 9.12e-05
-    arch.loc["fc_large", "params"] = 2409232
+    arch.loc["banded (closed form)", ["params", "test_max_gray"]] = [128, 7.6e-05]
+    arch.loc[FINAL, ["test_max_gray", "exact8_pct", "epochs", "seconds"]] = [0.00246, 99.9937, 28, 33.4]
     return arch
+
+
+def test_designs_text_ranks_speed_then_says_who_can_hold_the_pipeline():
+    text = designs_text.designs_text(_arch(), FINAL, max_epochs=5, n_train=10000)
+    assert (
+        "With 5 Adam epochs on 10,000 images every design stops at the epoch cap" in text
+        and "`separable` is closest (4.66 gray levels" in text
+    )
+    assert "`banded` does with 128 parameters (7.6e-05)" in text and "`conv5`'s best kernel stays 46.8" in text
+    assert "reaches 0.00246 at worst and 99.99% exact 8-bit in 28 epochs and 33 s" in text
+
+
+def _losses() -> pd.DataFrame:
+    rows = [("range_sse (w=2): the final run", "range_sse", 2.0, "tolerance_rule", 28, 33.4, 4.3, 0.0025, 0.004),
+            ("sse", "sse", 1.0, "tolerance_rule", 30, 36.0, 4.1, 0.0024, 0.005),
+            ("range_sse (w=10)", "range_sse", 10.0, "max_epochs", 40, 48.0, 2.9, 0.0357, 0.004)]  # fmt: skip
+    cols = ["run", "loss", "out_of_range_weight", "stopped_by", "epochs", "seconds", "val_outside_pct_epoch1",
+            "test_max_gray", "outside_01_pct"]  # fmt: skip
+    return pd.DataFrame(rows, columns=cols)
+
+
+def test_loss_text_names_who_met_the_rule_and_explains_the_weight_from_numbers():
+    text = designs_text.loss_text(_losses())
+    assert "`range_sse (w=2): the final run` at epoch 28 (33 s), `sse` at epoch 30 (36 s)" in text
+    assert "Not within it: `range_sse (w=10)` (largest test error 0.0357 gray levels after 40 epochs)" in text
+    assert "4.1% of validation pixels after the first epoch at weight 1, 2.9% at weight 10" in text
+    assert "ends 0.0357 gray levels off at worst against 0.0024" in text
+
+
+def _row(epoch, max_gray, held, exact):
+    return {"epoch": epoch, "images": 10 * epoch, "seconds": float(epoch), "val_mae_gray": max_gray / 40,
+            "val_max_gray": max_gray, "held_out_max_gray": held, "val_exact8": exact}  # fmt: skip
+
+
+def test_threshold_text_derives_the_tolerance_and_prices_the_others():
+    history = [_row(1, 40.0, 60.0, 0.5), _row(2, 0.05, 0.08, 0.999), _row(3, 0.004, 0.008, 0.99993),
+               _row(4, 0.002, 0.004, 0.99993)]  # fmt: skip
+    boundary = pd.DataFrame({"within (gray levels)": [0.1, 0.01], "pixels (%)": [20.1, 1.996], "2t (%)": [20, 2]})
+    check = threshold.rounding_check({"baseline recipe": (0.418, 37.4)})
+    costs = threshold.costs(history, (0.1, 0.01, 0.001))
+    text = designs_text.threshold_text(boundary, check, costs, threshold.derived_tolerance(history, (0.1, 0.01, 0.001)),
+                                       0.01)  # fmt: skip
+    assert "2% of the pipeline's test pixels lie within 0.01 gray levels" in text
+    assert "baseline recipe: 41.8% predicted, 37.4% measured" in text
+    assert "mean rule would fire at epoch 2 with 0.1% of validation pixels on a wrong level" in text
+    assert "is **0.01 gray levels** (epoch 3, 30 images seen, 3 s, 0.007% wrong)" in text
+    assert "tolerance 0.1: epoch 2, 0.1% wrong; tolerance 0.001: not met within the budget" in text
 
 
 def test_conv_text_takes_each_number_from_its_table_with_its_rounding():
     text = designs_text.conv_text(_conv(), _arch())
-    assert "off by 46.8 gray levels on average (164 at worst) on the flipped target and 1.23 (40 at worst)" in text
-    assert (
-        "gets `conv5` to 46.8 and 3.1 (`conv3`, two 3x3 layers with the same 5x5 reach, to 10 with the flips)" in text
-    )
-
-
-def test_conclusions_speak_in_gray_levels_and_quote_the_tables():
-    gen = pd.DataFrame(
-        {"CIFAR-10 test": [0.1] * 4, "noise": [12.345, 0.01, 0.0002, 0.0003], "smooth": [3.0, 0.02, 0.0001, 0.0001]},
-        index=["separable (moments) on CIFAR", "separable (moments) on CIFAR + noise",
-               "separable (closed form) on CIFAR + noise", "dense (closed form) on CIFAR + noise"],
-    )  # fmt: skip
-    spectrum = pd.DataFrame({"variance": [0.2, 0.001, 0.0001]}, index=["largest", "middle", "smallest"])
-    f = designs_text.Findings(
-        arch=_arch(), losses=_losses({"sse": "tolerance_rule"}), loss_check=_check({"sse": 3.0}), oor=_oor(),
-        conv=_conv(), spectrum=spectrum, gen_max=gen,
-        gray={"pipeline": [0.2989, 0.587, 0.114], "dense (Adam)": [0.5, 0.3, 0.2],
-              "dense (closed form)": [0.29891, 0.58702, 0.11407]},
-        firings="the strict rule fired at epoch 3.", optimum=OPTIMUM, loss_iterations=400, loss_images="X",
-        max_epochs=10, n_train=10000, n_noise=500, lbfgs_iters=100, minutes=3.26,
-    )  # fmt: skip
-    text = designs_text.conclusions(f)
-    assert "to within 7.6e-05 gray levels" in text  # the exact row's test max, in gray levels as in its table
-    assert "e-07" not in text  # nothing in [0, 1] units
-    assert "even `conv5`'s optimum at 46.8" in text and "off by 46.8 gray levels on average (164 at worst)" in text
-    assert "`separable` (moments) 12.3 gray levels; with noise added, 0.02 (iterative) and 0.0002" in text
-    assert "learns 0.50, 0.30, 0.20 against the pipeline's 0.30, 0.59, 0.11" in text
-    assert "**Loss at convergence.** Every loss trained `separable`" in text
-    assert "ran in 3.3 minutes" in text
-    with pytest.raises(KeyError):  # a missing row is an error, not a silent gap
-        designs_text.conclusions(designs_text.Findings(**{**f.__dict__, "arch": _arch().drop(index="exact")}))
-
-
-def test_minimal_text_reads_the_band_from_the_design_table():
-    columns = ["model", "params", "mflops", "test_max_gray", "exact8_pct"]
-    arch = pd.DataFrame(
-        [
-            ("separable (closed form)", 1796, 0.1137, 9.1e-5, 99.999),
-            ("banded (closed form)", 128, 0.0136, 6.1e-5, 99.9994),
-        ],
-        columns=columns,
-    ).set_index("model")
-    text = designs_text.minimal_text(arch)
-    assert "`banded`: 128 parameters instead of 1,796" in text and "13.6 thousand FLOPs an image instead of 114" in text
-    assert "6.1e-05 gray levels largest test error (99.999% exact 8-bit; `separable`: 9.1e-05)" in text
+    assert "off by 46.8 gray levels on average on the flipped target and 1.23 without the flips" in text
+    assert "gets `conv5` to 46.8 and 3.1 (`conv3`, two 3x3 layers with the same reach: 10 with the flips)" in text

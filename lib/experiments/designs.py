@@ -59,7 +59,7 @@ class Budget:
     _exact: dict = field(default_factory=dict, repr=False)  # (n_noise, n_held_out) -> exact_images
 
     def adam(self, name: str, **overrides) -> TrainConfig:
-        """The Adam configuration of one design, with the assignment's loss and mean rule unless overridden."""
+        """The Adam configuration of one design, with the baseline recipe's loss and mean rule unless overridden."""
         lr = self.lr_small if "few_params" in models.REGISTRY[name].abilities else self.lr
         base = {"lr": lr, "batch_size": self.batch_size, "max_epochs": self.max_epochs, "patience": 0,
                 "seed": self.seed, "stopping": "mean"}  # fmt: skip
@@ -154,56 +154,23 @@ def compare_designs(budget: Budget) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("model")
 
 
-def exact_routes(
-    budget: Budget, n_noise: int, n_held_out: int, tolerance_gray: float, moments_epochs: int, lbfgs_iters: int
-) -> pd.DataFrame:
-    """The routes to the exact map: L-BFGS on second moments without and with ``n_noise`` noise images,
-    and the closed-form fits of ``CLOSED_FORM`` (the three linear designs that contain the pipeline share one
-    least-squares solve), all minimising the plain summed squared error."""
-    ds, seed = budget.ds, budget.seed
+def exact_routes(budget: Budget, n_noise: int, n_held_out: int, tolerance_gray: float) -> pd.DataFrame:
+    """The least-squares optimum of each design of ``CLOSED_FORM`` (the linear designs that contain the pipeline
+    share one solve) on the study's images plus ``n_noise`` noise images, and ``banded``: the separable fit kept on
+    its support. These say which designs can hold the pipeline; training them is the other question."""
     x, y, held_out = budget.exact_images(n_noise, n_held_out)
-    moments = {"optimizer": "moments", "loss": "sse", "lr": 1, "lbfgs_iters": lbfgs_iters, "patience": 0, "seed": seed}
-    budget.run("separable (moments)", "separable", TrainConfig(stopping="strict", max_epochs=moments_epochs, **moments))
-    budget.run("separable (moments + noise)", "separable",
-               TrainConfig(stopping="tolerance", tolerance_gray=tolerance_gray, max_epochs=3 * moments_epochs,
-                           **moments), x, y, held_out=held_out)  # fmt: skip
     budget.closed_forms(CONTAIN_PIPELINE, x, y, held_out, tolerance_gray)
     closed = TrainConfig(optimizer="closed_form", loss="sse", stopping="tolerance", tolerance_gray=tolerance_gray)
     for name in CLOSED_FORM[len(CONTAIN_PIPELINE) :]:  # the closed forms of designs that cannot hold the pipeline
         budget.run(f"{name} (closed form)", name, closed, x, y, held_out=held_out)
-    # the separable fit kept on the entries its resize uses: the same map, in the fewest parameters
     sep = budget.results["separable (closed form)"]
     budget.keep_one_step("banded (closed form)", from_separable(budget.trained["separable (closed form)"]), held_out,
                          tolerance_gray, sep.seconds, sep.config, sep.info)  # fmt: skip
-    trainers = {"separable (moments)": "L-BFGS on moments, CIFAR only, strict rule",
-                "separable (moments + noise)": "L-BFGS on moments, + noise, tolerance rule",
-                **{f"{name} (closed form)": "closed form, + noise" for name in CLOSED_FORM},
+    trainers = {**{f"{name} (closed form)": f"closed form, + {n_noise:,} noise" for name in CLOSED_FORM},
                 "banded (closed form)": "separable's closed form on its support"}  # fmt: skip
-    rows = [evaluate(label, budget.trained[label], ds, budget.results[label], trainer, budget.timings)
+    rows = [evaluate(label, budget.trained[label], budget.ds, budget.results[label], trainer, budget.timings)
             for label, trainer in trainers.items()]  # fmt: skip
     return pd.DataFrame(rows).set_index("model")
-
-
-def synthetic_only(budget: Budget, kinds: tuple[str, ...], n: int, moments_cfg: TrainConfig) -> None:
-    """``dense`` (Adam) and ``separable`` (moments) trained on ``n`` synthetic images of each kind only,
-    kept as "dense (Adam) on KIND" and "separable (moments) on KIND"."""
-    for kind in kinds:
-        x = synthetic.images(kind, n, seed=budget.seed)
-        v = synthetic.images(kind, 1000, seed=budget.seed + 1)
-        y, vy = make_targets(x), make_targets(v)
-        for label, name, cfg in ((f"dense (Adam) on {kind}", "dense", budget.adam("dense")),
-                                 (f"separable (moments) on {kind}", "separable", moments_cfg)):  # fmt: skip
-            net, res = build_and_train(name, x, y, v, vy, cfg)
-            budget.trained[label], budget.results[label] = net, res
-
-
-def generalisation(nets: dict[str, torch.nn.Module], sets: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Largest and mean error (gray levels) of each model (rows) on each image set (columns)."""
-    long = pd.DataFrame([{"model": label, **row} for label, net in nets.items() for row in metrics.fidelity(net, sets)])
-    order = {"index": list(nets), "columns": list(sets)}
-    worst = long.pivot(index="model", columns="images", values="max_gray").loc[order["index"], order["columns"]]
-    mean = long.pivot(index="model", columns="images", values="mae_gray").loc[order["index"], order["columns"]]
-    return worst, mean
 
 
 def _errors(prefix: str, m: dict) -> dict:
@@ -236,13 +203,3 @@ def conv_control(budget: Budget, design_table: pd.DataFrame, n_noise: int, n_hel
         best |= _errors(flips, metrics.score_model(net, ds.test_x, ty))
     rows.append({"model": "conv5 (closed form: the best 5x5 kernel)", **best})
     return pd.DataFrame(rows).set_index("model")
-
-
-def channel_spectrum(x: torch.Tensor) -> pd.DataFrame:
-    """Eigenvalues and eigenvectors (R, G, B weights) of the pixel colour covariance of images ``x``: how
-    much a change of the gray mix along each direction changes what a model sees."""
-    pixels = x.permute(1, 0, 2, 3).reshape(3, -1).double()  # (3, N*H*W)
-    vals, vecs = torch.linalg.eigh(torch.cov(pixels))
-    rows = [{"direction": name, "variance": vals[k].item(), "R": vecs[0, k].item(), "G": vecs[1, k].item(),
-             "B": vecs[2, k].item()} for name, k in (("largest", 2), ("middle", 1), ("smallest", 0))]  # fmt: skip
-    return pd.DataFrame(rows).set_index("direction")

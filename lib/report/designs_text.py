@@ -1,24 +1,13 @@
-"""The prose of ``notebooks/02_architectures.ipynb``, built from the tables of ``lib.experiments.designs``.
+"""The prose of ``notebooks/02_architectures.ipynb``, built from its tables.
 
 Each function takes the tables it speaks of (read by row and column name, never by position) and returns
-Markdown; ``conclusions`` puts them together. Numbers are rounded as the notebook's tables show them
-(``{:.3g}`` for errors in gray levels), so that a number in the text is the number in its table.
+Markdown. Numbers are rounded as the tables show them (``{:.3g}`` for errors in gray levels), so that a number in
+the text is the number in its table.
 """
-
-from dataclasses import dataclass
 
 import pandas as pd
 
 from lib.core.metrics import percent
-
-REASONS = {  # properties of a loss that can stop full-batch L-BFGS short of its minimum (not results)
-    "range_sse": "the assignment's loss jumps where a prediction crosses 0 or 1 (its weight changes there), "
-    "while L-BFGS's line search assumes a smooth loss",
-    "mse": "the mean over every pixel is the summed loss divided by their number, a value so small that torch's "
-    "L-BFGS, whose stopping thresholds and curvature test are absolute, can take it for converged early",
-    "l1": "the absolute error has a kink at zero error, where L-BFGS's curvature model does not hold",
-    "sse": "",
-}
 
 
 def _g(value: float) -> str:
@@ -26,89 +15,120 @@ def _g(value: float) -> str:
     return f"{value:.3g}"
 
 
-def _names(items: list[str]) -> str:
-    quoted = [f"`{i}`" for i in items]
-    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
-
-
 def _reached(stopped_by: str) -> bool:
     return str(stopped_by).endswith("_rule")
 
 
-def loss_text(losses: pd.DataFrame, check: pd.DataFrame, optimum: str, iterations: int, images: str) -> str:
-    """What the loss study shows: which losses reached the tolerance rule within the same budget, and whether
-    the exact map (``optimum``) is lower than each run's end by that loss's own measure.
+def designs_text(arch: pd.DataFrame, final: str, max_epochs: int, n_train: int) -> str:
+    """What the design table shows: the short equal budget ranks how fast each design learns, the closed forms
+    say which can hold the pipeline, and the final run what gradient training reaches."""
+    r = arch.loc
+    adam = arch[arch["trainer"] == "adam"]
+    fastest = adam["test_mae_gray"].idxmin()
+    f, b = r[final], r["banded (closed form)"]
+    capped = int((adam["stopped_by"] == "max_epochs").sum())
+    cap = "every design stops" if capped == len(adam) else f"{capped} of {len(adam)} designs stop"
+    return (
+        f"With {max_epochs} Adam epochs on {n_train:,} images {cap} at the epoch cap; the ranking is "
+        f"one of learning speed: `{fastest}` is closest ({_g(r[fastest, 'test_mae_gray'])} gray levels mean error). "
+        f"Which designs can *be* the pipeline is answered by their least-squares optimum: `dense`, `fc_large` and "
+        f"`separable` hold it (largest test error {_g(r['dense (closed form)', 'test_max_gray'])}, "
+        f"{_g(r['fc_large (closed form)', 'test_max_gray'])}, {_g(r['separable (closed form)', 'test_max_gray'])}), "
+        f"and `banded` does with {int(b['params']):,} parameters ({_g(b['test_max_gray'])}); `conv5`'s best kernel "
+        f"stays {_g(r['conv5 (closed form)', 'test_mae_gray'])} gray levels off on average (below). The final "
+        f"model, `separable` trained by Adam from a random start (01), reaches {_g(f['test_max_gray'])} at worst "
+        f"and {percent(f['exact8_pct'])}% exact 8-bit in {f['epochs']:.0f} epochs and {f['seconds']:.0f} s."
+    )
 
-    ``losses``: the rows of ``loss_study.loss_study`` for one model (columns ``loss``, ``stopped_by``,
-    ``epochs``, ``test_max_gray``, ``exact8_pct``); ``check``: ``loss_study.own_loss_check`` (index ``loss``,
-    column ``end / optimum``); ``iterations``: the budget's cap; ``images``: the training images in words."""
-    rows = losses.set_index("loss")
-    reached = [loss for loss, r in rows.iterrows() if _reached(r["stopped_by"])]
-    missed = [loss for loss in rows.index if loss not in reached]
-    model = rows["model"].iloc[0]
-    parts = [
-        f"Every loss trained `{model}` from the same initial weights by full-batch L-BFGS on the same images "
-        f"({images}), with the same budget of at most {iterations:,} iterations."
-    ]
-    if reached:
+
+def loss_text(losses: pd.DataFrame) -> str:
+    """What the loss study shows: which losses met the rule within the budget, how fast, and what the
+    out-of-range weight did."""
+    rows = losses.set_index("run")
+    reached = rows[rows["stopped_by"].map(_reached)]
+    missed = rows[~rows["stopped_by"].map(_reached)]
+    parts = []
+    if len(reached):
         parts.append(
-            f"{_names(reached)} reached the tolerance rule: largest test error "
-            + ", ".join(f"{_g(rows.loc[loss, 'test_max_gray'])} gray levels (`{loss}`)" for loss in reached)
+            "Met the rule within the budget: "
+            + ", ".join(f"`{run}` at epoch {r['epochs']:.0f} ({r['seconds']:.0f} s)" for run, r in reached.iterrows())
             + "."
         )
-    if missed:
+    if len(missed):
         parts.append(
-            f"{_names(missed)} did not within the budget: largest test error "
+            "Not within it: "
             + ", ".join(
-                f"{_g(rows.loc[loss, 'test_max_gray'])} gray levels, "
-                f"{percent(rows.loc[loss, 'exact8_pct'])}% exact 8-bit (`{loss}`)"
-                for loss in missed
-            )
+                f"`{run}` (largest test error {_g(r['test_max_gray'])} gray levels after {r['epochs']:.0f} epochs)"
+                for run, r in missed.iterrows()
+            )  # fmt: skip
             + "."
         )
-    higher = [loss for loss in check.index if check.loc[loss, "end / optimum"] > 1]
-    lower = [loss for loss in check.index if loss not in higher]
-    if higher:
+    weighted = rows[rows["loss"].isin(["range_sse", "sse"])].sort_values("out_of_range_weight")
+    if len(weighted) > 1:
+        low, high = weighted.iloc[0], weighted.iloc[-1]
         parts.append(
-            f"By its own measure, each of {_names(higher)} is lower at {optimum} than where its run ended ("
-            + ", ".join(f"{check.loc[loss, 'end / optimum']:.3g}x lower for `{loss}`" for loss in higher)
-            + "): the exact map is a minimum of every one of these losses (each is zero exactly when every error "
-            "is), and a run that ends above it had not reached it."
+            f"The out-of-range weight acts only on predictions outside [0, 1]: {_g(low['val_outside_pct_epoch1'])}% "
+            f"of validation pixels after the first epoch at weight {low['out_of_range_weight']:g}, "
+            f"{_g(high['val_outside_pct_epoch1'])}% at weight {high['out_of_range_weight']:g}; at the end "
+            f"{_g(low['outside_01_pct'])}% and {_g(high['outside_01_pct'])}% of test pixels."
         )
-    if lower:
-        parts.append(
-            f"{_names(lower)} ended at or below {optimum}'s value of its own loss: a minimum at least as low "
-            "by its own measure."
-        )
-    why = [f"`{loss}`: {REASONS[loss]}" for loss in missed if REASONS.get(loss)]
-    if why:
-        parts.append("What can stop the optimizer short of that minimum (the loss's shape, not its minimum): "
-                     + "; ".join(why) + ".")  # fmt: skip
+        if high["test_max_gray"] > low["test_max_gray"]:
+            parts.append(
+                "Adam divides every step by the running size of its gradients, so the larger gradients of those pixels "
+                f"at weight {high['out_of_range_weight']:g} shrink the steps taken on all the others: within the same "
+                f"schedule it ends {_g(high['test_max_gray'])} gray levels off at worst against "
+                f"{_g(low['test_max_gray'])}."
+            )
     return " ".join(parts)
 
 
-def out_of_range_text(oor: pd.DataFrame, optimum: str) -> str:
-    """The out-of-range weight's effect, from ``loss_study.out_of_range_study`` (index ``run``: "weight W"
-    rows and the ``optimum`` row)."""
-    weights = oor.drop(index=optimum, errors="ignore")
-    parts = [
-        "Test predictions outside [0, 1], how far out at worst, and the largest test error: "
-        + "; ".join(
-            f"{row['outside_pct']:.3f}%, {_g(row['max_overshoot_gray'])} and {_g(row['test_max_gray'])} gray levels "
-            f"with {run}{'' if _reached(row['stopped_by']) else ' (rule not reached)'}"
-            for run, row in weights.iterrows()
-        )
-        + "."
+def _cost(rule: str, r: pd.Series) -> str:
+    if r["epoch"] != r["epoch"]:  # NaN: never met
+        return f"{rule}: not met within the budget"
+    return f"{rule}: epoch {r['epoch']:.0f}, {r['wrong_level_pct']:.3g}% wrong"
+
+
+def threshold_text(boundary: pd.DataFrame, check: pd.DataFrame, costs: pd.DataFrame, derived: float | None,
+                   used: float) -> str:  # fmt: skip
+    """The threshold's derivation, from the boundary table, the rounding check and one run's costs."""
+    at = boundary.set_index("within (gray levels)")["pixels (%)"]
+    c = costs.set_index("rule")
+    budget, mean = c.loc["whole budget"], c.loc["mean (the baseline recipe's)"]
+    checks = "; ".join(
+        f"{r['run']}: {r['predicted wrong 8-bit (%)']:.3g}% predicted, {r['measured wrong 8-bit (%)']:.3g}% measured"
+        for _, r in check.iterrows()
+    )
+    near = (
+        f"{at[used]:.3g}% of the pipeline's test pixels lie within {used:g} gray levels of a boundary "
+        if used in at
+        else ""
+    )
+    fired = (
+        f"would fire at epoch {mean['epoch']:.0f} with {mean['wrong_level_pct']:.3g}% of validation pixels on a wrong "
+        "level"
+        if mean["epoch"] == mean["epoch"]  # NaN: never met
+        else "never fires"
+    )
+    text = [
+        f"{near}(about 2t), so the share of wrong 8-bit pixels should follow the mean error: {checks}.",
+        f"On the final run the baseline recipe's mean rule {fired}; the whole budget ({budget['epoch']:.0f} epochs) "
+        f"ends at {budget['wrong_level_pct']:.3g}%.",
     ]
-    if optimum in oor.index:
-        o = oor.loc[optimum]
-        parts.append(
-            f"At the exact map ({optimum}) {o['outside_pct']:.3f}% of test predictions leave [0, 1], by at most "
-            f"{_g(o['max_overshoot_gray'])} gray levels: the out-of-range weight multiplies almost nothing there, so "
-            "at convergence it cannot change where a model that holds the pipeline ends; before convergence it "
-            "changes only the path."
-        )
-    return " ".join(parts)
+    if derived is None:
+        text.append("No tolerance reached that floor within the run.")
+        return " ".join(text)
+    row = c.loc[f"tolerance {derived:g}"]
+    others = [
+        _cost(rule, r) for rule, r in c.iterrows() if rule.startswith("tolerance") and rule != f"tolerance {derived:g}"
+    ]
+    text.append(
+        f"The loosest tolerance whose rule fires on that floor (within 10% of it) is **{derived:g} gray levels** "
+        f"(epoch {row['epoch']:.0f}, {row['images']:,.0f} images seen, {row['seconds']:.0f} s, "
+        f"{row['wrong_level_pct']:.3g}% wrong); " + "; ".join(others) + "."
+    )
+    if derived != used:
+        text.append(f"The final run stopped by {used:g}.")
+    return " ".join(text)
 
 
 def conv_text(conv: pd.DataFrame, arch: pd.DataFrame) -> str:
@@ -117,102 +137,9 @@ def conv_text(conv: pd.DataFrame, arch: pd.DataFrame) -> str:
     adam = conv.loc["conv5 (Adam)"]
     return (
         f"The best single 5x5 kernel (closed form) is off by {_g(best['with flips: mean |err| (gray)'])} gray levels "
-        f"on average ({_g(best['with flips: max |err| (gray)'])} at worst) on the flipped target and "
-        f"{_g(best['without flips: mean |err| (gray)'])} ({_g(best['without flips: max |err| (gray)'])} at worst) "
-        f"without the flips: no local window can express a flip. Adam with the same budget gets `conv5` to "
-        f"{_g(adam['with flips: mean |err| (gray)'])} and {_g(adam['without flips: mean |err| (gray)'])} (`conv3`, "
-        f"two 3x3 layers with the same 5x5 reach, to {_g(arch.loc['conv3', 'test_mae_gray'])} with the flips). The "
-        "largest errors without flips come from where one kernel cannot follow the resize's drifting sampling phase "
-        "and from the borders, which a valid convolution never sees whole."
+        f"on average on the flipped target and {_g(best['without flips: mean |err| (gray)'])} without the flips; "
+        f"Adam gets `conv5` to {_g(adam['with flips: mean |err| (gray)'])} and "
+        f"{_g(adam['without flips: mean |err| (gray)'])} (`conv3`, two 3x3 layers with the same reach: "
+        f"{_g(arch.loc['conv3', 'test_mae_gray'])} with the flips). A flip moves a pixel up to 31 places; no local "
+        "window reaches that far."
     )
-
-
-@dataclass
-class Findings:
-    """The tables and numbers the conclusions speak of, as the notebook computed them."""
-
-    arch: pd.DataFrame  # designs.compare_designs + exact_routes + the exact row, index "model"
-    losses: pd.DataFrame  # loss_study.loss_study for the final model
-    loss_check: pd.DataFrame  # loss_study.own_loss_check
-    oor: pd.DataFrame  # loss_study.out_of_range_study
-    conv: pd.DataFrame  # designs.conv_control
-    spectrum: pd.DataFrame  # designs.channel_spectrum
-    gen_max: pd.DataFrame  # designs.generalisation (largest error), rows by model, columns by image set
-    gray: dict[str, list[float]]  # grayscale mixes scaled to sum 1: "pipeline", "dense (Adam)", "dense (closed form)"
-    firings: str  # lib.core.stopping.firing_text of the moment-trained separable (+ noise)
-    optimum: str  # the closed-form label the loss study is checked against
-    loss_iterations: int  # the loss study's iteration cap
-    loss_images: str  # the loss study's training images, in words
-    max_epochs: int  # the Adam budget
-    n_train: int  # CIFAR-10 training images of the designs
-    n_noise: int  # noise images of the exact routes
-    lbfgs_iters: int  # L-BFGS iterations per epoch of the moment-trained routes
-    minutes: float  # the notebook's run time
-
-
-def minimal_text(arch: pd.DataFrame) -> str:
-    """The end of the design study: ``separable``'s fit kept on its support (``banded``), from the design table."""
-    b, s = arch.loc["banded (closed form)"], arch.loc["separable (closed form)"]
-    return (
-        f"**The floor.** Kept on the entries its resize uses, the separable fit is `banded`: {int(b['params']):,} "
-        f"parameters instead of {int(s['params']):,}, {b['mflops'] * 1e3:.1f} thousand FLOPs an image instead of "
-        f"{s['mflops'] * 1e3:.0f} thousand, and {_g(b['test_max_gray'])} gray levels largest test error "
-        f"({percent(b['exact8_pct'])}% exact 8-bit; `separable`: {_g(s['test_max_gray'])}). Each output pixel of an "
-        "antialiased resize reads only the input pixels under its filter, 2 or 3 a row and a column here, so no "
-        "model of this structure with fewer entries holds the pipeline: the filter's support is the floor."
-    )
-
-
-def conclusions(f: Findings) -> str:
-    """The notebook's conclusions, one paragraph per question."""
-    r = f.arch.loc
-    best_learned = f.arch.drop(index=["exact"])["test_max_gray"].idxmin()
-    off = [c for c in f.gen_max.columns if c != "CIFAR-10 test"]
-    gen = lambda label: _g(f.gen_max.loc[label, off].max())  # noqa: E731
-    mix = lambda name, digits: ", ".join(f"{v:.{digits}f}" for v in f.gray[name])  # noqa: E731
-    moments, iterative = "separable (moments)", "separable (moments + noise)"
-    dense_cf, sep_cf = "dense (closed form)", "separable (closed form)"
-    text = [
-        f"**Exact operator.** Probed from the pipeline, it matches it on every test pixel to within "
-        f"{_g(r['exact', 'test_max_gray'])} gray levels, with {r['exact', 'mflops']:.3f} MFLOPs per image and no "
-        "parameters to learn.",
-        f"**Designs.** With the same {f.max_epochs}-epoch Adam budget on {f.n_train:,} images (a ranking of "
-        f"convergence speed, not of what each design can represent): `dense` reaches "
-        f"{_g(r['dense', 'test_mae_gray'])} gray levels mean error ({percent(r['dense', 'exact8_pct'])}% exact 8-bit), "
-        f"`fc_large` {_g(r['fc_large', 'test_mae_gray'])} with {r['fc_large', 'params']:,} parameters, "
-        f"`separable` {_g(r['separable', 'test_mae_gray'])} with {r['separable', 'params']:,}. The convolution-only "
-        f"models stay at {_g(r['conv3', 'test_mae_gray'])} (`conv3`) and {_g(r['conv5', 'test_mae_gray'])} (`conv5`) "
-        f"gray levels, and even `conv5`'s optimum at {_g(r['conv5 (closed form)', 'test_mae_gray'])}: they cannot "
-        f"flip. Trained by L-BFGS on the second moments of CIFAR-10 alone, `separable` reaches "
-        f"{_g(r[moments, 'test_max_gray'])} gray levels max error and {percent(r[moments, 'exact8_pct'])}% exact "
-        f"8-bit in {r[moments, 'seconds']:.0f} s. "
-        f"Lowest max error among models fitted to data: `{best_learned}`.",
-        f"**Output constraints.** Test pixels outside [0, 1]: `dense` {r['dense', 'outside_01_pct']:.3f}%, with "
-        f"sigmoid {r['dense+sigmoid', 'outside_01_pct']:.3f}%, with clamp {r['dense+clamp', 'outside_01_pct']:.3f}%; "
-        f"mean errors {_g(r['dense', 'test_mae_gray'])}, {_g(r['dense+sigmoid', 'test_mae_gray'])} and "
-        f"{_g(r['dense+clamp', 'test_mae_gray'])} gray levels.",
-        "**Loss at convergence.** " + loss_text(f.losses, f.loss_check, f.optimum, f.loss_iterations, f.loss_images),
-        "**Out-of-range weight.** " + out_of_range_text(f.oor, f.optimum),
-        f"**Gray weights.** The training images' colour covariance has variance "
-        f"{f.spectrum.loc['largest', 'variance']:.3g} along its first direction and "
-        f"{f.spectrum.loc['smallest', 'variance']:.3g} along its last: photographs barely constrain the gray mix "
-        f"along the small directions, so `dense` (Adam) learns {mix('dense (Adam)', 2)} against the pipeline's "
-        f"{mix('pipeline', 2)}; at its optimum `dense` (closed form) learns {mix('dense (closed form)', 4)}.",
-        f"**Stopping.** On the moment-trained `separable` (+ noise), {f.firings}",
-        f"**Exact fits.** On {f.n_train:,} CIFAR-10 images plus {f.n_noise:,} noise images, one least-squares solve "
-        f"gives `dense` {_g(r[dense_cf, 'test_max_gray'])} and `separable` {_g(r[sep_cf, 'test_max_gray'])} gray "
-        f"levels largest test error ({percent(r[dense_cf, 'exact8_pct'])}% and {percent(r[sep_cf, 'exact8_pct'])}% "
-        f"exact 8-bit) in {r[dense_cf, 'seconds']:.1f} and {r[sep_cf, 'seconds']:.1f} s; "
-        f"the iterative route (L-BFGS on moments, same images, tolerance rule) took {r[iterative, 'seconds']:.1f} s "
-        f"over {r[iterative, 'epochs']} epochs of {f.lbfgs_iters} iterations to reach "
-        f"{_g(r[iterative, 'test_max_gray'])} gray levels ({r[iterative, 'stopped_by']}).",
-        *([minimal_text(f.arch)] if "banded (closed form)" in f.arch.index else []),
-        f"**Generalisation.** Largest error off CIFAR-10 (any synthetic family): trained on CIFAR-10 alone, "
-        f"`separable` (moments) {gen('separable (moments) on CIFAR')} gray levels; with noise added, "
-        f"{gen('separable (moments) on CIFAR + noise')} (iterative) and "
-        f"{gen('separable (closed form) on CIFAR + noise')} (closed form); `dense` in closed form "
-        f"{gen('dense (closed form) on CIFAR + noise')}.",
-        "**Convolutions.** " + conv_text(f.conv, f.arch),
-        f"This notebook ran in {f.minutes:.1f} minutes.",
-    ]
-    return "\n\n".join(text)

@@ -29,7 +29,7 @@ class Run:
     role: str  # what it stands for, in words
 
 
-RECIPE = Run("dense_seed", "the assignment's recipe")
+RECIPE = Run("dense_seed", "the baseline recipe")
 FINAL = Run("separable", "the final model")
 RUNS = (RECIPE, FINAL)
 
@@ -89,6 +89,7 @@ class TrainRecord:
     config: dict  # the TrainConfig, as a dict
     history: list[dict]  # one row per epoch
     fit: dict = field(default_factory=dict)  # closed form: solver and structure diagnostics
+    val_fraction: float = 0.1  # the share of the train split held out for validation (with sizes: the split again)
     torch_version: str = ""
     torchvision_version: str = ""
     cpu: str = ""
@@ -112,6 +113,7 @@ class TrainRecord:
         sizes: dict,
         synthetic_families: list[str],
         env: dict,
+        val_fraction: float = 0.1,
     ) -> "TrainRecord":
         """The record of one run of ``01_train``, from its pieces: the pipeline learned, the model's registry name,
         output constraint and trained ``net``, what training did (``result``, whose ``config`` holds the optimizer,
@@ -130,7 +132,8 @@ class TrainRecord:
             threshold=threshold(rule, tolerance),
             threshold_unit="mean |error| per pixel" if rule == "mean" else "max |error| per pixel",
             data_source=data_source, sizes=sizes, synthetic_families=list(synthetic_families), device=cfg["device"],
-            config=cfg, history=result.history, fit=result.info, **{k: env[k] for k in ENVIRONMENT},
+            config=cfg, history=result.history, fit=result.info, val_fraction=val_fraction,
+            **{k: env[k] for k in ENVIRONMENT},
         )  # fmt: skip
 
     @property
