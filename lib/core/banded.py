@@ -3,7 +3,7 @@
 An antialiased resize mixes only neighbouring pixels: each output row of the target pipeline reads 2 or 3
 input rows, each output column 2 or 3 input columns. So of the 28x32 entries of A and of B only 62 are
 not zero, and a separable model that keeps just those, with the gray mix and its bias, holds the whole
-pipeline in 128 parameters (``separable`` has 1,796, the assignment's design 803,604). The support is a
+pipeline in 128 parameters (``separable`` has 1,796, the minimal design 803,604). The support is a
 property of the pipeline's filter: no smaller model of this structure can hold the pipeline, because
 dropping one more entry drops a tap the resize uses.
 

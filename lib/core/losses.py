@@ -1,4 +1,4 @@
-"""Training losses. The assignment's loss is a sum of squared errors that punishes out-of-range output."""
+"""Training losses. The baseline recipe's loss is a sum of squared errors that punishes out-of-range output."""
 
 from collections.abc import Callable
 
@@ -41,7 +41,7 @@ def l1(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 LOSSES: dict[str, Callable[..., torch.Tensor]] = {"range_sse": range_weighted_sse, "sse": sse, "mse": mse, "l1": l1}
 SUMMED = ("range_sse", "sse")  # losses summed over pixels and images; the others are means
 LABELS = {  # each loss in words, for tables and figure legends
-    "range_sse": "summed squared error, outside [0, 1] weighted (the assignment's)",
+    "range_sse": "summed squared error, outside [0, 1] weighted (the baseline recipe's)",
     "sse": "summed squared error",
     "mse": "mean squared error",
     "l1": "mean absolute error (L1)",

@@ -11,8 +11,8 @@ Why bother: gradient descent on images crawls. Natural images are smooth, so the
 matrix of CIFAR-10 has a condition number near 3e4 and the high-frequency directions of A and B barely
 move under Adam; L-BFGS with thousands of exact iterations does not mind.
 
-The out-of-range weight of the assignment's loss is not part of these statistics: this is the plain sum
-of squared errors, which equals the assignment's loss wherever predictions lie in [0, 1].
+The out-of-range weight of the baseline recipe's loss is not part of these statistics: this is the plain sum
+of squared errors, which equals the baseline recipe's loss wherever predictions lie in [0, 1].
 """
 
 from dataclasses import dataclass

@@ -1,6 +1,6 @@
 """Early stopping: stop when the model is close enough to the pipeline, by one of three rules.
 
-``mean`` is the assignment's rule: the mean per-image sum of absolute errors below half a gray level per
+``mean`` is the baseline recipe's rule: the mean per-image sum of absolute errors below half a gray level per
 pixel. ``strict`` asks it of every pixel. ``tolerance`` asks every pixel to be within ``tolerance_gray``
 gray levels, far below half a level: only then does rounding to 8 bits give the pipeline's own values,
 because a target pixel that lies near a rounding boundary lands on the other side with any error at all.

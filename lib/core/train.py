@@ -28,7 +28,7 @@ __all__ = [  # EXACT_SOLVERS, OPTIMIZERS and SCHEDULES are read from here too
 class TrainConfig:
     """Everything that decides how a model is trained."""
 
-    loss: str = "range_sse"  # range_sse (the assignment's), sse (plain summed squared error), mse or l1
+    loss: str = "range_sse"  # range_sse (the baseline recipe's), sse (plain summed squared error), mse or l1
     out_of_range_weight: float = 2.0  # range_sse only: weight of squared errors outside [0, 1]
     # adam, sgd, lbfgs (full batch, lbfgs_iters per epoch), moments (separable only: L-BFGS in float64
     # on the training set's exact second moments, lbfgs_iters per epoch) or closed_form (dense,
@@ -39,7 +39,7 @@ class TrainConfig:
     gamma: float = 0.9  # exponential schedule: lr factor per epoch
     batch_size: int = 64  # images per step; also the chunk size of lbfgs's full-batch pass
     lbfgs_iters: int = 20  # lbfgs iterations per epoch
-    stopping: str = "mean"  # mean (the assignment's), strict (every pixel within half a gray level) or tolerance
+    stopping: str = "mean"  # mean (the baseline recipe's), strict (every pixel within half a gray level) or tolerance
     tolerance_gray: float = TOLERANCE_GRAY  # tolerance rule: every pixel within this many gray levels
     patience: int = 10  # epochs without a better validation error before giving up (0 = never)
     max_epochs: int = 100

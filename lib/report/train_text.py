@@ -11,7 +11,7 @@ from lib.core.stopping import first_firing, rule_value, threshold
 from lib.report.records import TrainRecord
 
 # The baseline recipe: the minimal design, the summed squared error with out-of-range predictions weighted 2, the
-# mean rule (the assignment's), trained by Adam at lr 1e-3 in batches of 64 on CIFAR-10 alone
+# mean rule (the baseline recipe's), trained by Adam at lr 1e-3 in batches of 64 on CIFAR-10 alone
 BASELINE_RECIPE = {"model": "dense", "optimizer": "adam", "lr": 1e-3, "batch_size": 64, "loss": "range_sse",
                    "out_of_range_weight": 2.0, "stopping": "mean", "n_synthetic": 0}  # fmt: skip
 

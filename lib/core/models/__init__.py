@@ -5,7 +5,7 @@ uint8 pixels are refused with a message saying what to pass (``x[None]``, ``lib.
 Every model takes ``out_shape`` (C, H, W; the target's by default) and ``in_shape`` (c, h, w; CIFAR-10's by
 default): any can be built for another pipeline's images.
 
-``dense`` is the assignment's minimal design; ``separable`` keeps only the structure the pipeline has
+``dense`` is the minimal design; ``separable`` keeps only the structure the pipeline has
 (grayscale is a 3-vector, resize and flips act on rows and columns separately); ``banded`` keeps only the
 entries of that structure the resize's filter uses (lib.core.banded finds them).
 

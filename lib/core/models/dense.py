@@ -1,4 +1,4 @@
-"""``dense``: the assignment's minimal design (1x1 conv, flatten, one Linear, unflatten)."""
+"""``dense``: the minimal design (1x1 conv, flatten, one Linear, unflatten)."""
 
 import torch
 from torch import nn
@@ -13,13 +13,13 @@ from lib.core.separable import parts_of
 
 @register("dense")
 class Dense(nn.Module):
-    """The assignment's minimal model: 1x1 conv 3->1, flatten, Linear(1024, 784), unflatten.
+    """The minimal design: 1x1 conv 3->1, flatten, Linear(1024, 784), unflatten.
 
     ``out_shape`` (channels, height, width) builds it for another pipeline's output: the 1x1 convolution
     then mixes 3 channels into ``channels`` and one Linear(1024, height * width) maps each of them."""
 
-    label = "dense (the assignment's design)"  # how tables name it
-    words = "the assignment's design: 1x1 conv 3->1, Linear(1024, 784)"
+    label = "dense (the minimal design)"  # how tables name it
+    words = "the minimal design: 1x1 conv 3->1, Linear(1024, 784)"
     abilities = frozenset({"learned", "linear", "holds_target", "any_shape", "closed_form"})
 
     def __init__(self, output: str = "none", out_shape: tuple[int, int, int] = OUT_SHAPE,
