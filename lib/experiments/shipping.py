@@ -57,7 +57,7 @@ def onnx_rows(name: str, models: dict[str, nn.Module], sets: dict[str, torch.Ten
     """One row per model and input dtype: the graph's operators, its worst error against the pipeline over
     ``sets`` (uint8 images: "test" and the families), and ONNX Runtime's and torch's seconds on the test set, all of
     it in one call. Torch (``LearnedTransform``: the engine) is timed first, before any ONNX Runtime session: the
-    sessions' threads spin on the cores after each run, and a timing right after one took twice as long."""
+    sessions' threads spin on the cores after each run, and a timing right after one took about 1.8 times as long."""
     feeds = {"uint8": sets, "float": _as_float(sets)}  # made once: every model's graph reads the same images
     torch_s = {}
     with torch.inference_mode():
