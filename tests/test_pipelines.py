@@ -137,19 +137,6 @@ def test_closed_form_fits_an_rgb_pipeline_exactly():
             assert (model(test) - s(test)).abs().max() * 255 < 0.01
 
 
-def test_curve_then_separable_learns_a_point_wise_curve():
-    s = spec.parse("brightness(1.5) | grayscale | resize(16, 16)")  # a kink at 2/3, a knot of 13 knots
-    x = torch.rand(3200, 3, 32, 32, generator=torch.Generator().manual_seed(0))  # more images than pixels
-    y = s(x)
-    model = generality.fit_curve_then_separable(x, y, s.out_shape, knots=13, rounds=2, curve_images=200)
-    linear = models.build("separable", out_shape=s.out_shape)
-    fit.fit_model(linear, x, y)
-    test = torch.rand(32, 3, 32, 32)
-    with torch.no_grad():
-        curve_err, linear_err = ((m(test) - s(test)).abs().max().item() * 255 for m in (model, linear))
-    assert curve_err < 0.5 < linear_err
-
-
 def test_smallest_within_skips_the_operator_and_says_none():
     rows = [
         {"pipeline": "a", "model": "dense", "params": 10, "test_max_gray": 0.001},
@@ -161,28 +148,33 @@ def test_smallest_within_skips_the_operator_and_says_none():
     assert answers["a"]["model"] == "separable" and answers["b"] is None
 
 
-def test_every_separable_pipeline_gets_its_own_band():
+def test_every_separable_pipeline_gets_its_own_band_and_a_quarter_turn_its_permutation():
     gen = torch.Generator().manual_seed(0)
     train, test = torch.rand(3200, 3, 32, 32, generator=gen), torch.rand(50, 3, 32, 32, generator=gen)
-    rows, _ = generality.study(["resize(16,20) | hflip", "center_crop(24) | rot90 | grayscale"], train, test,
-                               n_time=8, repeats=1, progress=False)  # fmt: skip
+    rgb, turn = "resize(16,20) | hflip", "center_crop(24) | rot90 | grayscale"
+    rows, fitted, refused = generality.study([rgb, turn], train, test, n_time=8, repeats=1, progress=False)
     by = {(r["pipeline"], r["model"]): r for r in rows}
-    band, sep = by[("resize(16,20) | hflip", "banded")], by[("resize(16,20) | hflip", "separable")]
-    assert band["params"] < sep["params"] / 4 and band["test_max_gray"] < 0.01
-    assert ("center_crop(24) | rot90 | grayscale", "banded") not in by  # a quarter turn is not separable
-    assert generality.smallest_within(rows)["resize(16,20) | hflip"]["model"] == "banded"
+    band, sep = by[(rgb, "banded (closed form)")], by[(rgb, "separable")]
+    assert band["candidate"] == generality.CLOSED_FORM and band["params"] < sep["params"] / 4
+    assert band["test_max_gray"] < 0.01 and sep["test_max_gray"] < 0.01
+    assert by[(turn, "separable")]["test_max_gray"] > 10  # a quarter turn is not A G B^T
+    permuted = by[(turn, "permuted banded (closed form)")]  # but a separable map with its outputs reordered
+    assert permuted["params"] < 100 and permuted["test_max_gray"] < 0.01
+    assert generality.smallest_within(rows)[rgb]["model"] == "banded (closed form)" and refused == {}
+    assert set(fitted[turn]) == {"dense", "separable", "permuted banded (closed form)"}
 
 
-def test_a_table_holds_a_point_wise_step_on_8_bit_inputs_exactly():
-    s = spec.parse("gamma(0.5) | grayscale | resize(16,16)")  # a square root: steepest at 0
-    x = curves.to_levels(torch.rand(3200, 3, 32, 32, generator=torch.Generator().manual_seed(0)))
-    y = s(x)
-    test = curves.to_levels(torch.rand(64, 3, 32, 32, generator=torch.Generator().manual_seed(1)))
-    table = generality.fit_curve_then_separable(x, y, s.out_shape, rounds=0, curve=curves.Table(), pipeline=s)
-    curve = generality.fit_curve_then_separable(x, y, s.out_shape, knots=13, rounds=1, curve_images=200)
-    with torch.no_grad():
-        table_err, curve_err = ((m(test) - s(test)).abs().max().item() * 255 for m in (table, curve))
-    assert table_err < 0.01 < 1 < curve_err  # the table is the square root on every level; 13 knots are not
+def test_a_fold_after_the_map_is_refused_by_the_closed_form_and_held_by_a_curve_after():
+    gen = torch.Generator().manual_seed(0)
+    train, test = torch.rand(3200, 3, 32, 32, generator=gen), torch.rand(50, 3, 32, 32, generator=gen)
+    fold = "grayscale | resize(28,28) | solarize(0.7)"
+    rows, _, refused = generality.study([fold], train, test, n_time=8, repeats=1, progress=False)
+    by = {r["model"]: r for r in rows}
+    assert set(by) == {"dense", "separable + curve"} and "folds after its linear steps" in refused[fold]
+    assert by["separable + curve"]["test_max_gray"] < 0.5 < by["dense"]["test_max_gray"]
+
+
+def test_a_table_gives_the_nearest_levels_value():
     identity = curves.Table()(torch.tensor([0.0, 0.6 / 255, 1.0]))  # off a level: the nearest level's value
     torch.testing.assert_close(identity, torch.tensor([0.0, 1 / 255, 1.0]), rtol=0, atol=1e-7)
 

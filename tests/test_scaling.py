@@ -53,18 +53,30 @@ def test_scaling_rows_time_every_route_and_the_learned_models_are_faithful():
 
 
 def test_the_scaling_summary_names_the_winner_and_the_growth():
-    def row(side, route, us, user=False, learned=False, mflops=None):
+    def row(side, route, us, user=False, learned=False, mflops=None, params=None, fit_s=None, gray=None):
         return {"side": side, "route": route, "seconds": us * 1e-6, "us_per_image": us, "user": user,
-                "learned": learned, "mflops": mflops}  # fmt: skip
+                "learned": learned, "mflops": mflops, "params": params, "fit_s": fit_s, "photo_max_gray": gray,
+                "noise_max_gray": gray, "n_images": 500}  # fmt: skip
 
     rows = [row(32, "read_input", 0.1), row(32, "pipeline_uint8", 4.0, user=True),
-            row(32, "separable", 2.0, learned=True, mflops=0.05), row(32, "banded", 1.0, learned=True, mflops=0.01),
+            row(32, "separable", 2.0, learned=True, mflops=0.05, params=1028, fit_s=0.04, gray=6e-5),
+            row(32, "banded", 1.0, learned=True, mflops=0.01, params=94, fit_s=0.05, gray=7e-5),
             row(64, "read_input", 0.5), row(64, "pipeline_uint8", 8.0, user=True),
-            row(64, "separable", 16.0, learned=True, mflops=0.4),
-            row(64, "banded", 10.0, learned=True, mflops=0.04)]  # fmt: skip
+            row(64, "separable", 16.0, learned=True, mflops=0.4, params=4100, fit_s=0.1, gray=6e-5),
+            row(64, "banded", 10.0, learned=True, mflops=0.04, params=190, fit_s=0.1, gray=1e-4)]  # fmt: skip
     v = scaling_text.verdicts(rows)
     assert [(d["fastest_learned"], d["speedup"]) for d in v] == [("banded", 4.0), ("banded", 0.8)]
-    text = scaling_text.summary(rows, {r["route"]: r["route"] for r in rows})
-    assert "**4.00x** faster" in text and "**0.80x** (the user route wins)" in text
+    labels = {r["route"]: r["route"] for r in rows}
+    first, second = scaling_text.side_table(rows, labels)
+    assert first == {
+        "input": "32x32", "fastest user route (µs)": "pipeline_uint8 (4)", "fastest learned route (µs)": "banded (1)",
+        "speedup": "4.0x", "learned, worst (gray)": "7e-05", "separable: params, fit": "1,028, 0.04 s",
+        "banded (closed form): numbers, fit": "94, 0.05 s",
+    }  # fmt: skip
+    assert second["speedup"] == "0.8x" and second["learned, worst (gray)"] == "0.0001"
+    text = scaling_text.summary(rows, labels)
     assert "arithmetic per image grew 8x" in text and "lose at 64 pixels a side" in text
     assert "- separable loses to the fastest user route at 64 (0.50x)." in text
+    note = scaling_text.against_benchmark(rows, (1, 16, 16), (1, 28, 28))
+    assert note.startswith("At 32 this family resizes to 16x16, not to the target's 28x28, and times 500 images")
+    assert scaling_text.against_benchmark(rows[4:], (1, 16, 16), (1, 28, 28)) == ""

@@ -124,3 +124,15 @@ def test_a_256_pixel_pipeline_is_fitted_banded_in_under_a_minute():
     assert _gray_off(band, s, s.in_shape, n=4) < 0.01
     with pytest.raises(ValueError, match="too large|DENSE_LIMIT|neither"):
         models.build("exact", pipeline="rot90 | resize(128)", in_shape=(3, 256, 256))  # no structure, no matrix
+
+
+def test_an_example_is_learned_from_images_and_read_off_in_closed_form():
+    photos = torch.rand(40, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    example = user_pipelines.Example("small", "resize(14) | hflip", (1, 28, 28))
+    rows = {r["model"]: r for r in user_pipelines.study_one(example, photos[:32], photos[32:])}
+    assert set(rows) == {"separable", "banded (closed form)"}
+    assert all(r["photo_max_gray"] < 0.01 and r["noise_max_gray"] < 0.01 for r in rows.values())
+    assert rows["banded (closed form)"]["params"] < rows["separable"]["params"] / 4
+    random_flip = user_pipelines.Example("flip", v2.RandomHorizontalFlip(), (3, 32, 32))
+    (refused,) = user_pipelines.study_one(random_flip, photos[:32], photos[32:])
+    assert refused["model"] == "-" and "RandomHorizontalFlip" in refused["refused"]

@@ -2,11 +2,13 @@
 
 Each example is a pipeline (a ``v2.Compose``, any deterministic callable, or a spec string) with the shape
 of the images it takes. The probe decides linear, affine and separable (``lib.core.classify``; per axis
-where the images are large); ``separable`` is fitted from images by alternating least squares
-(``lib.core.fit.separable_als``: its unknowns grow with the sides, so 224x224 fits in seconds) and kept on
-its support as ``banded``. Both are scored on CIFAR-10 test images brought to the example's shape
-(resized with antialiasing, made gray for one channel) and on noise images of that shape. A pipeline that
-cannot be learned is listed with the error that refuses it.
+where the images are large); ``separable`` is learned from images by alternating least squares
+(``lib.core.fit.separable_als``: its unknowns grow with the sides, so 224x224 fits in seconds), and
+``LearnedTransform.fit`` reads the pipeline off in closed form (``banded (closed form)``). Both are scored on
+CIFAR-10 test images brought to the example's shape (resized with antialiasing, made gray for one channel) and on
+noise images of that shape. A pipeline that cannot be learned is listed with the error that refuses it.
+
+The scaling study (05) fits its models with the same two helpers, :func:`fit_separable` and :func:`closed_form`.
 """
 
 import time
@@ -18,10 +20,12 @@ from torch import nn
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
-from lib.core import banded, fit, metrics, models, registry, spec
+from lib.core import fit, metrics, models, registry, spec
 from lib.core.classify import classify
 from lib.core.constants import OUT_SHAPE
+from lib.core.fitting import Refused
 from lib.core.separable import set_parts
+from lib.core.transform import LearnedTransform
 
 
 def normalized_gray() -> v2.Compose:
@@ -32,19 +36,27 @@ def normalized_gray() -> v2.Compose:
                        v2.Normalize([0.48], [0.23])])  # fmt: skip
 
 
-def fit_separable_and_banded(s: spec.Spec, x: torch.Tensor) -> tuple[tuple[nn.Module, float], tuple[nn.Module, float]]:
-    """((``separable``, seconds), (``banded``, seconds)) for pipeline ``s`` (a ``lib.core.spec.Spec``) from images
-    ``x`` of its input shape: the separable map fitted by alternating least squares (``lib.core.fit.separable_als``),
-    then kept on its support (its seconds include the fit's). The studies that compare fitting from images with
-    probing use it; ``LearnedTransform.fit`` probes."""
+def fit_separable(s: spec.Spec, x: torch.Tensor) -> tuple[nn.Module, float]:
+    """(``separable``, seconds) for pipeline ``s`` (a ``lib.core.spec.Spec``) learned from images ``x`` of its input
+    shape by alternating least squares (``lib.core.fit.separable_als``: its unknowns grow with the sides, not the
+    area)."""
     start = time.perf_counter()
     sep = registry.build("separable", out_shape=s.out_shape, in_shape=s.in_shape)
     with torch.no_grad():
         set_parts(sep, fit.separable_als(x, s(x)))
-    fit_s = time.perf_counter() - start
-    start = time.perf_counter()
-    band = banded.from_separable(sep, banded.TRAINED_SUPPORT_TOL)
-    return (sep.eval(), fit_s), (band.eval(), fit_s + time.perf_counter() - start)
+    return sep.eval(), time.perf_counter() - start
+
+
+def closed_form(s: spec.Spec, x: torch.Tensor | None = None) -> tuple[tuple[str, nn.Module, float, int] | None, str]:
+    """``LearnedTransform.fit`` on the pipeline's input shape, checked on images ``x`` (of that shape) too: ((how a
+    page names it, ``banded (closed form)`` and the like; its fitted map; seconds; numbers), "") or (None, the
+    refusal's message, ``lib.core.fitting.Refused``)."""
+    try:
+        t = LearnedTransform.fit(s, in_shape=s.in_shape, x=x)
+    except Refused as err:
+        return None, str(err)
+    key, report = next(iter(t.reports.items()))
+    return (f"{report.family} (closed form)", t.maps[key], report.seconds, report.params), ""
 
 
 FIT_PHOTOS, FIT_NOISE = 32, 32  # photographs and noise images of the example's shape the fit sees
@@ -84,10 +96,11 @@ def fit_photos_and_noise(s: spec.Spec, train_x: torch.Tensor) -> torch.Tensor:
 
 
 def study_one(example: Example, train_x: torch.Tensor, test_x: torch.Tensor, n_noise: int = 256) -> list[dict]:
-    """The rows of one example: its probe's decision, then per model (the probed operator, ``separable``,
-    ``banded``) parameters, fit time and error on the photographs and noise of its shape; one row with the
-    error message where the pipeline is refused or not affine. The fit sees the first FIT_PHOTOS of
-    ``train_x`` and FIT_NOISE noise images, brought to the example's shape; ``test_x`` is scored in chunks."""
+    """The rows of one example: its probe's decision, then per model (``separable`` learned from images,
+    :func:`fit_separable`, and the closed form, :func:`closed_form`) numbers, fit seconds and error on the
+    photographs and noise of its shape; one row with the error message where the pipeline is refused or not affine
+    and separable. The fit sees the first FIT_PHOTOS of ``train_x`` and FIT_NOISE noise images, brought to the
+    example's shape; ``test_x`` is scored in chunks."""
     base = {"example": example.name, "in_shape": "x".join(map(str, example.in_shape))}
     try:
         s = spec.wrap(example.pipeline, example.in_shape, name=example.name)
@@ -100,12 +113,15 @@ def study_one(example: Example, train_x: torch.Tensor, test_x: torch.Tensor, n_n
         why = "not affine" if not found.affine else "affine but not row/column separable"
         return [{**base, "model": "-", "refused": f"{why}: no separable model reproduces it"}]
     photo_test = torch.cat([photos(test_x[i : i + 256], s.in_shape) for i in range(0, len(test_x), 256)])
-    (sep, fit_s), (band, band_s) = fit_separable_and_banded(s, fit_photos_and_noise(s, train_x))
-    exact = models.build("exact", pipeline=s if s.wrapped else s.text, in_shape=s.in_shape)  # s: checked once
+    seen = fit_photos_and_noise(s, train_x)
+    sep, fit_s = fit_separable(s, seen)
+    closed, why = closed_form(s, seen[:FIT_PHOTOS])
+    if closed is None:
+        return [{**base, "model": "-", "refused": why}]
     rows = []
-    for name, model, seconds in (("exact", exact, 0.0), ("separable", sep, fit_s), ("banded", band, band_s)):
+    for name, model, seconds, numbers in (("separable", sep, fit_s, models.n_params(sep)), closed):
         photo, rand = _score(model, s, photo_test), _score(model, s, noise(n_noise, s.in_shape, seed=2))
-        rows.append({**base, "model": name, "params": models.n_params(model), "fit_s": seconds,
+        rows.append({**base, "model": name, "params": numbers, "fit_s": seconds,
                      "photo_max_gray": photo["max_gray"], "photo_exact8_pct": photo["exact8_pct"],
                      "noise_max_gray": rand["max_gray"], "refused": ""})  # fmt: skip
     return rows

@@ -1,51 +1,70 @@
-"""The answer of ``04_pipelines`` in words: what each pipeline is and which model learns it, from the rows of
-``lib.experiments.generality.study`` (or ``results/pipelines.csv``)."""
+"""The answer of ``04_pipelines``: what each pipeline is and which model learns it, as a table and in words, from the
+rows of ``lib.experiments.generality.study`` (or ``results/pipelines.csv``)."""
 
 from lib.core import metrics
 from lib.core.fitting import ACCEPT_GRAY
 from lib.experiments.generality import smallest_within
 
 
-def _kind(first: dict) -> str:
+def kind(first: dict) -> str:
     """Linear or not, separable or not, with the residual that decided."""
     if not first["linear"]:
-        return f"**not linear** (superposition off by {first['superposition_gray']:.3g} gray levels)"
+        return f"not linear (superposition {first['superposition_gray']:.2g} gray)"
     if first["separable"]:
-        return "linear, row/column separable"
-    return f"linear, **not** separable (Kronecker ratio {first['kronecker_ratio']:.2g})"
+        return "linear, separable"
+    return f"linear, not separable (Kronecker ratio {first['kronecker_ratio']:.2g})"
 
 
-def pipeline_line(mine: list[dict], pick: dict | None) -> str:
-    """One pipeline's bullet from its rows (``mine``, one per model): its output shape and kind, then the smallest
-    model within half a gray level (``pick``, :func:`lib.experiments.generality.smallest_within`) with its size,
-    worst test pixel, exact share and speed, or, where none is (``pick`` None), the closest model."""
-    first = mine[0]
-    shape = tuple(int(n) for n in str(first["out_shape"]).split("x"))
-    text = f"- `{first['pipeline']}` -> {shape}: {_kind(first)}. "
-    if pick is not None:
-        return text + (
-            f"Smallest model within half a gray level: `{pick['model']}`, {pick['params']:,} parameters, worst "
-            f"test pixel {pick['test_max_gray']:.2g} levels, {metrics.percent(pick['exact8_pct'])}% exact "
-            f"at 8 bits, {pick['speedup_vs_loop']:.1f}x the pipeline image by image and "
-            f"{pick['speedup_vs_batched']:.2f}x batched."
-        )
-    closest = min(mine, key=lambda r: r["test_max_gray"])
-    return text + (
-        f"No model reaches half a gray level: the closest, `{closest['model']}`, is "
-        f"{closest['test_max_gray']:.3g} levels off at its worst pixel."
-    )
+def answer(rows: list[dict]) -> list[dict]:
+    """One row per pipeline (in the order of ``rows``): its output shape and kind, and the smallest model within half a
+    gray level (:func:`lib.experiments.generality.smallest_within`) with its numbers, worst test pixel, exact share and
+    fit seconds; where none is, the closest model and its error. (The rows' speeds are 04's quick eager measure, kept
+    in ``results/pipelines.csv``; the benchmark of the target pipeline is 03's.)"""
+    out = []
+    for pipeline, pick in smallest_within(rows).items():
+        mine = [r for r in rows if r["pipeline"] == pipeline]
+        row = {"pipeline": pipeline, "output": mine[0]["out_shape"], "kind": kind(mine[0])}
+        if pick is None:
+            closest = min(mine, key=lambda r: r["test_max_gray"])
+            out.append({**row, "smallest model within ½ level": f"none (closest: {closest['model']})",
+                        "worst (gray)": f"{closest['test_max_gray']:.2g}"})  # fmt: skip
+            continue
+        out.append({
+            **row, "smallest model within ½ level": pick["model"], "numbers": f"{int(pick['params']):,}",
+            "worst (gray)": f"{pick['test_max_gray']:.2g}", "exact 8-bit": metrics.percent_sign(pick["exact8_pct"]),
+            "fit s": f"{pick['fit_s']:.2f}",
+        })  # fmt: skip
+    return out
 
 
-def summary(rows: list[dict]) -> str:
-    """A bullet per pipeline (:func:`pipeline_line`, in the order of ``rows``), then how many of the linear
-    pipelines ``dense``, fitted in closed form, reproduces within ``ACCEPT_GRAY`` gray levels on every test pixel:
-    the tolerance a linear family must meet for ``LearnedTransform.fit`` to keep it."""
+def refusal(message: str) -> str:
+    """The reason in a ``lib.core.fitting.Refused`` message: the sentence after its first (which names the pipeline
+    and its shape), without the list of what was tried; the first sentence where there is no other."""
+    head = message.split(" Tried:")[0]
+    sentences = head.split(". ")
+    reason = (sentences[-1] if len(sentences) > 1 else head).rstrip(".") + "."
+    return reason[0].lower() + reason[1:]
+
+
+def summary(rows: list[dict], refused: dict[str, str]) -> str:
+    """How many pipelines a model reproduces within half a gray level and at what size and fit time; how the baseline
+    recipe's design (``dense``) does on the linear and the non-linear ones; what ``LearnedTransform.fit`` refused."""
     picks = smallest_within(rows)
-    lines = [pipeline_line([r for r in rows if r["pipeline"] == p], pick) for p, pick in picks.items()]
-    linear = [r for r in rows if r["linear"] and r["model"] == "dense"]
+    ok = [p for p in picks.values() if p is not None]
+    dense = [r for r in rows if r["model"] == "dense"]
+    linear = [r for r in dense if r["linear"]]
     within = sum(r["test_max_gray"] < ACCEPT_GRAY for r in linear)
-    lines.append(
-        f"\nOf {len(linear)} linear pipelines, `dense` fitted in closed form is within {ACCEPT_GRAY:g} gray levels on "
-        f"every test pixel for {within}."
-    )
-    return "\n".join(lines)
+    text = (
+        f"{len(ok)} of {len(picks)} pipelines are reproduced within half a gray level on every test pixel"
+        + (f", each by a model of at most {max(int(p['params']) for p in ok):,} numbers fitted in at most "
+           f"{max(p['fit_s'] for p in ok):.2g} s" if ok else "")
+        + f". `dense`, the baseline recipe's design, is within {ACCEPT_GRAY:g} gray levels on {within} of the "
+        f"{len(linear)} linear pipelines"
+    )  # fmt: skip
+    curved = [r for r in dense if not r["linear"]]
+    if curved:
+        text += f" and at best {min(r['test_max_gray'] for r in curved):.3g} gray levels off on the non-linear ones"
+    text += "."
+    for pipeline, message in refused.items():
+        text += f" `LearnedTransform.fit` refuses `{pipeline}`: {refusal(message)}"
+    return text

@@ -220,6 +220,31 @@ def plot_pipeline_examples(examples: list[tuple[str, str, torch.Tensor, torch.Te
     return fig
 
 
+def plot_errors(
+    rows: list[dict], candidates: tuple[str, ...], title: str = "", within: float = HALF_GRAY * GRAY_LEVELS
+):
+    """Worst test pixel of each candidate (columns, ``row["candidate"]``) on each pipeline (rows), gray levels on a
+    log colour scale, blank where the candidate was not fitted; a cell names its model where that is not the column's
+    name (the closed form's family), and ``within`` is marked on the colour bar."""
+    pipes = list(dict.fromkeys(r["pipeline"] for r in rows))
+    grid = torch.full((len(pipes), len(candidates)), float("nan"))
+    fig, ax = plt.subplots(figsize=(10, 0.5 * len(pipes) + 1.5))
+    for r in rows:
+        i, j = pipes.index(r["pipeline"]), candidates.index(r["candidate"])
+        grid[i, j] = max(r["test_max_gray"], 1e-6)
+        name = r["model"].removesuffix(" (closed form)")
+        label = f"{r['test_max_gray']:.1g}" + ("" if name == candidates[j] else f"\n{name}")
+        ax.text(j, i, label, ha="center", va="center", fontsize=7)
+    shown = ax.imshow(grid.numpy(), cmap="RdYlGn_r", norm=LogNorm(1e-5, 300), aspect="auto")
+    ax.set_xticks(range(len(candidates)), candidates, fontsize=8)
+    ax.set_yticks(range(len(pipes)), pipes, fontsize=8)
+    bar = fig.colorbar(shown, ax=ax, label="worst test pixel (gray levels)")
+    bar.ax.axhline(within, color="black", linewidth=2)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def plot_scaling(rows: list[dict], labels: dict[str, str], title: str = ""):
     """Two log-log panels over the input's side (``lib.experiments.scaling`` rows): microseconds per image of
     every route (learned models solid, a user's routes dashed, the read floor dotted), and the learned models'

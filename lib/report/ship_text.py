@@ -1,5 +1,5 @@
-"""What ``06_ship`` comes to, in words, from its rows (``lib.experiments.shipping``, or ``results/onnx.csv`` read
-with numbers): per pipeline, how close the learned graphs are and how fast against the pipeline's own export."""
+"""What ``06_ship`` comes to, as tables and in words, from its rows (``lib.experiments.shipping`` and
+``lib.experiments.suite``, or ``results/onnx.csv`` and ``results/suite.csv`` read with numbers)."""
 
 import math
 
@@ -9,6 +9,11 @@ PROBED = "exact"  # how the probed operator's rows begin: exported and checked, 
 
 def _missing(value) -> bool:
     return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
+
+
+def _exporter(graph: str) -> str:
+    """ "dynamo exporter" for "the torchvision pipeline (dynamo exporter)"."""
+    return graph.removeprefix(PIPELINE_GRAPH).strip(" ()")
 
 
 def verdicts(rows: list[dict]) -> list[dict]:
@@ -33,27 +38,45 @@ def verdicts(rows: list[dict]) -> list[dict]:
     return out
 
 
+def onnx_table(rows: list[dict]) -> list[dict]:
+    """One row per graph that ran: its pipeline, input, worst error over the test images and every family (gray
+    levels), share of test pixels on the pipeline's 8-bit value, ONNX Runtime's milliseconds for the test images and
+    ``LearnedTransform``'s for the same map and input (blank for the pipeline's own export)."""
+
+    def ms(value) -> str:
+        return "-" if _missing(value) else f"{1e3 * value:.3g}"
+
+    return [
+        {"pipeline": r["pipeline"], "graph": r["graph"], "input": r["source"], "worst (gray)": f"{r['max_gray']:.2g}",
+         "exact 8-bit %": f"{r['test_exact8_pct']:.3f}", "ONNX Runtime ms": ms(r["ort_s"]),
+         "LearnedTransform ms": ms(r.get("torch_s"))}
+        for r in rows if _missing(r.get("error"))
+    ]  # fmt: skip
+
+
 def summary(rows: list[dict]) -> str:
-    """Markdown, one paragraph per pipeline."""
-    lines = []
+    """Markdown: one bullet per pipeline (how close its learned graphs are, the fastest against the pipeline's own
+    export), then each exporter's error once, with the pipelines it failed on."""
+    lines, failed = [], {}
     for v in verdicts(rows):
         f = v["fastest"]
-        text = (f"- **{v['pipeline']}**: every model's graph within **{v['worst_gray']:.2g} gray levels** of the "
-                f"torchvision pipeline on every test and synthetic pixel, from uint8 and from float input (the worst: "
-                f"`{v['worst']}`). The "
-                f"fastest learned graph, `{f['graph']}` from {f['source']}, ran the {f['n_images']:,} test images in "
-                f"{1e3 * f['ort_s']:.3g} ms in ONNX Runtime (torch: {1e3 * f['torch_s']:.3g} ms).")  # fmt: skip
+        text = (f"- **{v['pipeline']}**: every learned graph within **{v['worst_gray']:.2g} gray levels** of the "
+                f"torchvision pipeline on every test and synthetic pixel (the worst: `{v['worst']}`); the fastest, "
+                f"`{f['graph']}` from {f['source']}, takes {1e3 * f['ort_s']:.3g} ms for the {f['n_images']:,} test "
+                "images")  # fmt: skip
         if v["own"] is not None:
             o = v["own"]
-            text += (f" The pipeline's own export ({o['graph'].removeprefix(PIPELINE_GRAPH).strip(' ()')}) runs, "
-                     f"{o['max_gray']:.2g} gray levels off at worst, in {1e3 * o['ort_s']:.3g} ms: "
-                     + (f"the learned graph is **{v['speedup']:.1f}x** faster." if v["speedup"] >= 1 else
-                        f"it is faster, the learned graph taking **{1 / v['speedup']:.1f}x** its time."))  # fmt: skip
+            text += (f", the pipeline's own export ({_exporter(o['graph'])}, {o['max_gray']:.2g} gray levels off) "
+                     f"{1e3 * o['ort_s']:.3g} ms: " + (f"**{v['speedup']:.1f}x** faster." if v["speedup"] >= 1 else
+                     f"the pipeline's export is faster, the learned graph taking **{1 / v['speedup']:.1f}x** its "
+                     "time."))  # fmt: skip
         else:
-            text += " No export of the pipeline itself ran."
-        for graph, error in v["failed"]:
-            text += f" The {graph.removeprefix(PIPELINE_GRAPH).strip(' ()')}: `{error}`."
+            text += "; no export of the pipeline itself ran."
         lines.append(text)
+        for graph, error in v["failed"]:
+            failed.setdefault((_exporter(graph), error), []).append(v["pipeline"])
+    for (exporter, error), pipelines in failed.items():
+        lines.append(f"- The {exporter} fails on {' and '.join(pipelines)}: `{error}`.")
     return "\n".join(lines)
 
 
@@ -74,31 +97,37 @@ def loader_summary(rows: list[dict]) -> str:
 
 
 def _libraries(r: dict) -> str:
-    """ "; OpenCV and Pillow: ..." for a suite row that timed them, else ""."""
-    done = [(name, r[f"{key}_s"], r[f"{key}_gray"]) for key, name in (("opencv", "OpenCV"), ("pillow", "Pillow"))
-            if not _missing(r.get(f"{key}_s"))]  # fmt: skip
-    if not done:
-        return ""
-    each = ", ".join(f"{name} {gray:.2g} gray levels off" for name, _, gray in done)
-    return f"; {r['speedup_vs_libraries']:.1f}x the faster of {' and '.join(n for n, _, _ in done)} ({each})"
+    """ "35 / 4.5": how far OpenCV's and Pillow's versions of a suite case are from the pipeline, "-" where untimed."""
+    return " / ".join("-" if _missing(r.get(f"{k}_gray")) else f"{r[f'{k}_gray']:.2g}" for k in ("opencv", "pillow"))
+
+
+def suite_table(rows: list[dict]) -> list[dict]:
+    """One row per accepted case of the suite (lib.experiments.suite): its sizes, the family fitted, its numbers and fit
+    seconds, its worst pixel on photographs and noise against its tolerance, its speedup over the fastest user route
+    with its fits cached (``results/suite.csv`` holds it with the fits and for a fresh transform's first call too), and
+    how far OpenCV and Pillow are."""
+    return [
+        {"case": r["case"], "sizes": r["sizes"], "family": r["family"], "numbers": f"{int(r['numbers']):,}",
+         "fit s": f"{r['fit_s']:.2f}", "worst (gray)": f"{max(r['photo_gray'], r['noise_gray']):.2g}",
+         "tolerance": f"{r['tolerance_gray']:g}", "x fastest user route": f"{r['speedup']:.1f}x",
+         "OpenCV / Pillow (gray off)": _libraries(r)}
+        for r in rows if _missing(r.get("refused"))
+    ]  # fmt: skip
 
 
 def suite_summary(rows: list[dict], fits: list[dict]) -> str:
-    """What the suite of real pipelines shows (lib.experiments.suite): per accepted case its family, worst error against
-    its tolerance and speedup over the fastest user route; the refusals; the full-size fit times."""
-    done = [r for r in rows if not r.get("refused")]
-    lines = []
-    for r in done:
-        within = max(r["photo_gray"], r["noise_gray"]) <= r["tolerance_gray"]
-        lines.append(f"- **{r['case']}** ({r['sizes']}): `{r['family']}`, {r['numbers']:,} numbers, fitted in "
-                     f"{r['fit_s']:.2f} s; worst {r['photo_gray']:.2g} gray levels on the photographs and "
-                     f"{r['noise_gray']:.2g} on {'8-bit ' if r['on_levels'] else ''}noise "
-                     f"({'within' if within else 'over'} {r['tolerance_gray']:g}); **{r['speedup']:.1f}x** the fastest "
-                     f"user route ({r['speedup_with_fits']:.1f}x with the fits, {r['speedup_first_call']:.1f}x for a "
-                     f"fresh transform's first call, compiling included)" + _libraries(r))  # fmt: skip
-    lines += [f"- **{r['case']}**: refused. {r['refused']}" for r in rows if r.get("refused")]
+    """The suite's verdict (every accepted case within its tolerance and at least 3x the fastest user route, or which
+    are not), the refusals, and the full-size fit times."""
+    done = [r for r in rows if _missing(r.get("refused"))]
+    over = [r["case"] for r in done if max(r["photo_gray"], r["noise_gray"]) > r["tolerance_gray"]]
     slow = [r["case"] for r in done if r["speedup"] < 3]
-    verdict = ("Every accepted pipeline is at least 3x its fastest user route." if not slow else
-               f"Below 3x the fastest user route: {', '.join(slow)}.")  # fmt: skip
+    within = f"Over their tolerance: {', '.join(over)}." if over else "Every accepted pipeline is within its tolerance."
+    fast = (
+        f"Below 3x the fastest user route: {', '.join(slow)}."
+        if slow
+        else "Each is at least 3x its fastest user route."
+    )
+    lines = [f"{within} {fast}"]
+    lines += [f"- **{r['case']}**: refused. {r['refused']}" for r in rows if not _missing(r.get("refused"))]
     fit_text = "; ".join(f"{f['shape']} ({f['order']}, {f['method']}): {f['fit_s']:.2f} s" for f in fits)
-    return "\n".join([*lines, "", verdict, "", f"Full-size ImageNet evaluation transform, fit times: {fit_text}."])
+    return "\n".join([*lines, "", f"Full-size ImageNet evaluation transform, fit times: {fit_text}."])
