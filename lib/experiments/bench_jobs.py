@@ -153,10 +153,20 @@ def as_images(out) -> torch.Tensor:
 
 def baseline_jobs(cfg: BenchConfig, im: Images) -> list[Job]:
     """The routes without a model that apply on this device (lib.experiments.routes.pipeline_works): the pipeline
-    image by image (CPU), on the whole batch, on the uint8 images, and (CPU, the target pipeline only: their steps
-    are its steps) Pillow and OpenCV image by image."""
+    image by image, on the whole batch, on the uint8 images, and (CPU, the target pipeline only: their steps are its
+    steps) Pillow and OpenCV image by image. A loop over the images goes through ``cfg.loop_images(device)`` of them
+    (a subset on a GPU); :func:`lib.experiments.bench_run.run` scales its time to all."""
     works = pipeline_works(route_inputs(cfg, im.x_dev, im.u8_dev), im.device, cfg.is_target)
-    return [Job({"method": m, "model": ROUTE[m].model}, work) for m, work in works.items()]
+    k = cfg.loop_images(im.device)
+    subset = {}
+    if k < len(im.x_dev):  # a GPU: the loops over the images go through the first k
+        subset = pipeline_works(route_inputs(cfg, im.x_dev[:k], im.u8_dev[:k]), im.device, cfg.is_target)
+    jobs = []
+    for m, work in works.items():
+        scaled = ROUTE[m].per_image and m in subset
+        fields = {"method": m, "model": ROUTE[m].model} | ({"n_timed": k} if scaled else {})
+        jobs.append(Job(fields, subset[m] if scaled else work))
+    return jobs
 
 
 def _through_loader(net, loader: DataLoader, device: str, pin: bool) -> None:
