@@ -337,3 +337,19 @@ def test_the_command_times_the_saved_models_with_banded_and_records_torch(tmp_pa
     _, summary = bench.read(tmp_path / "out")
     assert summary.environment.torch_version == torch.__version__ and summary.config.gpu_loop_images == 4
     assert f"torch {torch.__version__}" in capsys.readouterr().out
+
+
+def test_one_model_is_swept_through_the_dataloader_and_the_others_run_once():
+    from lib.experiments import bench_jobs
+
+    cfg = bench.BenchConfig(n_images=8, batch_sizes=[4, 8], num_workers=[0, 2])
+    assert cfg.loader_swept(["dense_seed", "separable", "banded"]) == {"separable"}
+    assert cfg.loader_swept(["dense (untrained)", "separable (untrained)"]) == {"separable (untrained)"}  # stand-in
+    assert cfg.loader_swept(["rgb"]) == {"rgb"}  # the swept model is not timed: every model is swept
+    assert bench.BenchConfig(loader_model="").loader_swept(["a", "b"]) == {"a", "b"}
+    im = bench_jobs.Images.on(bench.load_images(None, 8)[0], "cpu")
+    net = models.build("separable").eval()
+    swept = [j.fields for j in bench_jobs.dataloader_jobs(cfg, im, "separable", net)]
+    assert [(f["batch_size"], f["num_workers"]) for f in swept] == [(4, 0), (4, 2), (8, 0), (8, 2)]
+    once = [j.fields for j in bench_jobs.dataloader_jobs(cfg, im, "dense_seed", net, sweep=False)]
+    assert [(f["batch_size"], f["num_workers"], f["pin_memory"]) for f in once] == [(8, 0, False)]

@@ -15,8 +15,9 @@ there. All routes run on the same in-memory images:
   rounds to 8 bits between steps, so it differs from the float pipeline); and (CPU, the assignment's
   pipeline only) Pillow image by image, resize((28, 28), BILINEAR) (Pillow's reducing resize, which
   torchvision's antialias imitates), convert("L"), rotate(180): 8-bit throughout;
-- each model through ``DataLoader(TensorDataset(x))``, over batch size, workers and pin_memory (pinning
-  only matters when copying to a GPU, so CPU rows use pin_memory=False); batch sizes up to
+- each model through ``DataLoader(TensorDataset(x))``: ``loader_model`` over batch size, workers and pin_memory
+  (pinning only matters when copying to a GPU, so CPU rows use pin_memory=False), the others at the largest batch
+  size without workers; batch sizes up to
   ``small_batch`` run on the first ``small_batch_images`` images and their times are scaled to all
   (per-batch overhead dominates there: the time grows in proportion to the images);
 - each model on slices of a tensor already on the device, over slice ("chunk") size, from the float
@@ -144,6 +145,11 @@ def main(argv: list[str] | None = None) -> None:
                    help="images the DataLoader rows of the smallest batch size run on (times scaled)")  # fmt: skip
     p.add_argument("--batch-sizes", type=int, nargs="+", default=default.batch_sizes)
     p.add_argument("--num-workers", type=int, nargs="+", default=default.num_workers)
+    p.add_argument(
+        "--loader-model",
+        default=default.loader_model,
+        help="the model swept through the DataLoader, the others at the largest batch ('' for all)",
+    )
     p.add_argument("--chunk-sizes", type=int, nargs="+", default=default.chunk_sizes)
     p.add_argument("--devices", nargs="+", default=default.devices, choices=["cpu", "cuda"])
     p.add_argument("--no-compile", action="store_true", help="skip the torch.compile rows")
@@ -154,7 +160,8 @@ def main(argv: list[str] | None = None) -> None:
     cfg = BenchConfig(n_images=a.n_images, repeats=a.repeats, dataloader_repeats=a.dataloader_repeats,
                       batch_sizes=a.batch_sizes, small_batch_images=a.small_batch_images, num_workers=a.num_workers,
                       chunk_sizes=a.chunk_sizes, devices=a.devices, compile=not a.no_compile,
-                      pipeline=a.pipeline, gpu_loop_images=a.gpu_loop_images)  # fmt: skip
+                      pipeline=a.pipeline, gpu_loop_images=a.gpu_loop_images,
+                      loader_model=a.loader_model)  # fmt: skip
     x_u8, source = load_images(a.data_dir, cfg.n_images)
     saved = a.models is not None or any(Path(paths.resolve(a.models_dir)).glob("*.pt"))
     nets = load_models(a.models_dir, a.models) if saved else fresh_models(out_shape=cfg.transform.out_shape)

@@ -26,6 +26,11 @@ class BenchConfig:
     # small kernel launches an image takes the same time for each image, and every round would run it all again
     gpu_loop_images: int = 1_000
     num_workers: list[int] = field(default_factory=lambda: [0, 2])  # DataLoader worker processes
+    # the model swept through the DataLoader over batch size, workers and pin_memory (its untrained stand-in on a
+    # machine without saved models); the others go through it once, at the largest batch size without workers (each
+    # configuration starts its worker processes anew, and the sweep's cost is the loader's). "" or a model not timed:
+    # every model is swept
+    loader_model: str = "separable"
     pin_memory: list[bool] = field(default_factory=lambda: [False, True])  # DataLoader pinning (GPU rows only)
     chunk_sizes: list[int] = field(default_factory=lambda: [256, 1024, 10_000])  # fast-path slices
     devices: list[str] = field(default_factory=lambda: ["cpu", "cuda"])  # cuda rows only where available
@@ -73,6 +78,11 @@ class BenchConfig:
         """Images one timed run of the pipeline image by image goes through on ``device``: all on the CPU (the
         baseline), at most ``gpu_loop_images`` elsewhere."""
         return self.n_images if device == "cpu" else min(self.n_images, self.gpu_loop_images)
+
+    def loader_swept(self, names) -> set[str]:
+        """Which of the models ``names`` the DataLoader sweeps over every configuration (see ``loader_model``)."""
+        swept = {n for n in names if self.loader_model and n.removesuffix(UNTRAINED) == self.loader_model}
+        return swept or set(names)
 
     def live_devices(self) -> list[str]:
         """The devices asked for that this machine has: cuda only where a GPU is present."""

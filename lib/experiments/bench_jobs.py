@@ -174,13 +174,15 @@ def _through_loader(net, loader: DataLoader, device: str, pin: bool) -> None:
         net(xb.to(device, non_blocking=pin))
 
 
-def dataloader_jobs(cfg: BenchConfig, im: Images, name: str, net) -> list[Job]:
+def dataloader_jobs(cfg: BenchConfig, im: Images, name: str, net, sweep: bool = True) -> list[Job]:
     """``net`` through ``DataLoader(TensorDataset(x))`` at every batch size, worker count and (GPU only:
-    pinning only matters when copying to one) pin_memory. Small batches go through the first images only;
-    :func:`lib.experiments.bench_run.run` scales their time to all."""
+    pinning only matters when copying to one) pin_memory; without ``sweep``, once, at the largest batch size without
+    workers or pinning. Small batches go through the first images only; :func:`lib.experiments.bench_run.run` scales
+    their time to all."""
     pins = cfg.pin_memory if im.device == "cuda" else [False]
+    grid = (cfg.batch_sizes, cfg.num_workers, pins) if sweep else ([max(cfg.batch_sizes)], [0], [False])
     jobs = []
-    for bs, workers, pin in itertools.product(cfg.batch_sizes, cfg.num_workers, pins):
+    for bs, workers, pin in itertools.product(*grid):
         timed = cfg.images_timed(bs)
         loader = DataLoader(
             TensorDataset(im.x_cpu[:timed]), batch_size=bs, num_workers=workers, pin_memory=pin,
@@ -243,10 +245,11 @@ def device_jobs(
     ``device``; ``loops`` holds the learned transforms (CPU rows)."""
     im = Images.on(x_u8, device)
     jobs, compiled = floor_jobs(im, cfg.transform.out_shape) + baseline_jobs(cfg, im), {}
+    swept = cfg.loader_swept(nets)
     for name, net in nets.items():
         net = net.to(device)
         net_u8 = models.FromUint8(net)
-        jobs += dataloader_jobs(cfg, im, name, net) + fast_path_jobs(cfg, im, name, net, net_u8)
+        jobs += dataloader_jobs(cfg, im, name, net, name in swept) + fast_path_jobs(cfg, im, name, net, net_u8)
         if cfg.compile:
             built, seconds = compiled_jobs(cfg, im, name, net, net_u8)
             jobs, compiled = jobs + built, compiled | seconds

@@ -127,6 +127,11 @@ def _spread(r: BenchRow) -> str:
     return f"{_ms(r.median_s)} ({_ms(r.q1_s)}-{_ms(r.q3_s)})"
 
 
+def _times(ratio: float) -> str:
+    """A speedup to three figures, whole ones from a hundred ("2,390x", not "2.39e+03x")."""
+    return f"{ratio:,.0f}x" if ratio >= 100 else f"{ratio:.3g}x"
+
+
 def _per_image(r: BenchRow) -> float:
     return r.median_s / r.n_images if r.n_images else r.median_s
 
@@ -136,7 +141,7 @@ def _cells(r: BenchRow, loop: BenchRow | None) -> dict:
     where the row reproduces the pipeline) and its fidelity, as text."""
     error = gray(r.max_gray)
     return {
-        "x baseline": f"{_per_image(loop) / _per_image(r):.3g}x" if loop and reproduces(r) else "-",
+        "x baseline": _times(_per_image(loop) / _per_image(r)) if loop and reproduces(r) else "-",
         "max error (gray)": f"{error} (untrained)" if r.model.endswith(UNTRAINED) and error != "-" else error,
         "exact 8-bit %": "-" if r.exact8_pct is None or r.exact8_pct != r.exact8_pct else percent(r.exact8_pct),
     }

@@ -156,7 +156,7 @@ def loader_caption(label: str, config: BenchConfig) -> str:
         f"stand-in): milliseconds for {config.n_images:,} images by batch size, worker processes and `pin_memory` "
         "(which only matters for copies to a GPU)"
         + (f"; * timed on {small:,} images, scaled" if small < config.n_images else "")
-        + ". Every model's best DataLoader time is in the appendix."
+        + f". The other models go through it at batch size {max(config.batch_sizes)} without workers (appendix)."
     )
 
 
