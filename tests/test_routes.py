@@ -168,14 +168,18 @@ def test_the_lead_table_has_the_baselines_the_minimal_design_and_the_floor():
         ("CPU", "banded (trained), LearnedTransform from uint8 (lib.core.engine)"),
         ("CPU", "memory floor: read the uint8 images, write the output"),
         ("GPU", "target pipeline, whole batch"),
-        ("GPU", "banded (untrained), fast path (in-memory slices)"),  # no learned transform recorded there
+        ("GPU", "banded (untrained), fast path (in-memory slices) (no LearnedTransform row)"),  # none recorded there
     ]  # fmt: skip
     banded, floor, gpu_batched, untrained = lead[3], lead[4], lead[5], lead[6]
     assert banded["x baseline"] == "125x" and banded["ms"] == "8 (7-9)"  # median (quartiles)
     assert floor["ms"] == "0.8" and floor["x baseline"] == "-"  # reading the uint8 images, writing the output
     assert untrained["x baseline"] == "-" and untrained["max error (gray)"] == "323 (untrained)"  # no speedup claimed
     assert gpu_batched["x baseline"] == "5x"  # over the CPU's loop
-    assert len(lead) <= 8 and "nan" not in str(lead)
+    assert "nan" not in str(lead)
+    rows.append(bench.BenchRow(device="cuda", method="pipeline_loop", model="pipeline", n_images=1000, n_timed=100,
+                               median_s=0.5, max_gray=0.0))  # fmt: skip  # a GPU run with its per-image loop
+    full = bench.lead_rows(rows, _summaries(rows))
+    assert len(full) == 8 and full[5]["route"] == "target pipeline, image by image (timed on 100 images, scaled)"
 
 
 def test_a_speedup_is_per_image_and_only_for_a_route_that_reproduces_the_pipeline():

@@ -158,10 +158,11 @@ def _minimal(mine: list[BenchRow], best: BenchRow | None) -> BenchRow | None:
 
 
 def lead_rows(rows: list[BenchRow], devices: dict[str, DeviceSummary]) -> list[dict]:
-    """03's first table, at most eight rows: per device, the pipeline image by image and on the whole batch, the user
-    routes faster than that (CPU), the minimal design at its fastest (the learned transform where timed) and, on the
-    CPU, its memory floor. ``x baseline``: over the pipeline image by image on the CPU, where the row reproduces the
-    pipeline. ``devices``: the run's summaries (recorded GPU ones included)."""
+    """03's first table, at most eight rows: per device, the pipeline image by image and on the whole batch, the fastest
+    other user route where it beats the whole batch (CPU), the minimal design at its fastest (the learned transform
+    where timed, else its fastest route, which says so) and, on the CPU, its memory floor. ``x baseline``: over the
+    pipeline image by image on the CPU, where the row reproduces the pipeline. ``devices``: the run's summaries
+    (recorded GPU ones included)."""
     loop = fastest(r for r in rows if r.device == "cpu" and r.method == LOOP.method)
     out = []
     for device, s in devices.items():
@@ -170,14 +171,14 @@ def lead_rows(rows: list[BenchRow], devices: dict[str, DeviceSummary]) -> list[d
         picks = [("target pipeline, image by image" + (" (baseline)" if device == "cpu" else ""),
                   fastest(r for r in mine if r.method == LOOP.method)),
                  ("target pipeline, whole batch", batched)]  # fmt: skip
-        if device == "cpu":
-            others = [m for m in USER_BASELINES if m in s.best_by_method and m != BATCHED.method]
-            users = sorted((s.best_by_method[m] for m in others), key=lambda r: r.median_s)
-            picks += [(f"user route: {ROUTE[u.method].short}", u) for u in users[:2]
-                      if batched is None or u.median_s < batched.median_s]  # fmt: skip
+        if device == "cpu":  # the whole batch is a user's route too: the fastest other one, where it beats it
+            user = fastest(s.best_by_method[m] for m in USER_BASELINES if m in s.best_by_method and m != BATCHED.method)
+            if user is not None and (batched is None or user.median_s < batched.median_s):
+                picks.append((f"user route: {ROUTE[user.method].short}", user))
         top = _minimal(mine, s.best_model)
         if top is not None:
-            picks.append((f"{model_label(top)}, {ROUTE[top.method].short}", top))
+            note = "" if top.method == "transform_uint8" else " (no LearnedTransform row)"
+            picks.append((f"{model_label(top)}, {ROUTE[top.method].short}{note}", top))
         for what, r in picks:
             if r is not None:
                 out.append({"route": what + _scaled(r), "device": DEVICE_WORDS.get(device, device), "ms": _spread(r)}
