@@ -168,7 +168,7 @@ def test_the_lead_table_has_the_baselines_the_minimal_design_and_the_floor():
         ("CPU", "banded (trained), LearnedTransform from uint8 (lib.core.engine)"),
         ("CPU", "memory floor: read the uint8 images, write the output"),
         ("GPU", "target pipeline, whole batch"),
-        ("GPU", "banded (untrained), fast path (in-memory slices) (no LearnedTransform row)"),  # none recorded there
+        ("GPU", "banded (untrained), fast path (in-memory slices); no LearnedTransform row"),  # none recorded there
     ]  # fmt: skip
     banded, floor, gpu_batched, untrained = lead[3], lead[4], lead[5], lead[6]
     assert banded["x baseline"] == "125x" and banded["ms"] == "8 (7-9)"  # median (quartiles)

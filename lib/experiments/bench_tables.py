@@ -177,7 +177,7 @@ def lead_rows(rows: list[BenchRow], devices: dict[str, DeviceSummary]) -> list[d
                 picks.append((f"user route: {ROUTE[user.method].short}", user))
         top = _minimal(mine, s.best_model)
         if top is not None:
-            note = "" if top.method == "transform_uint8" else " (no LearnedTransform row)"
+            note = "" if top.method == "transform_uint8" else "; no LearnedTransform row"
             picks.append((f"{model_label(top)}, {ROUTE[top.method].short}{note}", top))
         for what, r in picks:
             if r is not None:
