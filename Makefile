@@ -197,7 +197,7 @@ report: html  ## everything out of date: notebooks into build/, HTML and SUMMARY
 # benchmark (cuda rows, the learned transform through the engine's Triton kernel among them, and the target pipeline
 # image by image on the GPU, timed on 1,000 images and scaled to all; three DataLoader batch sizes and two repeats
 # keep it near a minute), the same benchmark's CPU rows on that machine's processor, and the unit tests, into
-# results/gpu/, with the machine and torch's version in machine.txt (and in each benchmark_summary.json). The trained
+# results/gpu/, with the machine and torch's version in machine.txt (and in the summary each run writes). The trained
 # models of reports/models/ are timed where they were carried there (GPU_MODELS), the final one also kept on its
 # support (banded, as 03 times it); else freshly built models of the same shapes, labelled untrained.
 GPU_OUT ?= results/gpu
