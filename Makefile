@@ -198,16 +198,22 @@ html: $(HTML) reports/SUMMARY.md  ## reports/*.html (front page: index.html) and
 report: html  ## everything out of date: notebooks into build/, HTML and SUMMARY.md into reports/ (build/times.txt: seconds per run)
 
 # On a GPU machine, with that machine's own python3 and torch (no .venv, no data: noise images): the GPU
-# benchmark (cuda rows, the learned transform through the engine's Triton kernel among them; three DataLoader
-# batch sizes and two repeats keep it near a minute), the same benchmark's CPU rows on that machine's processor,
-# and the unit tests, into results/gpu/. The trained models of reports/models/ are timed where they were carried
-# there (GPU_MODELS), else freshly built models of the same shapes, labelled untrained.
+# benchmark (cuda rows, the learned transform through the engine's Triton kernel among them, and the target pipeline
+# image by image on the GPU, timed on 1,000 images and scaled to all; three DataLoader batch sizes and two repeats
+# keep it near a minute), the same benchmark's CPU rows on that machine's processor, and the unit tests, into
+# results/gpu/, with the machine and torch's version in machine.txt (and in the summary each run writes). The trained
+# models of reports/models/ are timed where they were carried there (GPU_MODELS), the final one also kept on its
+# support (banded, as 03 times it); else freshly built models of the same shapes, labelled untrained.
 GPU_OUT ?= results/gpu
 GPU_MODELS ?= $(if $(wildcard $(M)/*.pt),$(M),/nonexistent)
 GPU_BENCH = PYTHONPATH=. $(PYTHON) -m lib.experiments.bench --data-dir /nonexistent --models-dir $(GPU_MODELS) \
-	--batch-sizes 16 256 1024 --dataloader-repeats 2
+	--batch-sizes 16 256 1024 --dataloader-repeats 2 --gpu-loop-images 1000
+GPU_MACHINE := import sys, torch, torchvision; print("python", sys.version.split()[0]); \
+	print("torch", torch.__version__, "torchvision", torchvision.__version__, "CUDA", torch.version.cuda)
 bench-gpu:  ## GPU benchmark, host-CPU benchmark, unit tests with the system python3 (PYTHONPATH=.), into results/gpu/
 	@mkdir -p $(GPU_OUT)/host_cpu
+	{ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv; $(PYTHON) -c $(call quote,$(GPU_MACHINE)); \
+		lscpu | grep -E '^(CPU\(s\)|Model name)'; date -u; } > $(GPU_OUT)/machine.txt 2>&1; cat $(GPU_OUT)/machine.txt
 	$(GPU_BENCH) --devices cuda --out $(GPU_OUT)
 	$(GPU_BENCH) --devices cpu --out $(GPU_OUT)/host_cpu
 	PYTHONPATH=. $(PYTHON) -m pytest -q -p no:cacheprovider tests --ignore=tests/test_notebooks.py \

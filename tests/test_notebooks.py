@@ -2,6 +2,7 @@
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -167,7 +168,9 @@ def test_benchmark_notebook(report):
     assert all(int(r["n_images"]) == 32 and float(r["q1_s"]) <= float(r["median_s"]) <= float(r["q3_s"]) for r in rows)
     dl = [r for r in rows if r["method"] == "dataloader"]
     assert {r["model"] for r in dl} == {"dense_seed", "separable", "exact", "banded"}  # banded: from separable
-    assert len(dl) == 4 * 2 * 2  # models x batch sizes x workers, on the CPU (never pinned)
+    swept = [r for r in dl if r["model"] == "separable"]  # batch sizes x workers, on the CPU (never pinned)
+    assert len(swept) == 2 * 2 and len(dl) == len(swept) + 3  # the others once: the largest batch, no workers
+    assert all((r["batch_size"], r["num_workers"]) == ("32", "0") for r in dl if r["model"] != "separable")
     assert all(int(r["n_timed"]) == (16 if r["batch_size"] == "1" else 32) for r in dl)  # batch size 1: scaled
     assert all(int(r["repeats"]) == 2 for r in rows)
     assert {r["architecture"] for r in rows if r["model"] == "dense_seed"} == {"dense"}
@@ -194,10 +197,11 @@ def test_benchmark_notebook(report):
     nb = nbformat.read(report / "03_benchmark.ipynb", as_version=4)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     shown = "".join(o.get("text", "") + "".join(map(str, o.get("data", {}).values())) for o in outputs)
-    assert "dense (the assignment's design), dense_seed" in shown  # in the tables, by its architecture
-    assert "the first 16 images only" in shown and "batch 1 (16 images, scaled)" in shown
-    assert "*memory floor*: the time to read the input once and write the float32 output once" in shown
-    assert "banded (separable on its support)" in shown  # built from the saved separable model
+    assert "dense_seed (baseline recipe)" in shown  # in the tables, by its role
+    assert "DataLoader batch size 1 goes through 16 images, its time multiplied by 2" in shown and "batch 1*" in shown
+    assert "memory floor: read the" in shown  # the lead table's last CPU row
+    assert "banded (trained)" in shown  # built from the saved separable model
+    assert not re.search(r"\bnan\b", _shown(report / "03_benchmark.ipynb", images=False), re.IGNORECASE)  # "-" gaps
     assert sum("image/png" in o.get("data", {}) for o in outputs) == 2  # the time figure and the roofline
     assert "mission" not in shown.lower() and str(ROOT) not in shown
 
@@ -235,9 +239,9 @@ def test_architectures_notebook(report):
 
 def test_benchmark_notebook_shows_recorded_gpu_results(report):
     shown = _shown(report / "03_benchmark.ipynb")  # the report's 03 reads a GPU run recorded by _record_gpu
-    assert "recorded on Fixture GPU 80GB on 2026-01-02" in shown
-    cuda = "the fastest learned model is separable (the final model), run as the fast path, in slices of 32: 0.1 ms"
-    assert cuda in shown  # its recorded cuda row
+    assert "recorded on Fixture GPU 80GB on 2026-01-02 under torch 2.11" in shown
+    cuda = "The fastest, separable (final model), fast path (in-memory slices), takes 0.1 ms; no speedup is claimed"
+    assert cuda in shown  # its recorded cuda row, recorded without its fidelity
 
 
 def test_pipelines_notebook(report):
@@ -328,11 +332,11 @@ def test_train_and_benchmark_notebooks_learn_another_pipeline_in_closed_form(tmp
     assert float(next(r for r in rows if r["method"] == "fast_path")["max_gray"]) < 0.01
 
 
-def _shown(path: Path) -> str:
-    """Everything an executed notebook shows: printed text, Markdown and HTML tables."""
+def _shown(path: Path, images: bool = True) -> str:
+    """Everything an executed notebook shows: printed text, Markdown and HTML tables (and the figures' data)."""
     nb = nbformat.read(path, as_version=4)
     return "".join(
-        o.get("text", "") + "".join(str(v) for v in o.get("data", {}).values())
+        o.get("text", "") + "".join(str(v) for k, v in o.get("data", {}).items() if images or not k.startswith("image"))
         for c in nb.cells
         if c.cell_type == "code"
         for o in c.outputs

@@ -148,19 +148,85 @@ def _fixture_rows() -> list[bench.BenchRow]:
     return rows
 
 
-def test_table_rows_name_routes_and_models_in_words():
-    table = bench.table_rows(_fixture_rows())
-    cpu = [r for r in table if r["device"] == "cpu"]
-    assert [r["ms"] for r in cpu] == sorted(r["ms"] for r in cpu)  # fastest first
-    assert not any(r["route"].startswith("reading") for r in table)  # the floors are stated apart
-    first = cpu[0]
-    assert first["route"] == "learned transform from uint8 (the engine)" and first["ms"] == pytest.approx(10)
-    dense = next(r for r in cpu if r["model"].startswith("dense"))
-    assert dense["model"] == "dense (the assignment's design), dense_seed"
-    dl = next(r for r in cpu if r["route"] == "DataLoader" and r["model"] == "separable (the final model)")
-    assert dl["batch"] == 1 and dl["workers"] == 0 and dl["images timed"] == 100  # batch size 1: scaled
-    loop = next(r for r in cpu if r["route"] == "the pipeline image by image (the assignment's baseline)")
-    assert loop["batch"] is None and loop["model"] == "-" and loop["x loop"] == pytest.approx(1)
+def _summaries(rows: list[bench.BenchRow]) -> dict:
+    return bench.summarize(bench.RunRecord(rows), {}, "test", bench.BenchConfig(n_images=1000)).devices
+
+
+def test_the_lead_table_has_the_baselines_the_minimal_design_and_the_floor():
+    rows = _fixture_rows()
+    rows += [bench.BenchRow(device=d, method="transform_uint8" if d == "cpu" else "fast_path", model=model,
+                            architecture="banded", batch_size=256, n_images=1000, median_s=0.008, q1_s=0.007,
+                            q3_s=0.009, max_gray=0.003 if d == "cpu" else 323.0, exact8_pct=99.97)
+             for d, model in (("cpu", "banded"), ("cuda", "banded (untrained)"))]  # fmt: skip
+    rows.append(bench.BenchRow(device="cpu", method="write_output", model="-", n_images=1000, median_s=0.0003))
+    bench.add_speedups(rows)
+    lead = bench.lead_rows(rows, _summaries(rows))
+    assert [(r["device"], r["route"]) for r in lead] == [
+        ("CPU", "target pipeline, image by image (baseline)"),
+        ("CPU", "target pipeline, whole batch"),
+        ("CPU", "user route: pipeline on uint8, whole batch"),  # faster than the whole batch; Pillow is not
+        ("CPU", "banded (trained), LearnedTransform from uint8 (lib.core.engine)"),
+        ("CPU", "memory floor: read the uint8 images, write the output"),
+        ("GPU", "target pipeline, whole batch"),
+        ("GPU", "banded (untrained), fast path (in-memory slices); no LearnedTransform row"),  # none recorded there
+    ]  # fmt: skip
+    banded, floor, gpu_batched, untrained = lead[3], lead[4], lead[5], lead[6]
+    assert banded["x baseline"] == "125x" and banded["ms"] == "8 (7-9)"  # median (quartiles)
+    assert floor["ms"] == "0.8" and floor["x baseline"] == "-"  # reading the uint8 images, writing the output
+    assert untrained["x baseline"] == "-" and untrained["max error (gray)"] == "323 (untrained)"  # no speedup claimed
+    assert gpu_batched["x baseline"] == "5x"  # over the CPU's loop
+    assert "nan" not in str(lead)
+    rows.append(bench.BenchRow(device="cuda", method="pipeline_loop", model="pipeline", n_images=1000, n_timed=100,
+                               median_s=0.5, max_gray=0.0))  # fmt: skip  # a GPU run with its per-image loop
+    full = bench.lead_rows(rows, _summaries(rows))
+    assert len(full) == 8 and full[5]["route"] == "target pipeline, image by image (timed on 100 images, scaled)"
+
+
+def test_a_speedup_is_per_image_and_only_for_a_route_that_reproduces_the_pipeline():
+    loop = bench.BenchRow(device="cpu", method="pipeline_loop", model="pipeline", n_images=10_000, median_s=1.0,
+                          max_gray=0.0)  # fmt: skip
+    rows = [loop,
+            bench.BenchRow(device="cuda", method="pipeline_batched", model="pipeline", n_images=1000, median_s=0.001,
+                           max_gray=0.0),
+            bench.BenchRow(device="cpu", method="opencv_area", model="opencv", n_images=10_000, median_s=0.1,
+                           max_gray=20.0),
+            bench.BenchRow(device="cpu", method="read_input", model="-", n_images=10_000, median_s=0.001)]  # fmt: skip
+    table = {r["route"]: r for r in bench.route_rows(rows)}
+    assert table["the pipeline on the whole batch"]["x baseline"] == "100x"  # a tenth of the images in 1 ms
+    assert table["OpenCV area resize, image by image (not the pipeline)"]["x baseline"] == "-"  # 20 gray levels off
+    assert table["reading the float input once"]["max error (gray)"] == "-"
+    assert not bench.reproduces(rows[3]) and bench.reproduces(loop)
+
+
+def test_the_summary_picks_the_fastest_model_that_reproduces_the_pipeline():
+    rows = [_row("read_input", "-", 0.004), _row("pipeline_loop", "pipeline", 2.0),
+            _row("fast_path", "wrong", 0.01, max_gray=50.0), _row("fast_path", "right", 0.02, max_gray=0.01),
+            _row("dataloader", "wrong", 0.1, max_gray=50.0)]  # fmt: skip
+    bench.add_speedups(rows)
+    s = _summaries(rows)["cpu"]
+    assert s.best_model.model == "right" and s.speedup_vs_loop == pytest.approx(100) and s.best_dataloader is None
+    for r in rows:
+        r.max_gray = 50.0  # none reproduces it: the fastest stands, and the prose claims nothing for it
+    assert _summaries(rows)["cpu"].best_model.model == "wrong"
+
+
+def test_the_grid_and_the_dataloader_sweep_hold_no_nan():
+    rows = _fixture_rows()
+    grid = bench.model_grid(rows, "cpu")
+    assert [r["route"] for r in grid][-2:] == ["max error (gray)", "exact 8-bit %"]
+    assert list(grid[0]) == ["route", "dense_seed (baseline recipe)", "separable (final model)",
+                             "exact (probed operator, not learned)"]  # fmt: skip
+    transform = next(r for r in grid if r["route"] == "learned transform from uint8 (the engine)")
+    assert transform["separable (final model)"] == "10 (1)"  # ms (batch or slice)
+    label, sweep = bench.loader_rows(rows)
+    assert label == "separable (final model)"
+    assert [(r["device"], r["workers"], r["pin_memory"]) for r in sweep] == [("CPU", 0, "no"), ("GPU", 0, "no")]
+    assert sweep[0]["batch 1*"] == "300" and set(sweep[0]) >= {"batch 256", "batch 1000"}  # batch 1: scaled
+    gpu_only = [r for r in rows if r.device == "cuda" or r.method != "dataloader" or r.batch_size != 256]
+    assert bench.loader_rows(gpu_only)[1][0]["batch 256"] == "-"  # not timed on the CPU: "-", never nan
+    for table in (grid, sweep, bench.route_rows(rows), bench.model_grid(rows, "cuda")):
+        assert "nan" not in str(table).lower() and "None" not in str(table)
+    assert bench.loader_rows([r for r in rows if r.method != "dataloader"]) == ("", [])
 
 
 def test_roofline_points_are_each_models_fastest_route_but_the_dataloader():
@@ -170,11 +236,11 @@ def test_roofline_points_are_each_models_fastest_route_but_the_dataloader():
             r.median_s = 1e-6  # faster than anything: still not the model's own time
     points = bench.roofline_points(rows, "cpu", {"dense_seed": 1.6, "separable": 0.11})
     assert points == {
-        "dense (the assignment's design), dense_seed: learned transform from uint8 (the engine)": (
+        "dense_seed (baseline recipe): learned transform from uint8 (the engine)": (
             1.6,
             pytest.approx(0.1),
         ),
-        "separable (the final model): learned transform from uint8 (the engine)": (0.11, pytest.approx(0.01)),
+        "separable (final model): learned transform from uint8 (the engine)": (0.11, pytest.approx(0.01)),
     }  # exact has no FLOP count here: left out
 
 
@@ -197,7 +263,7 @@ def test_time_figure_has_few_series_per_panel_in_words():
     labels = {line.get_label() for line in cpu_dense.get_lines()}
     assert {"DataLoader", "fast path", "fast path, compiled", "the learned transform"} <= labels
     assert "the pipeline image by image (the assignment's baseline)" in labels
-    assert "dense (the assignment's design)" in cpu_dense.get_title() and "dense_seed" in cpu_dense.get_title()
+    assert cpu_dense.get_title() == "dense_seed (baseline recipe)\non cpu"
     assert "DataLoader at batch size 1: timed on 100 images, scaled to 1,000." in fig._suptitle.get_text()
     matplotlib.pyplot.close(fig)
 

@@ -298,3 +298,58 @@ def test_the_summary_reads_each_devices_measures_from_the_run_record():
     assert devices["cuda"].times_roofline == pytest.approx(0.05 / 0.001)  # the read floor is the larger
     empty = bench.RunRecord(rows)  # rows alone (a recorded run): no roofline, nothing compiled
     assert bench.summarize(empty, {}, "test", bench.BenchConfig()).devices["cuda"].compile == {}
+
+
+def test_on_a_gpu_the_pipeline_image_by_image_runs_on_a_subset_and_is_scaled():
+    """The GPU's baseline jobs, run here on CPU tensors: the loop goes through gpu_loop_images images, the batch through
+    all, and no CPU library is timed on a GPU."""
+    from lib.experiments import bench_jobs
+
+    cfg = bench.BenchConfig(n_images=8, gpu_loop_images=3)
+    assert cfg.loop_images("cpu") == 8 and cfg.loop_images("cuda") == 3
+    x_u8 = bench.load_images(None, 8)[0]
+    x = x_u8.float() / 255
+    jobs = {j.fields["method"]: j for j in bench_jobs.baseline_jobs(cfg, bench_jobs.Images("cuda", x_u8, x, x, x_u8))}
+    assert set(jobs) == {"pipeline_loop", "pipeline_batched", "pipeline_uint8"}  # Pillow and OpenCV: CPU only
+    assert jobs["pipeline_loop"].fields["n_timed"] == 3 and jobs["pipeline_loop"].work().shape == (3, 1, 28, 28)
+    assert "n_timed" not in jobs["pipeline_batched"].fields and jobs["pipeline_batched"].work().shape[0] == 8
+    on_cpu = {j.fields["method"]: j for j in bench_jobs.baseline_jobs(cfg, bench_jobs.Images.on(x_u8, "cpu"))}
+    assert "n_timed" not in on_cpu["pipeline_loop"].fields and on_cpu["pipeline_loop"].work().shape[0] == 8
+    with pytest.raises(ValueError, match="gpu_loop_images"):
+        bench.BenchConfig(gpu_loop_images=0)
+
+
+def test_the_command_times_the_saved_models_with_banded_and_records_torch(tmp_path, monkeypatch, capsys):
+    """``python -m lib.experiments.bench`` (what ``make bench-gpu`` runs) on saved models: the final model's banded
+    version is timed beside them, and the summary holds torch's version."""
+    models.save(models.build("separable").eval(), tmp_path / "separable.pt")
+    timed = {}
+
+    def fake_run(cfg, x_u8, nets, progress=True):
+        timed.update(nets=set(nets), cfg=cfg)
+        rows = [bench.BenchRow(device="cpu", method="read_input", model="-", n_images=8, median_s=1e-4)]
+        return bench.RunRecord(rows)
+
+    monkeypatch.setattr(bench, "run", fake_run)
+    bench.main(["--out", str(tmp_path / "out"), "--models-dir", str(tmp_path), "--n-images", "8", "--devices", "cpu",
+                "--gpu-loop-images", "4"])  # fmt: skip
+    assert timed["nets"] == {"separable", "banded"} and timed["cfg"].gpu_loop_images == 4
+    _, summary = bench.read(tmp_path / "out")
+    assert summary.environment.torch_version == torch.__version__ and summary.config.gpu_loop_images == 4
+    assert f"torch {torch.__version__}" in capsys.readouterr().out
+
+
+def test_one_model_is_swept_through_the_dataloader_and_the_others_run_once():
+    from lib.experiments import bench_jobs
+
+    cfg = bench.BenchConfig(n_images=8, batch_sizes=[4, 8], num_workers=[0, 2])
+    assert cfg.loader_swept(["dense_seed", "separable", "banded"]) == {"separable"}
+    assert cfg.loader_swept(["dense (untrained)", "separable (untrained)"]) == {"separable (untrained)"}  # stand-in
+    assert cfg.loader_swept(["rgb"]) == {"rgb"}  # the swept model is not timed: every model is swept
+    assert bench.BenchConfig(loader_model="").loader_swept(["a", "b"]) == {"a", "b"}
+    im = bench_jobs.Images.on(bench.load_images(None, 8)[0], "cpu")
+    net = models.build("separable").eval()
+    swept = [j.fields for j in bench_jobs.dataloader_jobs(cfg, im, "separable", net)]
+    assert [(f["batch_size"], f["num_workers"]) for f in swept] == [(4, 0), (4, 2), (8, 0), (8, 2)]
+    once = [j.fields for j in bench_jobs.dataloader_jobs(cfg, im, "dense_seed", net, sweep=False)]
+    assert [(f["batch_size"], f["num_workers"], f["pin_memory"]) for f in once] == [(8, 0, False)]

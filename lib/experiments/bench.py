@@ -8,14 +8,16 @@ there. All routes run on the same in-memory images:
 
 - the read floors: one pass reading the float input (a sum), or the uint8 images (a maximum), which no
   transform can beat;
-- the pipeline image by image in a Python loop (CPU): the assignment's baseline;
+- the pipeline image by image in a Python loop: on the CPU the assignment's baseline; on a GPU the same loop on
+  ``gpu_loop_images`` images, its time scaled to all;
 - what a user would take instead of a model: the same pipeline on the whole (N, 3, 32, 32) tensor at
   once; on the uint8 images (torchvision's vectorised uint8 resize, converted to float at the end: it
   rounds to 8 bits between steps, so it differs from the float pipeline); and (CPU, the assignment's
   pipeline only) Pillow image by image, resize((28, 28), BILINEAR) (Pillow's reducing resize, which
   torchvision's antialias imitates), convert("L"), rotate(180): 8-bit throughout;
-- each model through ``DataLoader(TensorDataset(x))``, over batch size, workers and pin_memory (pinning
-  only matters when copying to a GPU, so CPU rows use pin_memory=False); batch sizes up to
+- each model through ``DataLoader(TensorDataset(x))``: ``loader_model`` over batch size, workers and pin_memory
+  (pinning only matters when copying to a GPU, so CPU rows use pin_memory=False), the others at the largest batch
+  size without workers; batch sizes up to
   ``small_batch`` run on the first ``small_batch_images`` images and their times are scaled to all
   (per-batch overhead dominates there: the time grows in proportion to the images);
 - each model on slices of a tensor already on the device, over slice ("chunk") size, from the float
@@ -73,7 +75,17 @@ from lib.experiments.bench_records import (
     write,
 )
 from lib.experiments.bench_run import RunRecord, add_speedups, run
-from lib.experiments.bench_tables import recorded_gpu, roofline_points, summarize, table_rows, with_recorded_gpu
+from lib.experiments.bench_tables import (
+    DEVICE_WORDS,
+    lead_rows,
+    loader_rows,
+    model_grid,
+    recorded_gpu,
+    roofline_points,
+    route_rows,
+    summarize,
+    with_recorded_gpu,
+)
 from lib.experiments.library_routes import pillow_loop
 from lib.experiments.routes import (
     ARCHITECTURES,
@@ -87,7 +99,9 @@ from lib.experiments.routes import (
     LOADER_METHODS,
     LOOP,
     METHOD_LABELS,
+    MODEL_LABELS,
     ORACLES,
+    REPRODUCES_GRAY,
     ROUTE,
     ROUTES,
     TRANSFER_METHODS,
@@ -97,6 +111,7 @@ from lib.experiments.routes import (
     Route,
     architecture,
     model_label,
+    reproduces,
 )
 
 __all__ = [
@@ -106,7 +121,8 @@ __all__ = [
     "DeviceSummary", "Environment", "Job", "Route", "RunRecord", "add_speedups", "architecture", "compile_model",
     "device_jobs", "fastest", "fidelity", "fresh_models", "transforms", "load_images", "load_models", "main",
     "matmul_work", "model_label", "pillow_loop", "read", "recorded_gpu", "roofline_points", "run", "summarize",
-    "table_rows", "with_banded", "with_recorded_gpu", "write",
+    "lead_rows", "loader_rows", "model_grid", "route_rows", "with_banded", "with_recorded_gpu", "write",
+    "DEVICE_WORDS", "MODEL_LABELS", "REPRODUCES_GRAY", "reproduces",
 ]  # fmt: skip
 
 
@@ -117,6 +133,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--data-dir", default=str(paths.DATA), help="CIFAR-10 folder (noise images when absent)")
     p.add_argument("--models-dir", default=str(paths.MODELS), help="folder of saved models (*.pt)")
     p.add_argument("--models", nargs="+", default=None, help="saved models to time, by file stem (default: all)")
+    p.add_argument("--banded-from", default="separable",
+                   help="also time this saved model kept on its support, as banded ('' for none)")  # fmt: skip
+    p.add_argument("--gpu-loop-images", type=int, default=default.gpu_loop_images,
+                   help="images the pipeline image by image goes through on a GPU (time scaled to all)")  # fmt: skip
     p.add_argument("--n-images", type=int, default=default.n_images)
     p.add_argument("--repeats", type=int, default=default.repeats, help="timed runs per row timed in rounds")
     p.add_argument("--dataloader-repeats", type=int, default=default.dataloader_repeats,
@@ -125,6 +145,11 @@ def main(argv: list[str] | None = None) -> None:
                    help="images the DataLoader rows of the smallest batch size run on (times scaled)")  # fmt: skip
     p.add_argument("--batch-sizes", type=int, nargs="+", default=default.batch_sizes)
     p.add_argument("--num-workers", type=int, nargs="+", default=default.num_workers)
+    p.add_argument(
+        "--loader-model",
+        default=default.loader_model,
+        help="the model swept through the DataLoader, the others at the largest batch ('' for all)",
+    )
     p.add_argument("--chunk-sizes", type=int, nargs="+", default=default.chunk_sizes)
     p.add_argument("--devices", nargs="+", default=default.devices, choices=["cpu", "cuda"])
     p.add_argument("--no-compile", action="store_true", help="skip the torch.compile rows")
@@ -135,13 +160,18 @@ def main(argv: list[str] | None = None) -> None:
     cfg = BenchConfig(n_images=a.n_images, repeats=a.repeats, dataloader_repeats=a.dataloader_repeats,
                       batch_sizes=a.batch_sizes, small_batch_images=a.small_batch_images, num_workers=a.num_workers,
                       chunk_sizes=a.chunk_sizes, devices=a.devices, compile=not a.no_compile,
-                      pipeline=a.pipeline)  # fmt: skip
+                      pipeline=a.pipeline, gpu_loop_images=a.gpu_loop_images,
+                      loader_model=a.loader_model)  # fmt: skip
     x_u8, source = load_images(a.data_dir, cfg.n_images)
     saved = a.models is not None or any(Path(paths.resolve(a.models_dir)).glob("*.pt"))
     nets = load_models(a.models_dir, a.models) if saved else fresh_models(out_shape=cfg.transform.out_shape)
-    print(f"{len(x_u8):,} images from {source}; models: {', '.join(nets)}", flush=True)
+    if saved and a.banded_from in nets:  # the trained final model kept on its support, as 03 times it
+        nets = with_banded(nets, a.banded_from)
+    env = results.environment()  # written into the summary: date, CPU, GPU, torch's and torchvision's versions
+    print(f"torch {env['torch_version']} on {env['gpu'] or env['cpu']}; {len(x_u8):,} images from {source}; "
+          f"models: {', '.join(nets)}", flush=True)  # fmt: skip
     record = run(cfg, x_u8, nets)
-    csv_path, json_path = write(record.rows, summarize(record, results.environment(), source, cfg), a.out)
+    csv_path, json_path = write(record.rows, summarize(record, env, source, cfg), a.out)
     print(f"wrote {csv_path} and {json_path}")
 
 

@@ -8,7 +8,7 @@ import torch
 from lib import paths
 from lib.core import banded, constants, data, models, spec
 from lib.core.pipeline import TARGET_SPEC
-from lib.experiments.routes import ORACLES, UNTRAINED
+from lib.experiments.routes import BANDED, ORACLES, UNTRAINED
 
 
 @dataclass
@@ -22,7 +22,15 @@ class BenchConfig:
     batch_sizes: list[int] = field(default_factory=lambda: [1, 16, 64, 256, 1024])  # DataLoader batch sizes
     small_batch: int = 1  # DataLoader batch sizes up to this one run on small_batch_images images ...
     small_batch_images: int = 1_000  # ... and their time is scaled to n_images
+    # a GPU runs the pipeline image by image on this many images, its time scaled to n_images: a Python loop of a few
+    # small kernel launches an image takes the same time for each image, and every round would run it all again
+    gpu_loop_images: int = 1_000
     num_workers: list[int] = field(default_factory=lambda: [0, 2])  # DataLoader worker processes
+    # the model swept through the DataLoader over batch size, workers and pin_memory (its untrained stand-in on a
+    # machine without saved models); the others go through it once, at the largest batch size without workers (each
+    # configuration starts its worker processes anew, and the sweep's cost is the loader's). "" or a model not timed:
+    # every model is swept
+    loader_model: str = "separable"
     pin_memory: list[bool] = field(default_factory=lambda: [False, True])  # DataLoader pinning (GPU rows only)
     chunk_sizes: list[int] = field(default_factory=lambda: [256, 1024, 10_000])  # fast-path slices
     devices: list[str] = field(default_factory=lambda: ["cpu", "cuda"])  # cuda rows only where available
@@ -37,10 +45,10 @@ class BenchConfig:
     def __post_init__(self) -> None:
         spec.parse(self.pipeline)  # a clear error for a bad pipeline before any work
         sizes = {"batch_sizes": self.batch_sizes, "chunk_sizes": self.chunk_sizes}
-        runs = (self.n_images, self.repeats, self.dataloader_repeats, self.small_batch_images)
+        runs = (self.n_images, self.repeats, self.dataloader_repeats, self.small_batch_images, self.gpu_loop_images)
         if min(runs) < 1 or self.warmup < 0:
-            raise ValueError(f"need n_images, repeats, dataloader_repeats, small_batch_images >= 1 and warmup >= 0; "
-                             f"got {', '.join(map(str, runs))} and {self.warmup}")  # fmt: skip
+            raise ValueError("need n_images, repeats, dataloader_repeats, small_batch_images, gpu_loop_images >= 1 "
+                             f"and warmup >= 0; got {', '.join(map(str, runs))} and {self.warmup}")  # fmt: skip
         for name, values in sizes.items():
             if not values or min(values) < 1:
                 raise ValueError(f"{name} must be a non-empty list of sizes >= 1, got {values}")
@@ -65,6 +73,16 @@ class BenchConfig:
     def images_timed(self, batch_size: int) -> int:
         """Images one timed run of a DataLoader row of this batch size goes through."""
         return min(self.n_images, self.small_batch_images) if batch_size <= self.small_batch else self.n_images
+
+    def loop_images(self, device: str) -> int:
+        """Images one timed run of the pipeline image by image goes through on ``device``: all on the CPU (the
+        baseline), at most ``gpu_loop_images`` elsewhere."""
+        return self.n_images if device == "cpu" else min(self.n_images, self.gpu_loop_images)
+
+    def loader_swept(self, names) -> set[str]:
+        """Which of the models ``names`` the DataLoader sweeps over every configuration (see ``loader_model``)."""
+        swept = {n for n in names if self.loader_model and n.removesuffix(UNTRAINED) == self.loader_model}
+        return swept or set(names)
 
     def live_devices(self) -> list[str]:
         """The devices asked for that this machine has: cuda only where a GPU is present."""
@@ -114,10 +132,10 @@ def fresh_models(
 
 
 def with_banded(nets: dict[str, torch.nn.Module], source: str) -> dict[str, torch.nn.Module]:
-    """``nets`` and, as ``banded``, the model ``source`` of them kept on its support (``lib.core.banded``, with
-    the tolerance of a trained map): the minimal design built from the final model, whose rows in the
-    benchmark carry its own fidelity."""
+    """``nets`` and, as ``banded`` (``banded (trained)`` in tables), the model ``source`` of them kept on its support
+    (``lib.core.banded``, with the tolerance of a trained map): the minimal design built from the final model, whose
+    rows in the benchmark carry its own fidelity."""
     if source not in nets:
         raise KeyError(f"no model {source!r} to keep on its support; the models are {', '.join(nets)}")
     band = banded.from_separable(nets[source], banded.TRAINED_SUPPORT_TOL).eval().requires_grad_(False)
-    return nets | {"banded": band}
+    return nets | {BANDED: band}

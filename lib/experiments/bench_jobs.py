@@ -153,10 +153,20 @@ def as_images(out) -> torch.Tensor:
 
 def baseline_jobs(cfg: BenchConfig, im: Images) -> list[Job]:
     """The routes without a model that apply on this device (lib.experiments.routes.pipeline_works): the pipeline
-    image by image (CPU), on the whole batch, on the uint8 images, and (CPU, the target pipeline only: their steps
-    are its steps) Pillow and OpenCV image by image."""
+    image by image, on the whole batch, on the uint8 images, and (CPU, the target pipeline only: their steps are its
+    steps) Pillow and OpenCV image by image. A loop over the images goes through ``cfg.loop_images(device)`` of them
+    (a subset on a GPU); :func:`lib.experiments.bench_run.run` scales its time to all."""
     works = pipeline_works(route_inputs(cfg, im.x_dev, im.u8_dev), im.device, cfg.is_target)
-    return [Job({"method": m, "model": ROUTE[m].model}, work) for m, work in works.items()]
+    k = cfg.loop_images(im.device)
+    subset = {}
+    if k < len(im.x_dev):  # a GPU: the loops over the images go through the first k
+        subset = pipeline_works(route_inputs(cfg, im.x_dev[:k], im.u8_dev[:k]), im.device, cfg.is_target)
+    jobs = []
+    for m, work in works.items():
+        scaled = ROUTE[m].per_image and m in subset
+        fields = {"method": m, "model": ROUTE[m].model} | ({"n_timed": k} if scaled else {})
+        jobs.append(Job(fields, subset[m] if scaled else work))
+    return jobs
 
 
 def _through_loader(net, loader: DataLoader, device: str, pin: bool) -> None:
@@ -164,13 +174,15 @@ def _through_loader(net, loader: DataLoader, device: str, pin: bool) -> None:
         net(xb.to(device, non_blocking=pin))
 
 
-def dataloader_jobs(cfg: BenchConfig, im: Images, name: str, net) -> list[Job]:
+def dataloader_jobs(cfg: BenchConfig, im: Images, name: str, net, sweep: bool = True) -> list[Job]:
     """``net`` through ``DataLoader(TensorDataset(x))`` at every batch size, worker count and (GPU only:
-    pinning only matters when copying to one) pin_memory. Small batches go through the first images only;
-    :func:`lib.experiments.bench_run.run` scales their time to all."""
+    pinning only matters when copying to one) pin_memory; without ``sweep``, once, at the largest batch size without
+    workers or pinning. Small batches go through the first images only; :func:`lib.experiments.bench_run.run` scales
+    their time to all."""
     pins = cfg.pin_memory if im.device == "cuda" else [False]
+    grid = (cfg.batch_sizes, cfg.num_workers, pins) if sweep else ([max(cfg.batch_sizes)], [0], [False])
     jobs = []
-    for bs, workers, pin in itertools.product(cfg.batch_sizes, cfg.num_workers, pins):
+    for bs, workers, pin in itertools.product(*grid):
         timed = cfg.images_timed(bs)
         loader = DataLoader(
             TensorDataset(im.x_cpu[:timed]), batch_size=bs, num_workers=workers, pin_memory=pin,
@@ -233,10 +245,11 @@ def device_jobs(
     ``device``; ``loops`` holds the learned transforms (CPU rows)."""
     im = Images.on(x_u8, device)
     jobs, compiled = floor_jobs(im, cfg.transform.out_shape) + baseline_jobs(cfg, im), {}
+    swept = cfg.loader_swept(nets)
     for name, net in nets.items():
         net = net.to(device)
         net_u8 = models.FromUint8(net)
-        jobs += dataloader_jobs(cfg, im, name, net) + fast_path_jobs(cfg, im, name, net, net_u8)
+        jobs += dataloader_jobs(cfg, im, name, net, name in swept) + fast_path_jobs(cfg, im, name, net, net_u8)
         if cfg.compile:
             built, seconds = compiled_jobs(cfg, im, name, net, net_u8)
             jobs, compiled = jobs + built, compiled | seconds

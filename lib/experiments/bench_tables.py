@@ -2,22 +2,33 @@
 and the GPU results recorded on another machine. Routes are looked up in :data:`lib.experiments.routes.ROUTES`;
 rows and summaries are the types of :mod:`lib.experiments.bench_records`, which also writes and reads the files."""
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from lib.core import engine
+from lib.core.metrics import percent
 from lib.experiments.bench_config import BenchConfig
 from lib.experiments.bench_records import BenchRow, BenchSummary, DeviceSummary, Environment, fastest, read
 from lib.experiments.bench_run import RunRecord
 from lib.experiments.routes import (
+    BANDED,
+    BATCHED,
+    FLOOR_INPUTS,
     FLOOR_OF,
     LEARNED_METHODS,
+    LOADER_METHODS,
+    LOOP,
     METHOD_LABELS,
+    MODEL_LABELS,
     ORACLES,
     ROUTE,
     TRANSFER_METHODS,
+    UNTRAINED,
     USER_BASELINES,
     WRITE_FLOOR,
+    architecture,
     model_label,
+    reproduces,
 )
 from lib.paths import results_file
 
@@ -29,7 +40,8 @@ def _engine_build(env: Environment) -> str:
 
 
 def summarize(record: RunRecord, env: dict, source: str, cfg: BenchConfig) -> BenchSummary:
-    """For each device: the best row of each method; the best learned model against the batched pipeline
+    """For each device: the best row of each method; the best learned model (the fastest that reproduces the pipeline,
+    ``routes.reproduces``, or where none does the fastest) against the batched pipeline
     and against the fastest route a user would take instead; and, where ``record`` holds the run's
     measures, the roofline: compute floor = the best model's FLOPs at the measured matrix-multiply peak,
     memory floor (``floor_s``) = the read floor of the route's input (``read_uint8`` for a route from uint8
@@ -40,9 +52,11 @@ def summarize(record: RunRecord, env: dict, source: str, cfg: BenchConfig) -> Be
     for device in dict.fromkeys(r.device for r in rows):
         mine = [r for r in rows if r.device == device]
         best = {m: fastest(r for r in mine if r.method == m) for m in dict.fromkeys(r.method for r in mine)}
-        # the best *learned* model: the exact operator is the oracle, not something the network learned
+        # the best *learned* model: the exact operator is the oracle, not something the network learned; of those that
+        # reproduce the pipeline where any does (an untrained or unfinished model computes something else)
         model_rows = [r for r in mine if r.method in LEARNED_METHODS]
         learned = [r for r in model_rows if r.model not in ORACLES]
+        learned = [r for r in learned if reproduces(r)] or learned
         top = fastest(learned)
         user_best = fastest(best[m] for m in USER_BASELINES if m in best)
         floor_method = FLOOR_OF[ROUTE[top.method].source] if top else FLOOR_OF["float"]
@@ -83,36 +97,157 @@ def summarize(record: RunRecord, env: dict, source: str, cfg: BenchConfig) -> Be
     return out
 
 
-def _number(value: float | None, default: float) -> float:
-    """A cell of a row; missing (None, or NaN) is ``default``."""
-    return default if value is None or value != value else value
-
-
-def table_rows(rows: list[BenchRow]) -> list[dict]:
-    """What ``03_benchmark`` shows of every route: per device (in order of appearance), the fastest
-    configuration of each route and model, fastest first, in words. The read floors are left out (they
-    are stated apart) and every configuration stays in ``benchmark.csv``. ``images timed`` is less than
-    the images a time is for where that time was scaled (the DataLoader's smallest batches)."""
+def _best(rows: Iterable[BenchRow]) -> dict[tuple, BenchRow]:
+    """{(device, method, model): its fastest configuration}, in the order first met."""
     best: dict[tuple, BenchRow] = {}
     for r in rows:
         key = (r.device, r.method, r.model)
-        if ROUTE[r.method].kind != "floor" and (key not in best or r.median_s < best[key].median_s):
+        if key not in best or r.median_s < best[key].median_s:
             best[key] = r
-    devices = list(dict.fromkeys(r.device for r in rows))
-    nan = float("nan")
+    return best
+
+
+def _ms(seconds: float) -> str:
+    """Milliseconds to three figures, whole ones from a thousand ("9,710", not "9.71e+03")."""
+    ms = 1e3 * seconds
+    return f"{ms:,.0f}" if ms >= 1000 else f"{ms:.3g}"
+
+
+def gray(value: float | None) -> str:
+    """Gray levels to two figures, whole ones from a hundred ("369", not "3.7e+02"); "-" where not measured."""
+    if value is None or value != value:
+        return "-"
+    return f"{value:.0f}" if value >= 100 else f"{value:.2g}"
+
+
+def _spread(r: BenchRow) -> str:
+    """Median milliseconds and the quartiles: "5.26 (5.07-5.41)"."""
+    if r.q1_s is None or r.q3_s is None:
+        return _ms(r.median_s)
+    return f"{_ms(r.median_s)} ({_ms(r.q1_s)}-{_ms(r.q3_s)})"
+
+
+def _times(ratio: float) -> str:
+    """A speedup to three figures, whole ones from a hundred ("2,390x", not "2.39e+03x")."""
+    return f"{ratio:,.0f}x" if ratio >= 100 else f"{ratio:.3g}x"
+
+
+def _per_image(r: BenchRow) -> float:
+    return r.median_s / r.n_images if r.n_images else r.median_s
+
+
+def _cells(r: BenchRow, loop: BenchRow | None) -> dict:
+    """A row's speedup over the baseline ``loop`` (per image: a recorded run may time another number of images; only
+    where the row reproduces the pipeline) and its fidelity, as text."""
+    error = gray(r.max_gray)
+    return {
+        "x baseline": _times(_per_image(loop) / _per_image(r)) if loop and reproduces(r) else "-",
+        "max error (gray)": f"{error} (untrained)" if r.model.endswith(UNTRAINED) and error != "-" else error,
+        "exact 8-bit %": "-" if r.exact8_pct is None or r.exact8_pct != r.exact8_pct else percent(r.exact8_pct),
+    }
+
+
+DEVICE_WORDS = {"cpu": "CPU", "cuda": "GPU"}
+
+
+def _minimal(mine: list[BenchRow], best: BenchRow | None) -> BenchRow | None:
+    """The learned transform of the minimal design (``banded``, or its untrained stand-in) at its fastest; its fastest
+    route where no learned transform was timed; else ``best``."""
+    banded = [r for r in mine if r.method in LEARNED_METHODS and architecture(r) == BANDED]
+    return fastest(r for r in banded if r.method == "transform_uint8") or fastest(banded) or best
+
+
+def lead_rows(rows: list[BenchRow], devices: dict[str, DeviceSummary]) -> list[dict]:
+    """03's first table, at most eight rows: per device, the pipeline image by image and on the whole batch, the fastest
+    other user route where it beats the whole batch (CPU), the minimal design at its fastest (the learned transform
+    where timed, else its fastest route, which says so) and, on the CPU, its memory floor. ``x baseline``: over the
+    pipeline image by image on the CPU, where the row reproduces the pipeline. ``devices``: the run's summaries
+    (recorded GPU ones included)."""
+    loop = fastest(r for r in rows if r.device == "cpu" and r.method == LOOP.method)
     out = []
-    for r in sorted(best.values(), key=lambda r: (devices.index(r.device), r.median_s)):
-        route = ROUTE[r.method]
-        q1, q3 = (1e3 * _number(q, r.median_s) for q in (r.q1_s, r.q3_s))
-        out.append({
-            "device": r.device, "route": route.label, "model": model_label(r, code=False),
-            "batch": r.batch_size if route.batched else None,
-            "workers": r.num_workers if route.loader else None,
-            "images timed": r.timed, "ms": 1e3 * r.median_s, "ms q1-q3": f"{q1:.3g}-{q3:.3g}",
-            "x loop": _number(r.speedup_vs_loop, nan), "x batched": _number(r.speedup_vs_batched, nan),
-            "max error (gray)": _number(r.max_gray, nan), "exact 8-bit %": _number(r.exact8_pct, nan),
-        })  # fmt: skip
+    for device, s in devices.items():
+        mine = [r for r in rows if r.device == device]
+        batched = fastest(r for r in mine if r.method == BATCHED.method)
+        picks = [("target pipeline, image by image" + (" (baseline)" if device == "cpu" else ""),
+                  fastest(r for r in mine if r.method == LOOP.method)),
+                 ("target pipeline, whole batch", batched)]  # fmt: skip
+        if device == "cpu":  # the whole batch is a user's route too: the fastest other one, where it beats it
+            user = fastest(s.best_by_method[m] for m in USER_BASELINES if m in s.best_by_method and m != BATCHED.method)
+            if user is not None and (batched is None or user.median_s < batched.median_s):
+                picks.append((f"user route: {ROUTE[user.method].short}", user))
+        top = _minimal(mine, s.best_model)
+        if top is not None:
+            note = "" if top.method == "transform_uint8" else "; no LearnedTransform row"
+            picks.append((f"{model_label(top)}, {ROUTE[top.method].short}{note}", top))
+        for what, r in picks:
+            if r is not None:
+                out.append({"route": what + _scaled(r), "device": DEVICE_WORDS.get(device, device), "ms": _spread(r)}
+                           | _cells(r, loop))  # fmt: skip
+        if device == "cpu" and top is not None:
+            floor = s.best_by_method.get(FLOOR_OF[ROUTE[top.method].source])
+            write = s.best_by_method.get(WRITE_FLOOR)
+            if floor is not None:
+                what = f"memory floor: read the {FLOOR_INPUTS[floor.method]}" + (", write the output" if write else "")
+                ms = _ms(floor.median_s + (write.median_s if write else 0.0))
+                out.append({"route": what, "device": "CPU", "ms": ms, "x baseline": "-", "max error (gray)": "-",
+                            "exact 8-bit %": "-"})  # fmt: skip
+    return out[:8]
+
+
+def route_rows(rows: list[BenchRow]) -> list[dict]:
+    """Every route without a model (the floors, the pipelines, Pillow, OpenCV), per device: milliseconds, speedup
+    over the baseline where it reproduces the pipeline, fidelity; a time measured on fewer images, scaled, says so."""
+    loop = fastest(r for r in rows if r.device == "cpu" and r.method == LOOP.method)
+    return [{"device": DEVICE_WORDS.get(r.device, r.device), "route": ROUTE[r.method].label + _scaled(r),
+             "ms": _ms(r.median_s)} | _cells(r, loop)
+            for r in _best(rows).values() if ROUTE[r.method].kind in ("floor", "baseline")]  # fmt: skip
+
+
+def _scaled(r: BenchRow) -> str:
+    return f" (timed on {r.timed:,} images, scaled)" if r.timed < r.n_images else ""
+
+
+def model_grid(rows: list[BenchRow], device: str) -> list[dict]:
+    """Every model on ``device``: a row per route, a column per model, each cell its fastest configuration's
+    milliseconds and batch or slice size ("14.6 (1024)"); then each model's fidelity, the worst over its routes."""
+    mine = [r for r in _best(rows).values() if r.device == device and r.method in LEARNED_METHODS + TRANSFER_METHODS]
+    models = {r.model: model_label(r) for r in mine}
+    out = []
+    for method in dict.fromkeys(r.method for r in mine):
+        cells = {r.model: f"{_ms(r.median_s)} ({r.batch_size})" for r in mine if r.method == method}
+        out.append({"route": ROUTE[method].label} | {label: cells.get(m, "-") for m, label in models.items()})
+    worst = {m: max((r.max_gray for r in mine if r.model == m and r.max_gray is not None), default=None)
+             for m in models}  # fmt: skip
+    exact = {m: min((r.exact8_pct for r in mine if r.model == m and r.exact8_pct is not None), default=None)
+             for m in models}  # fmt: skip
+    out.append({"route": "max error (gray)"} | {label: gray(worst[m]) for m, label in models.items()})
+    out.append({"route": "exact 8-bit %"} | {label: "-" if exact[m] is None else percent(exact[m])
+                                             for m, label in models.items()})  # fmt: skip
     return out
+
+
+def loader_rows(rows: list[BenchRow], model: str = "separable") -> tuple[str, list[dict]]:
+    """The DataLoader sweep of one model (``model``, on a device without it its untrained stand-in; the first model
+    timed where ``model`` was not): (its name in words, a row per device, workers and pin_memory with the milliseconds
+    at each batch size, "-" where not timed; "*" marks a batch size timed on fewer images, its time scaled)."""
+    loader = [r for r in rows if r.method in LOADER_METHODS]
+    if not loader:
+        return "", []
+    model = model if model in {r.model for r in loader} else loader[0].model
+    stand_in = next(architecture(r) for r in loader if r.model == model) + UNTRAINED
+    picked = []
+    for device in dict.fromkeys(r.device for r in loader):
+        mine = [r for r in loader if r.device == device]
+        picked += [r for r in mine if r.model == model] or [r for r in mine if r.model == stand_in]
+    sizes = sorted({r.batch_size for r in picked})
+    scaled = {r.batch_size for r in picked if r.timed < r.n_images}
+    out = []
+    for key in dict.fromkeys((r.device, r.num_workers, r.pin_memory) for r in picked):
+        cells = {r.batch_size: _ms(r.median_s) for r in picked if (r.device, r.num_workers, r.pin_memory) == key}
+        device, workers, pin = key
+        row = {"device": DEVICE_WORDS.get(device, device), "workers": workers, "pin_memory": "yes" if pin else "no"}
+        out.append(row | {f"batch {b}" + "*" * (b in scaled): cells.get(b, "-") for b in sizes})
+    return MODEL_LABELS.get(model, model), out
 
 
 def roofline_points(
@@ -126,7 +261,7 @@ def roofline_points(
         if name not in mflops_per_image:
             continue
         top = fastest(r for r in mine if r.model == name)
-        label = f"{model_label(top, code=False)}: {METHOD_LABELS[top.method]}"
+        label = f"{model_label(top)}: {METHOD_LABELS[top.method]}"
         points[label] = (mflops_per_image[name], top.median_s)
     return points
 
@@ -153,4 +288,6 @@ def with_recorded_gpu(
         return rows, devices, "no GPU here and no recorded GPU results"
     env = summary.environment
     devices["cuda"] = summary.devices["cuda"]
-    return rows + gpu, devices, f"recorded on {env.gpu} on {env.date} (torch {env.torch_version})"
+    untrained = any(r.model.endswith(UNTRAINED) for r in gpu)
+    note = f"recorded on {env.gpu} on {(env.date or 'an unrecorded date')[:10]} under torch {env.torch_version}"
+    return rows + gpu, devices, note + (" with untrained weights" if untrained else "")

@@ -81,7 +81,8 @@ class Route:
     marker: str = ""  # ... with this marker (filled for a route from uint8 images, open from float)
     line: str = ""  # a baseline drawn as a horizontal line in the time figure: its line style
     run: Callable[[Inputs], object] | None = None  # a route without a model: its work, on Inputs
-    cpu_only: bool = False  # runs on the CPU only (image by image, or a CPU library)
+    cpu_only: bool = False  # runs on the CPU only (a CPU library)
+    per_image: bool = False  # a Python loop over the images: on a GPU it runs on a subset (BenchConfig.gpu_loop_images)
     own_steps: bool = False  # re-implements the target's steps (Pillow, OpenCV): for that pipeline family only
     needs: str = ""  # a module it needs, whose absence leaves the route out ("cv2")
     model: str = "pipeline"  # a route without a model: what runs, in benchmark.csv's model column
@@ -107,21 +108,22 @@ ROUTES = (
     Route("write_output", "writing the float32 output once", "floor", "-",
           "writing the float32 output once (the write floor)"),
     Route("pipeline_loop", "the pipeline image by image (the assignment's baseline)", "baseline", "float",
-          "pipeline, image by image (the baseline)", line=":", run=_loop, cpu_only=True),
+          "pipeline, image by image (the baseline)", line=":", run=_loop, per_image=True),
     Route("pipeline_batched", "the pipeline on the whole batch", "baseline", "float",
           "pipeline, whole batch", user=True, line="-.", run=lambda inp: inp.pipeline(inp.x)),
     Route("pipeline_uint8", "the pipeline on the uint8 images, whole batch", "baseline", "uint8",
           "pipeline on uint8, whole batch", user=True, run=_uint8),
     Route("pillow_loop", "Pillow, image by image", "baseline", "uint8",
-          "Pillow, image by image", user=True, run=_pillow, cpu_only=True, own_steps=True, model="pillow"),
+          "Pillow, image by image", user=True, run=_pillow, cpu_only=True, per_image=True, own_steps=True,
+          model="pillow"),
     # OpenCV's resize is not the pipeline's (INTER_LINEAR does not antialias; INTER_AREA averages boxes): timed as
     # what users pick for speed, its error in its row, never the faithful route a speedup is measured against
     Route("opencv_area", "OpenCV area resize, image by image (not the pipeline)", "baseline", "uint8",
           "OpenCV resize (area) + cvtColor + flip, per image (not the pipeline)", run=_opencv("INTER_AREA"),
-          cpu_only=True, own_steps=True, needs="cv2", model="opencv"),
+          cpu_only=True, per_image=True, own_steps=True, needs="cv2", model="opencv"),
     Route("opencv_linear", "OpenCV bilinear resize, image by image (not the pipeline)", "baseline", "uint8",
           "OpenCV resize (bilinear) + cvtColor + flip, per image (not the pipeline)", run=_opencv("INTER_LINEAR"),
-          cpu_only=True, own_steps=True, needs="cv2", model="opencv"),
+          cpu_only=True, per_image=True, own_steps=True, needs="cv2", model="opencv"),
     Route("dataloader", "DataLoader", "model", "float",
           "DataLoader", loader=True, family="DataLoader", colour="C0", marker="s"),
     Route("fast_path", "fast path", "model", "float",
@@ -173,6 +175,23 @@ FAMILIES = {f: next(r for r in ROUTES if r.family == f) for f in dict.fromkeys(r
 # Models: how tables name them
 UNTRAINED = " (untrained)"  # suffix of freshly built models (bench.fresh_models)
 NO_MODEL = ("-", "pipeline", "pillow", "opencv")  # the ``model`` of the floors', pipelines' and Pillow's rows
+BANDED = "banded"  # the name of the minimal design that bench.with_banded builds from a trained model
+# The saved models of the report by their role (the training runs of lib.report.records.RUNS, the minimal design
+# built here from the final model, 02's probed operator); ``banded (trained)`` is not the ``banded (closed form)``
+# that 04 and 06 fit with LearnedTransform.fit
+MODEL_LABELS = {"dense_seed": "dense_seed (baseline recipe)", "separable": "separable (final model)",
+                BANDED: "banded (trained)", "exact": "exact (probed operator, not learned)"}  # fmt: skip
+
+# A route reproduces the target pipeline when its largest error is at most this many gray levels: two roundings to
+# 8 bits (torchvision's uint8 route, Pillow) stay within it; a route further off computes something else, and no
+# speedup is claimed for it (an untrained model, the baseline recipe's model, OpenCV's resizes)
+REPRODUCES_GRAY = 2.0
+
+
+def reproduces(row: "BenchRow") -> bool:
+    """Whether a row's output is the target pipeline's within :data:`REPRODUCES_GRAY` (False where not measured)."""
+    value = row.max_gray
+    return value is not None and value == value and value <= REPRODUCES_GRAY
 
 
 def __getattr__(name: str):
@@ -196,11 +215,12 @@ def architecture(row: "BenchRow") -> str:
     return "-" if row.model in NO_MODEL else row.model.removesuffix(UNTRAINED)
 
 
-def model_label(row: "BenchRow", code: bool = True) -> str:
-    """A row's model in words: its architecture, and the saved file's name where that differs
-    (``dense_seed`` reads "dense (the assignment's design), `dense_seed`"; without ``code``, no backticks)."""
+def model_label(row: "BenchRow") -> str:
+    """A row's model in words: a saved model of the report by its role (:data:`MODEL_LABELS`), a freshly built one
+    by its name ("separable (untrained)"), any other by its name and architecture ("rgb (dense)")."""
+    if row.model in MODEL_LABELS:
+        return MODEL_LABELS[row.model]
     arch = architecture(row)
-    label = __getattr__("ARCHITECTURES").get(arch, arch)
-    if row.model in (arch, *NO_MODEL):
-        return label
-    return f"{label}, `{row.model}`" if code else f"{label}, {row.model}"
+    if row.model in NO_MODEL or row.model == arch or row.model.endswith(UNTRAINED):
+        return row.model
+    return f"{row.model} ({arch})"

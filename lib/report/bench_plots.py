@@ -7,7 +7,7 @@ has its style here."""
 import matplotlib.pyplot as plt
 
 from lib.experiments.bench_records import BenchRow, fastest
-from lib.experiments.routes import ARCHITECTURES, BATCHED, FAMILIES, LOOP, ROUTE, USER_BASELINES, architecture
+from lib.experiments.routes import BATCHED, FAMILIES, LOOP, ROUTE, USER_BASELINES, model_label
 
 USER_BEST_LINE = "--"  # the horizontal line of the fastest route a user would take, whichever it is
 
@@ -29,7 +29,7 @@ def plot_benchmark(rows: list[BenchRow], title: str = ""):
     scaled = set()
     for ax_row, device in zip(axes, devices, strict=True):
         mine = [r for r in rows if r.device == device]
-        references = _references(mine)
+        references = _references(mine, device)
         for ax, model in zip(ax_row, models[device], strict=False):
             for family, first in FAMILIES.items():  # a family is drawn as its first route declares
                 colour, marker = first.colour, first.marker
@@ -51,9 +51,8 @@ def plot_benchmark(rows: list[BenchRow], title: str = ""):
                 legend.setdefault(family, line)
             for label, (ls, seconds) in references.items():
                 legend.setdefault(label, ax.axhline(seconds, color="k", ls=ls, lw=1, label=label))
-            arch = architecture(next(r for r in mine if r.model == model))
-            saved = "" if model == arch else f"saved as {model}, "
-            ax.set(xscale="log", yscale="log", title=f"{ARCHITECTURES.get(arch, arch)}\n{saved}on {device}",
+            label = model_label(next(r for r in mine if r.model == model))
+            ax.set(xscale="log", yscale="log", title=f"{label}\non {device}",
                    xlabel="batch size (DataLoader) or slice size (images)")  # fmt: skip
             ax.title.set_fontsize(9)
             ax.grid(True, which="both", alpha=0.3)
@@ -70,14 +69,14 @@ def plot_benchmark(rows: list[BenchRow], title: str = ""):
     return fig
 
 
-def _references(rows: list[BenchRow]) -> dict[str, tuple[str, float]]:
+def _references(rows: list[BenchRow], device: str = "cpu") -> dict[str, tuple[str, float]]:
     """The horizontal lines of one device's panels: {label: (line style, seconds)} for the pipeline image
-    by image (where timed), the fastest route a user would take, and the pipeline on the whole batch where
-    that is not already the fastest and no image-by-image loop was timed (a GPU)."""
+    by image (where timed; the baseline on the CPU), the fastest route a user would take, and the pipeline on the
+    whole batch where that is not already the fastest and no image-by-image loop was timed."""
     out = {}
     loop = fastest(r for r in rows if r.method == LOOP.method)
     if loop is not None:
-        out[LOOP.label] = (LOOP.line, loop.median_s)
+        out[LOOP.label if device == "cpu" else f"the pipeline image by image on {device}"] = (LOOP.line, loop.median_s)
     user = fastest(r for r in rows if r.method in USER_BASELINES)
     if user is not None:
         out[f"fastest route a user would take: {ROUTE[user.method].label}"] = (USER_BEST_LINE, user.median_s)
