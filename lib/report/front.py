@@ -11,8 +11,7 @@ from pathlib import Path
 
 from lib.core import models
 from lib.experiments import bench
-from lib.experiments import routes as bench_routes
-from lib.experiments.bench_records import BenchRow, BenchSummary, Environment, fastest
+from lib.experiments.bench_records import BenchRow, BenchSummary, Environment
 from lib.paths import RESULTS_FILES, results_file
 from lib.report import records
 from lib.report.records import TrainRecord
@@ -20,17 +19,10 @@ from lib.report.train_text import TEST, synthetic_extremes
 from lib.results import read_csv, text_cell
 
 FINAL_RUN, RECIPE_RUN = records.FINAL.name, records.RECIPE.name  # the final model's run; the baseline recipe's
-MINIMAL = "banded"  # the minimal design: 03_benchmark builds it from the final model, kept on its support
-MINIMAL_ROUTE = f"the minimal design (`{MINIMAL}`: the final model kept on its support), at its fastest"
-
 # The designs of the assignment and of 02_architectures, in the order of the front page's table (each class says
 # what it is: lib.core.models)
 DESIGNS = ("dense", "fc_large", "conv3", "conv5", "separable", "banded")
-# Routes as the benchmark declares them (lib.experiments.bench.ROUTES): what a user would run instead of a model, the
-# model routes, those that compile code first, and each one's label
-USER_ROUTES, LEARNED, BUILT = bench.USER_BASELINES, bench.LEARNED_METHODS, bench.BUILT_METHODS
-ROUTE_WORDS = bench.METHOD_LABELS
-USER_ROUTE_ROW = "the fastest route a user would take instead"  # its row in the speed table (speed_rows)
+TRANSFORM = "LearnedTransform"  # how 03's lead table names the engine's row (the route a user imports)
 
 
 @dataclass
@@ -50,6 +42,7 @@ class Results:
     suite: list[dict]  # suite (06's real pipelines; empty where a run predates it)
     gpu: list[BenchRow]  # benchmark rows on cuda recorded on a GPU machine (results/gpu/)
     gpu_env: Environment | None  # where and when those were recorded
+    gpu_dir: Path | None = None  # where they were read from
 
 
 # The results files the front page needs (lib.paths.RESULTS_FILES), beside the training records; suite is read where
@@ -75,7 +68,7 @@ def load(results_dir: str | Path, gpu_dir: str | Path | None = None) -> Results:
         designs=table("architectures"), losses=table("losses"), bench=bench_rows, bench_summary=bench_summary,
         pipelines=table("pipelines"), scaling=table("scaling"), onnx=table("onnx"),
         suite=read_csv(suite) if suite.is_file() else [],
-        gpu=gpu, gpu_env=gpu_summary.environment if gpu_summary else None,
+        gpu=gpu, gpu_env=gpu_summary.environment if gpu_summary else None, gpu_dir=Path(gpu_dir) if gpu_dir else None,
     )  # fmt: skip
 
 
@@ -106,12 +99,12 @@ def design_table(designs: list[dict], final: TrainRecord) -> list[dict]:
             continue
         best = min(mine, key=lambda d: d["test_max_gray"])
         rows.append({
-            "design": name, "what it is": models.REGISTRY[name].words, "params": best["params"],
+            "design": best["model"], "what it is": models.REGISTRY[name].words, "params": best["params"],
             "MFLOPs/image": best["mflops"], "best test max error (gray)": best["test_max_gray"],
             "exact 8-bit %": best["exact8_pct"], "reached by": best["trainer"],
         })  # fmt: skip
     f = fidelity(final)
-    flops = next((d["mflops"] for d in designs if d["model"] == final.model), float("nan"))
+    flops = next((d["mflops"] for d in designs if d["model"] == final.model), float("nan"))  # its Adam row's
     rows.append({
         "design": f"{final.model} (final)", "what it is": "the final model, as trained by its own run",
         "params": final.n_params, "MFLOPs/image": flops, "best test max error (gray)": f["test_max_gray"],
@@ -120,76 +113,22 @@ def design_table(designs: list[dict], final: TrainRecord) -> list[dict]:
     return rows
 
 
-def speed_rows(
-    bench: list[BenchRow],
-    device: str = "cpu",
-    final: str = FINAL_RUN,
-    recipe: str = RECIPE_RUN,
-    stand_ins: dict[str, str] | None = None,
-) -> list[dict]:
-    """The compact speed table of one device: the assignment's baseline, the batched pipeline, the fastest route
-    a user would take instead, the assignment's design at its fastest, the final model in eager PyTorch and
-    at its fastest, and the minimal design at its fastest. Times and fidelity are those of benchmark.csv (the
-    same timing code, images and rounds).
-
-    ``stand_ins`` maps a run's name to its architecture, for rows recorded without the run's saved model (a GPU
-    machine times freshly built models, ``bench.UNTRAINED``): that architecture's untrained rows stand in for the
-    run. Their times are the run's (the arithmetic does not depend on the weights); their errors are not, and
-    are left blank."""
-    mine = [r for r in bench if r.device == device]
-
-    def of(run: str) -> list[BenchRow]:
-        own = [r for r in mine if r.model == run and r.method in LEARNED]
-        arch = (stand_ins or {}).get(run)
-        return own or [r for r in mine if arch and r.model == arch + bench_routes.UNTRAINED and r.method in LEARNED]
-
-    picks = [
-        ("the target pipeline, image by image (the assignment's baseline)",
-         fastest(r for r in mine if r.method == "pipeline_loop")),
-        ("the target pipeline on the whole float batch", fastest(r for r in mine if r.method == "pipeline_batched")),
-        (USER_ROUTE_ROW, fastest(r for r in mine if r.method in USER_ROUTES)),
-        (f"the assignment's design (`{recipe}`), at its fastest", fastest(of(recipe))),
-        (f"the final model (`{final}`), eager PyTorch", fastest(r for r in of(final) if r.method not in BUILT)),
-        (f"the final model (`{final}`), at its fastest", fastest(of(final))),
-        (MINIMAL_ROUTE, fastest(of(MINIMAL))),
-    ]  # fmt: skip
-    loop, user = picks[0][1], picks[2][1]
-    rows = []
-    for i, (what, r) in enumerate(picks):
-        if r is None:
-            continue
-        untrained = r.model.endswith(bench_routes.UNTRAINED)
-        how = "" if i < 2 else ROUTE_WORDS.get(r.method, r.method)
-        rows.append({
-            # the two pipeline rows say their route in full; "how" names the learned or user route's variant
-            "route": what, "how": how + ("; untrained weights, time only" if untrained else ""),
-            "ms": 1e3 * r.median_s,
-            "x baseline": loop.median_s / r.median_s if loop else float("nan"),
-            "x fastest user route": user.median_s / r.median_s if user else float("nan"),
-            "max error (gray)": float("nan") if untrained or r.max_gray is None else r.max_gray,
-            "exact 8-bit %": float("nan") if untrained or r.exact8_pct is None else r.exact8_pct,
-            "n_images": r.n_images,
-        })  # fmt: skip
-    return rows
+def speed_table(res: Results) -> list[dict]:
+    """03's lead table, from the same rows by the same code (``lib.experiments.bench.lead_rows``): the baseline, the
+    whole batch, the fastest user route, the learned transform, the memory floor, and the GPU's rows (recorded ones
+    where this run measured none)."""
+    rows, devices, _ = bench.with_recorded_gpu(res.bench, res.bench_summary.devices, res.gpu_dir)
+    return bench.lead_rows(rows, devices)
 
 
-def recorded_gpu_rows(res: Results) -> list[dict]:
-    """The speed table of the GPU rows recorded elsewhere (``res.gpu``), each run stood in for by its
-    architecture's untrained rows where its own are absent (the architectures as this run's benchmark names them)."""
-    runs = (FINAL_RUN, RECIPE_RUN, MINIMAL)
-    archs = {r.model: bench_routes.architecture(r) for r in res.bench if r.model in runs}
-    return speed_rows(res.gpu, "cuda", stand_ins=archs)
-
-
-def final_fastest(bench: list[BenchRow], device: str = "cpu") -> dict | None:
-    """The speed table's row of the final model at its fastest on ``device``."""
-    return next((r for r in speed_rows(bench, device) if r["route"].startswith("the final model")
-                 and r["route"].endswith("at its fastest")), None)  # fmt: skip
-
-
-def minimal_fastest(bench: list[BenchRow], device: str = "cpu") -> dict | None:
-    """The speed table's row of the minimal design at its fastest on ``device`` (None where it was not timed)."""
-    return next((r for r in speed_rows(bench, device) if r["route"] == MINIMAL_ROUTE), None)
+def lead(table: list[dict], device: str = "CPU") -> dict:
+    """The rows of one device of :func:`speed_table` by role: ``loop``, ``batch``, ``user``, ``transform`` (each
+    absent where the table has none)."""
+    mine = [r for r in table if r["device"] == device]
+    roles = {"loop": "target pipeline, image by image", "batch": "target pipeline, whole batch", "user": "user route"}
+    found = {k: next((r for r in mine if r["route"].startswith(v)), None) for k, v in roles.items()}
+    found["transform"] = next((r for r in mine if TRANSFORM in r["route"]), None)
+    return {k: v for k, v in found.items() if v is not None}
 
 
 def suite_outcome(rows: list[dict]) -> dict:
@@ -204,8 +143,3 @@ def suite_outcome(rows: list[dict]) -> dict:
         "worst_gray": max((max(r["photo_gray"], r["noise_gray"]) for r in done), default=None),
         "speedups": (min(r["speedup"] for r in done), max(r["speedup"] for r in done)) if done else None,
     }
-
-
-def loss_rows(losses: list[dict], model: str = FINAL_RUN) -> list[dict]:
-    """The loss study's rows for one model, in the study's order."""
-    return [r for r in losses if r["model"] == model]

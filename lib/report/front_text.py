@@ -1,122 +1,152 @@
 """The front page's sentences (``notebooks/00_report.ipynb``), built from the numbers ``lib.report.front``
 reads out of one run's results files, as functions a test can check against those files."""
 
+from lib.core import models
 from lib.core.metrics import percent
+from lib.experiments import threshold
+from lib.experiments.routes import NO_MODEL, UNTRAINED
+from lib.report import train_text
 from lib.report.front import (
     FINAL_RUN,
-    MINIMAL,
     Results,
-    design_rows,
     fidelity,
-    final_fastest,
-    minimal_fastest,
+    lead,
+    speed_table,
     suite_outcome,
 )
-from lib.report.records import TrainRecord
 from lib.report.scaling_text import verdicts
 from lib.report.ship_text import verdicts as ship_verdicts
 
-# how each training route reads in a sentence ("Trained by ...")
+# how each training route and loss reads in a sentence ("trained by ... on ...")
 OPTIMIZER_WORDS = {
     "moments": "L-BFGS on the training images' second moments", "lbfgs": "L-BFGS", "adam": "Adam", "sgd": "SGD",
     "closed_form": "its closed-form least-squares solution",
 }  # fmt: skip
+LOSS_NAMES = {"range_sse": "the baseline recipe's loss", "sse": "the summed squared error",
+              "mse": "the mean squared error", "l1": "the summed absolute error"}  # fmt: skip
+
+
+def _median(ms: str) -> str:
+    """The median of a lead-table time ("5.26 (5.07-5.41)" -> "5.26")."""
+    return ms.split(" (")[0]
 
 
 def _g(v: float, digits: int = 2) -> str:
     return f"{v:.{digits}g}"
 
 
-def opening(res: Results) -> str:
-    """The first paragraph: the final model, how exact, how fast, on which machine."""
-    f, r = fidelity(res.final), fidelity(res.recipe)
-    fastest = final_fastest(res.bench)
+def gpu_sentence(res: Results) -> str:
+    """What the report says about the GPU, the same on the front page and in SUMMARY.md: the device and date of the
+    rows shown, or that none was measured."""
     env = res.bench_summary.environment
-    text = (
-        f"**The final model is `{res.final.model}`**: a 1x1 convolution that mixes the three colour channels "
-        f"into one, then two 28x32 matrices that act on the rows and on the columns (Y = A G B^T), "
-        f"{res.final.n_params:,} parameters against the {res.recipe.n_params:,} of the assignment's design. "
-        f"Trained by {OPTIMIZER_WORDS.get(res.final.optimizer, res.final.optimizer)} on the summed squared "
-        f"error until every validation pixel is "
-        f"within {res.final.tolerance_gray:g} gray levels (it stopped by the "
-        f"{res.final.stopped_by.replace('_', ' ')} after {res.final.epochs} epochs), it is at most "
-        f"**{_g(f['test_max_gray'])} gray levels** from the target pipeline on the {f['n_test']:,} CIFAR-10 "
-        f"test images ({percent(f['test_exact8_pct'])}% of pixels on the pipeline's own 8-bit value)"
-    )
-    if f["synthetic_max_gray"] is not None:
-        text += f" and at most {_g(f['synthetic_max_gray'])} on {f['n_families']} families of images unlike photographs"
-    text += (
-        f". The assignment's recipe, for comparison, is {_g(r['test_max_gray'], 3)} gray levels off at its worst test "
-        f"pixel ({percent(r['test_exact8_pct'])}% exact)."
-    )
-    if fastest is not None:
-        text += (
-            f" On the CPU ({env.cpu or 'unknown'}, {env.cpu_vector or 'vector width not recorded'}, "
-            f"{env.torch_threads or '?'} threads) it transforms {fastest['n_images']:,} images in "
-            f"**{fastest['ms']:.3g} ms** ({fastest['how']}), {fastest['x baseline']:.0f}x faster than the target "
-            f"pipeline applied image by image and {fastest['x fastest user route']:.1f}x faster than the fastest "
-            f"route a user would take instead."
-        )
-    text += _minimal(res)
-    return text
-
-
-def _minimal(res: Results) -> str:
-    """The minimal design's sentence: its size from 02, its time and fidelity from 03 (empty where not timed)."""
-    fastest = minimal_fastest(res.bench)
-    if fastest is None:
-        return ""
-    params = next((d["params"] for d in design_rows(res.designs, MINIMAL)), None)
-    size = f", {params:,} parameters" if params else ""
+    if env.gpu:
+        return f"GPU: {env.gpu}, measured in this run ({(env.date or '')[:10]}, torch {env.torch_version})."
+    if res.gpu_env is None:
+        return "GPU: none measured (no GPU in this run, none recorded)."
+    g = res.gpu_env
+    trained = any(not r.model.endswith(UNTRAINED) for r in res.gpu if r.model not in NO_MODEL)
     return (
-        f" Kept on its support (the 2 or 3 entries of each matrix row that the resize uses: `{MINIMAL}`{size}, the "
-        f"minimal design), it takes **{fastest['ms']:.3g} ms** ({fastest['how']}), "
-        f"{fastest['x fastest user route']:.1f}x faster than the fastest route a user would take instead, at most "
-        f"{_g(fastest['max error (gray)'])} gray levels from the target pipeline on the same images."
+        f"GPU: rows recorded on an {g.gpu} on {(g.date or '')[:10]} (torch {g.torch_version}, "
+        f"{'the trained weights' if trained else 'untrained weights of the same shapes: times only'}); not re-measured "
+        "since."
     )
 
 
-def loss_text(rows: list[dict], final: TrainRecord) -> str:
-    """What the losses reach with one budget, from the loss study's rows of the final model's design."""
+def opening(res: Results) -> str:
+    """The front page's opening, three sentences: the final model, how exact, how much faster."""
+    f, r = fidelity(res.final), fidelity(res.recipe)
+    kept = res.final.history[res.final.epochs - 1] if len(res.final.history) >= res.final.epochs else {}
+    seen = f", {kept['images']:,} images seen" if "images" in kept else ""
+    text = [
+        f"**The final model is `{res.final.model}`**, {res.final.n_params:,} parameters "
+        f"({models.REGISTRY[res.final.model].words}), trained from a random start by "
+        f"{OPTIMIZER_WORDS.get(res.final.optimizer, res.final.optimizer)} on "
+        f"{LOSS_NAMES.get(res.final.config.get('loss'), res.final.loss_minimised)} until every validation pixel was "
+        f"within {res.final.tolerance_gray:g} gray levels (the rule fired at epoch {res.final.epochs}{seen}, "
+        f"{res.final.train_seconds:.0f} s).",
+        f"On the {f['n_test']:,} CIFAR-10 test images it is at most **{_g(f['test_max_gray'])} gray levels** from the "
+        f"target pipeline, with {percent(f['test_exact8_pct'])}% of pixels on the pipeline's own 8-bit value; the "
+        f"baseline recipe is {_g(r['test_max_gray'], 3)} gray levels off ({percent(r['test_exact8_pct'])}%).",
+    ]
+    cpu = lead(speed_table(res))
+    if "transform" in cpu and "loop" in cpu:
+        env, t = res.bench_summary.environment, cpu["transform"]
+        user = cpu.get("user") or cpu.get("batch")
+        text.append(
+            f"Run by the engine a user imports (`{t['route'].split(',')[0]}` through `LearnedTransform`), it turns the "
+            f"test images into the pipeline's output in **{_median(t['ms'])} ms** on the CPU ({env.cpu or 'unknown'}, "
+            f"{env.cpu_vector or '?'}, {env.torch_threads or '?'} threads), **{t['x baseline']}** the pipeline image "
+            f"by image ({_median(cpu['loop']['ms'])} ms)"
+            + (f" against {user['x baseline']} for the fastest route a user would take ({_median(user['ms'])} ms)"
+               if user else "")
+            + ". " + gpu_sentence(res)
+        )  # fmt: skip
+    return " ".join(text)
+
+
+def design_text(res: Results) -> str:
+    """Why this design, in a few sentences, from 02's table."""
+    rows = {d["model"]: d for d in res.designs}
+    conv = rows.get("conv5 (closed form)")
+    flip = f" (`conv5`'s best kernel stays {_g(conv['test_mae_gray'])} gray levels off on average)" if conv else ""
+    return (
+        "Every step of the target pipeline is linear, so the pipeline is exactly Y = R (w . X) C^T and a linear "
+        "network of that shape can *be* it. Convolutions that downsample see only a small window and cannot move a "
+        f"pixel across the image as the flips do{flip}; the minimal design (1x1 conv + Linear) and a large fully "
+        "connected model hold the pipeline but spend a 784x1024 matrix on it; `separable` keeps the pipeline's "
+        "structure and no more, and `banded` keeps only the entries the resize's filter uses. Each design's best "
+        "below is its least-squares optimum (`closed form`) where it has one, else its Adam run "
+        "([02_architectures](02_architectures.html))."
+    )
+
+
+def loss_text(rows: list[dict]) -> str:
+    """The loss study in a few sentences: one optimizer and budget for every loss, which met the rule."""
     if not rows:
-        return "The loss study has no rows for the final model's design."
-    worst = max(rows, key=lambda r: r["test_max_gray"])
-    best = min(rows, key=lambda r: r["test_max_gray"])
-    reached = [r["loss"] for r in rows if str(r["stopped_by"]).endswith("_rule")]
+        return "The loss study has no rows."
+    met = [r for r in rows if str(r["stopped_by"]).endswith("_rule")]
+    missed = [r for r in rows if r not in met]
     text = (
-        f"With the same start, images and budget for every loss ({rows[0]['optimizer']}: "
-        f"{', '.join(str(r['loss']) for r in rows)}), the largest test error ranges from {_g(best['test_max_gray'])} "
-        f"gray levels (`{best['loss']}`) to {_g(worst['test_max_gray'])} (`{worst['loss']}`); "
-        f"{len(reached)} of {len(rows)} losses reached the stopping rule ({', '.join(reached) or 'none'}). "
-        "Every one of them is smallest at the pipeline itself; those that stop short stall on their own shape "
-        "(02 gives each loss's value there)."
-    )
-    text += (
-        f" The final model minimises `{final.loss_minimised}`: a model that equals the pipeline never leaves "
-        "[0, 1] on images in [0, 1], so there the assignment's out-of-range weight multiplies nothing and its "
-        "loss *is* the summed squared error."
+        f"The final run repeated with each other loss, nothing else changed (design, random start, Adam, schedule, "
+        f"images, at most {max(int(r['epochs']) for r in rows)} epochs): "
+        + "; ".join(f"`{r['run']}` met the rule at epoch {int(r['epochs'])}" for r in met)
+        + "".join(f"; `{r['run']}` did not ({_g(r['test_max_gray'])} gray levels at worst)" for r in missed)
+        + ". The out-of-range weight acts only on predictions outside [0, 1], few after the first epochs; a weight of "
+        "10 makes their gradients large enough to slow Adam's steps on all the others "
+        "([02_architectures](02_architectures.html), losses)."
     )
     return text
 
 
-def stopping_text(final: TrainRecord, recipe: TrainRecord) -> str:
-    """The rule, why, and where it fired in the final run and in the assignment's recipe."""
-    h = final.history
-    fired = final.reached_rule
-    last = h[-1]
-    worst = max(last["val_max_gray"], last.get("held_out_max_gray", 0.0))
-    text = f"The final run checked its rule after every epoch ({final.config['lbfgs_iters']} L-BFGS iterations); " + (
-        f"it fired at epoch {last['epoch']}, when the worst validation or held-out pixel was {_g(worst)} gray "
-        f"levels off (threshold {final.tolerance_gray:g}), after {last['seconds']:.0f} s."
-        if fired
-        else f"it did **not** fire: the run ended by {final.stopped_by} at epoch {last['epoch']}, worst "
-        f"pixel {_g(worst)} gray levels off (threshold {final.tolerance_gray:g})."
+def stopping_text(res: Results) -> str:
+    """The stopping rule: its derived threshold, what the rules cost on the final run, and overfitting."""
+    costs = threshold.costs(res.final.history).set_index("rule")
+    derived = threshold.derived_tolerance(res.final.history)
+    mean = costs.loc["mean (the baseline recipe's)"]
+    stopped = (
+        f"would have stopped the final run at epoch {mean['epoch']:.0f} with {mean['wrong_level_pct']:.3g}% of "
+        "validation pixels wrong"
+        if mean["epoch"] == mean["epoch"]  # NaN: never met
+        else "would not have stopped the final run"
     )
-    rh = recipe.history[-1]
+    text = (
+        "An 8-bit image rounds to the nearest gray level, so a pixel off by e < 1 level lands on a wrong level with "
+        "probability about e: the share of wrong 8-bit pixels is about the mean error in gray levels. The "
+        f"baseline recipe's mean rule (below half a level on average) {stopped}. "
+    )
+    if derived is not None:
+        d = costs.loc[f"tolerance {derived:g}"]
+        text += (
+            f"The threshold is the loosest at which the 8-bit output has stopped changing on the final run, "
+            f"**{derived:g} gray levels** for the largest error (epoch {d['epoch']:.0f}, {d['wrong_level_pct']:.3g}% "
+            f"wrong, against {costs.loc['whole budget', 'wrong_level_pct']:.3g}% after the whole budget). "
+        )
+    gap = train_text.gap_text(res.final.fidelity)
     text += (
-        f" The assignment's recipe stopped by its {recipe.stopping} rule ({recipe.stopped_by}) at epoch "
-        f"{rh['epoch']}, with a mean validation error of {_g(rh['val_mae_gray'])} gray levels but a worst pixel "
-        f"{_g(rh['val_max_gray'], 3)} gray levels off: the mean rule bounds the average, not the model."
+        "An epoch is one pass over the training images. "
+        + (gap + " " if gap else "")
+        + "A linear map with the pipeline's structure has nothing to overfit "
+        "([01_train_separable](01_train_separable.html), [02_architectures](02_architectures.html))."
     )
     return text
 
@@ -200,31 +230,3 @@ def _sizes(rows: list[dict]) -> str:
         + (f"; the user's route wins at {', '.join(map(str, lost))}" if lost else "")
         + " ([05_scaling](05_scaling.html))."
     )
-
-
-def conclusion(res: Results) -> str:
-    """The three headline numbers: how exact, how much faster, on which machine."""
-    f = fidelity(res.final)
-    fastest = final_fastest(res.bench)
-    env = res.bench_summary.environment
-    worst = max(v for v in (f["test_max_gray"], f["synthetic_max_gray"]) if v is not None)
-    text = [f"1. **How exact:** at most {_g(worst)} gray levels from the target pipeline on every test and synthetic "
-            f"pixel ({percent(f['test_exact8_pct'])}% of test pixels on its 8-bit value)."]  # fmt: skip
-    if fastest is not None:
-        text.append(
-            f"2. **How much faster:** {fastest['x baseline']:.0f}x the target pipeline image by image and "
-            f"{fastest['x fastest user route']:.1f}x the fastest route a user would take instead, "
-            f"{fastest['ms']:.3g} ms for {fastest['n_images']:,} images ({fastest['how']})."
-        )
-        minimal = minimal_fastest(res.bench)
-        if minimal is not None:
-            text[-1] += (f" Kept on its support (`{MINIMAL}`): {minimal['ms']:.3g} ms, "
-                         f"{minimal['x fastest user route']:.1f}x the fastest user route.")  # fmt: skip
-    text.append(
-        f"3. **On which machine:** {env.cpu or 'unknown CPU'} ({env.cpu_vector or '?'}, "
-        f"{env.torch_threads or '?'} threads), torch {env.torch_version or '?'}; "
-        + ("GPU: " + (f"recorded on {res.gpu_env.gpu} on {res.gpu_env.date[:10]}." if res.gpu_env else
-                      "not measured (no GPU in this run, none recorded).") if env.gpu is None else
-           f"GPU: {env.gpu}.")
-    )  # fmt: skip
-    return "\n".join(text)

@@ -1,7 +1,7 @@
 """The report's headline: a few Markdown bullets read from one run's results, and the README's block that holds them.
 
 :func:`lines` builds the bullets from :func:`lib.report.front.load`'s ``Results`` with the front page's own functions
-(``fidelity``, ``speed_rows``), so they say what the front page says. ``python -m lib.report.summary`` (``make
+(``fidelity``, ``speed_table``), so they say what the front page says. ``python -m lib.report.summary`` (``make
 report``) writes them under ``## Headline`` at the top of ``reports/SUMMARY.md`` and, given ``--readme README.md``,
 between the README's two markers (:data:`START`, :data:`END`): the README's numbers are written by code from the
 results files, never typed, and ``tests/test_readme.py`` checks that they are the summary's.
@@ -10,13 +10,12 @@ results files, never typed, and ``tests/test_readme.py`` checks that they are th
 from pathlib import Path
 
 from lib.core.metrics import percent
-from lib.report import front
+from lib.report import front, front_text
 from lib.report.front import Results
 
 TITLE = "## Headline"
 START = "<!-- headline: written by make report from the results files, as in reports/SUMMARY.md -->"
 END = "<!-- /headline -->"
-USER_ROW = front.USER_ROUTE_ROW  # the row of front.speed_rows with the fastest route a user would take
 
 
 def _g(value: float, digits: int = 2) -> str:
@@ -35,18 +34,19 @@ def lines(res: Results) -> list[str]:
         f"parameters): at most {_g(recipe['test_max_gray'], 3)} gray levels off on the same images "
         f"({percent(recipe['test_exact8_pct'])}% on the 8-bit value).",
     ]
-    rows = front.speed_rows(res.bench)
-    fast = next((r for r in rows if r["route"] == front.MINIMAL_ROUTE), None)
-    user = next((r for r in rows if r["route"] == USER_ROW), None)
-    if fast is not None and user is not None:
-        env = res.bench_summary.environment
+    cpu = front.lead(front.speed_table(res))
+    if "transform" in cpu and "loop" in cpu:
+        env, t = res.bench_summary.environment, cpu["transform"]
+        user = cpu.get("user") or cpu.get("batch")
         out.append(
-            f"- **Speed:** `{front.MINIMAL}` at its fastest, the {fast['how']}, turns the {fast['n_images']:,} test "
-            f"images into the pipeline's output in **{fast['ms']:.3g} ms**, **{fast['x fastest user route']:.1f}x** "
-            f"the fastest route a user would take ({user['how']}: {user['ms']:.3g} ms); measured on "
-            f"{env.cpu or 'unknown CPU'} ({env.cpu_vector or '?'}, {env.torch_threads or '?'} "
-            f"threads), {env.gpu or 'no GPU'}, {(env.date or '?')[:10]}."
-        )
+            f"- **Speed:** {t['route']} turns the {res.bench_summary.config.n_images:,} test images into the "
+            f"pipeline's output in **{t['ms'].split(' (')[0]} ms**, **{t['x baseline']}** the pipeline image by image"
+            + (f" (the fastest route a user would take, {user['route'].removeprefix('user route: ')}: "
+               f"{user['ms'].split(' (')[0]} ms, {user['x baseline']})" if user else "")
+            + f"; measured on {env.cpu or 'unknown CPU'} ({env.cpu_vector or '?'}, {env.torch_threads or '?'} "
+            f"threads), {(env.date or '?')[:10]}."
+        )  # fmt: skip
+    out.append(f"- **{front_text.gpu_sentence(res)}**")
     found = front.suite_outcome(res.suite)
     if found["done"]:
         speed = "{:.1f}x-{:.1f}x".format(*found["speedups"])

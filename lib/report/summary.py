@@ -126,9 +126,8 @@ def benchmark_section(results_dir: Path) -> list[str]:
         "## Benchmark (`03_benchmark`)",
         "",
         f"Measured on {env.cpu} ({env.cpu_vector or 'vector width not recorded'}, {env.torch_threads} "
-        f"threads), GPU: {env.gpu or 'none'}, torch "
-        f"{env.torch_version}, {env.date[:10]}; {config.n_images:,} images from "
-        f"{summary.data_source}; medians of {config.repeats} timed runs.",
+        f"threads), torch {env.torch_version}, {env.date[:10]} (the GPU: the headline's line); "
+        f"{config.n_images:,} images from {summary.data_source}; medians of {config.repeats} timed runs.",
         "",
     ]
     for device, s in summary.devices.items():
