@@ -4,10 +4,10 @@ One pipeline family, the target pipeline's steps at every size: ``resize(side/2,
 vflip`` on RGB images of ``side`` x ``side``. At each side the same CIFAR-10 test images, brought to that size
 (``lib.experiments.user_pipelines.photos``) and stored as 8-bit, go through every route a user would take (the
 pipeline image by image, on the whole float batch, on the whole uint8 batch, Pillow image by image) and through
-the two learned models, fitted for that size (``separable`` learned from images by alternating least squares,
-``banded (closed form)`` read off the pipeline by ``LearnedTransform.fit``): eagerly in PyTorch, and ``banded`` as the
-user imports it, ``LearnedTransform`` from the uint8 images, which runs the engine's compiled loop
-(``lib.core.engine``). OpenCV's resize (INTER_AREA, INTER_LINEAR) is timed too,
+one map, read off the pipeline for that size by ``LearnedTransform.fit``, run two ways: ``banded (closed form)``, A
+and B kept on their band, and ``separable`` (closed form), the same map with A and B as whole matrices: eagerly in
+PyTorch, and ``banded`` as the user imports it, ``LearnedTransform`` from the uint8 images, which runs the engine's
+compiled loop (``lib.core.engine``). OpenCV's resize (INTER_AREA, INTER_LINEAR) is timed too,
 with its error: fast, and not the pipeline. Every route is timed in the same interleaved rounds
 (``lib.timing.measure_interleaved``), so the ratios at one side share the machine's state; the time of reading
 the float input once is the floor.
@@ -20,14 +20,15 @@ tap is a pass over memory, which the engine's loop avoids.
 
 import torch
 
-from lib.core import data, metrics, models, spec
+from lib.core import data, metrics, models, registry, spec
 from lib.core.constants import GRAY_LEVELS
 from lib.core.cost import mflops
 from lib.core.pipeline import TARGET_SPEC
+from lib.core.separable import parts_of, set_parts
 from lib.core.transform import LearnedTransform
 from lib.experiments.bench_jobs import as_images, hwc
 from lib.experiments.routes import ROUTE, Inputs, pipeline_works
-from lib.experiments.user_pipelines import closed_form, fit_photos_and_noise, fit_separable, noise, photos
+from lib.experiments.user_pipelines import closed_form, noise, photos
 from lib.progress import bar
 from lib.timing import measure_interleaved
 
@@ -41,7 +42,7 @@ WITHOUT_MODEL = ("pipeline_loop", "pipeline_batched", "pipeline_uint8", "pillow_
 ROUTES = (
     ("read_input", "reading the float input once (the floor)", False, False),
     *((m, ROUTE[m].label, ROUTE[m].user or m == "pipeline_loop", False) for m in WITHOUT_MODEL),
-    ("separable", "separable (eager PyTorch)", False, True),
+    ("separable", "separable (closed form), eager PyTorch", False, True),
     ("banded", "banded (closed form), eager PyTorch", False, True),
     ("banded_transform", "banded (closed form), the learned transform from uint8 (the engine)", False, True),
 )
@@ -69,18 +70,18 @@ def study_side(side: int, test_x: torch.Tensor, fit_x: torch.Tensor, repeats: in
     """The rows of one side: per route, seconds for the images of ``test_x`` (median of ``repeats`` interleaved
     rounds) and per image; for the learned models also parameters, MFLOPs per image, fit seconds and their error
     in gray levels against the pipeline on the same photographs and on 64 noise images. ``test_x`` and ``fit_x``
-    hold CIFAR-10 images (N, 3, 32, 32) in [0, 1], brought to the side: the first are timed and scored, the
-    models are fitted on the second and noise images (``separable``, lib.experiments.user_pipelines.fit_separable) or
-    read off the pipeline (``banded (closed form)``, lib.experiments.user_pipelines.closed_form)."""
+    hold CIFAR-10 images (N, 3, 32, 32) in [0, 1], brought to the side: the first are timed and scored, the second
+    check the closed form (lib.experiments.user_pipelines.closed_form), which both models hold."""
     if len(test_x) < 1:
         raise ValueError("no test images to time")
     s = family(side)
     n_images = len(test_x)
     x_u8 = (photos(test_x, s.in_shape) * 255).round().to(torch.uint8)  # stored as 8-bit, as images are
     x = data.to_float(x_u8)
-    seen = fit_photos_and_noise(s, fit_x)
-    sep, sep_fit_s = fit_separable(s, seen)
-    (_, band, band_fit_s, band_numbers), _ = closed_form(s, seen)  # the target's steps: never refused
+    (_, band, band_fit_s, band_numbers), _ = closed_form(s, photos(fit_x, s.in_shape))  # the target's: never refused
+    sep = registry.build("separable", out_shape=s.out_shape, in_shape=s.in_shape).eval()
+    with torch.no_grad():
+        set_parts(sep, parts_of(band.linear))  # the same map, A and B as whole matrices
     _, h, w = s.out_shape
     chunk, pixels = _chunk(side), hwc(x_u8)  # Pillow's layout (N, H, W, 3), made once for its timing and its error
     loop = LearnedTransform(band)
@@ -114,10 +115,9 @@ def study_side(side: int, test_x: torch.Tensor, fit_x: torch.Tensor, repeats: in
         row = {**base, "route": route, "label": label, "user": user, "learned": is_learned, "seconds": seconds,
                "us_per_image": 1e6 * seconds / n_images}  # fmt: skip
         if is_learned:
-            model, fit_s, numbers = (sep, sep_fit_s, models.n_params(sep)) if route == "separable" else (
-                band.linear, band_fit_s, band_numbers)  # fmt: skip
+            model, numbers = (sep, models.n_params(sep)) if route == "separable" else (band.linear, band_numbers)
             photo, rand = scores[route]
-            row |= {"params": numbers, "mflops": mflops(model), "fit_s": fit_s,
+            row |= {"params": numbers, "mflops": mflops(model), "fit_s": band_fit_s,
                     "photo_max_gray": photo["max_gray"], "exact8_pct": photo["exact8_pct"],
                     "noise_max_gray": rand["max_gray"]}  # fmt: skip
         elif (

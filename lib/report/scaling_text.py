@@ -26,7 +26,7 @@ def _growth(rows: list[dict], route: str, key: str) -> tuple[int, int, float]:
 
 def side_table(rows: list[dict], labels: dict[str, str]) -> list[dict]:
     """One row per side (:func:`verdicts`): the fastest user and learned routes with their µs an image and the ratio,
-    the learned models' worst pixel on photographs and noise, and each model's numbers and fit seconds."""
+    the learned models' worst pixel on photographs and noise, their numbers and the closed form's fit seconds."""
     out = []
     for v in verdicts(rows):
         at = {r["route"]: r for r in rows if r["side"] == v["side"]}
@@ -37,8 +37,8 @@ def side_table(rows: list[dict], labels: dict[str, str]) -> list[dict]:
             "input": f"{v['side']}x{v['side']}", "fastest user route (µs)": f"{labels[v['fastest_user']]} "
             f"({v['user_us']:.3g})", "fastest learned route (µs)": f"{labels[v['fastest_learned']]} "
             f"({v['learned_us']:.3g})", "speedup": f"{v['speedup']:.1f}x", "learned, worst (gray)": f"{worst:.2g}",
-            "separable: params, fit": f"{int(sep['params']):,}, {sep['fit_s']:.2f} s",
-            "banded (closed form): numbers, fit": f"{int(band['params']):,}, {band['fit_s']:.2f} s",
+            "numbers: banded, separable": f"{int(band['params']):,}, {int(sep['params']):,}",
+            "fit": f"{band['fit_s']:.2f} s",
         })  # fmt: skip
     return out
 
