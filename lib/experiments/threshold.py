@@ -5,7 +5,8 @@ level only for a target lying within |e| of a rounding boundary (k + 0.5)/255, o
 the pipeline's values fall evenly between levels, a share ~2t of its pixels lies within t of a boundary (measured:
 :func:`boundary_table`), so a pixel off by e < 1 level lands on a wrong level with probability ~e, and the share of
 wrong 8-bit pixels is ~ the mean error in gray levels (:func:`rounding_check`). Training lowers that share until the
-error reaches the floor of float32 arithmetic; from there on the 8-bit output stops changing. The threshold this
+error reaches the floor of float32 arithmetic; from there on the 8-bit output stops changing (by less than one
+pixel in 100,000 over the rest of a run). The threshold this
 module derives from one run's history (:func:`costs`, :func:`derived_tolerance`) is the loosest at which it has.
 """
 
@@ -19,7 +20,7 @@ from lib.core.stopping import first_firing, tolerance_costs
 
 DISTANCES = (0.5, 0.1, 0.03, 0.01, 0.001)  # gray levels from a rounding boundary
 TOLERANCES = (0.1, 0.03, 0.01, 0.005, 0.003, 0.001)  # tolerance rules whose cost is read off a run
-PLATEAU = 1.1  # "stopped changing": a wrong share within 10% of the one at the end of the run
+PLATEAU_PCT = 0.001  # "stopped changing": the rest of the run moves the wrong share by less than 1 pixel in 100,000
 
 
 def boundary_table(targets: torch.Tensor, distances=DISTANCES) -> pd.DataFrame:
@@ -59,9 +60,10 @@ def costs(history: list[dict], tolerances=TOLERANCES) -> pd.DataFrame:
 
 
 def derived_tolerance(history: list[dict], tolerances=TOLERANCES) -> float | None:
-    """The loosest tolerance whose rule, in this run, fires with a wrong 8-bit share within :data:`PLATEAU` of the
-    share at the run's last epoch: where the 8-bit output has stopped changing. None when none has."""
+    """The loosest tolerance whose rule, in this run, fires with a wrong 8-bit share less than :data:`PLATEAU_PCT`
+    (percentage points) above the share at the run's last epoch: where the 8-bit output has stopped changing, the
+    rest of the budget changing fewer than one pixel in 100,000. None when none has."""
     floor = 100 * (1 - history[-1]["val_exact8"])
     met = [c for c in tolerance_costs(history, list(tolerances)) if c["epoch"] is not None]
-    plateau = [c["tolerance_gray"] for c in met if c["wrong_level_pct"] <= PLATEAU * floor]
+    plateau = [c["tolerance_gray"] for c in met if c["wrong_level_pct"] - floor < PLATEAU_PCT]
     return max(plateau) if plateau else None

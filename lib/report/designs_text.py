@@ -122,7 +122,8 @@ def threshold_text(boundary: pd.DataFrame, check: pd.DataFrame, costs: pd.DataFr
         _cost(rule, r) for rule, r in c.iterrows() if rule.startswith("tolerance") and rule != f"tolerance {derived:g}"
     ]
     text.append(
-        f"The loosest tolerance whose rule fires on that floor (within 10% of it) is **{derived:g} gray levels** "
+        f"The loosest tolerance whose rule fires on that floor (the rest of the budget changes fewer than one pixel in "
+        f"100,000) is **{derived:g} gray levels** "
         f"(epoch {row['epoch']:.0f}, {row['images']:,.0f} images seen, {row['seconds']:.0f} s, "
         f"{row['wrong_level_pct']:.3g}% wrong); " + "; ".join(others) + "."
     )

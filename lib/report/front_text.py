@@ -4,10 +4,10 @@ reads out of one run's results files, as functions a test can check against thos
 from lib.core import models
 from lib.core.metrics import percent
 from lib.experiments import threshold
-from lib.experiments.routes import NO_MODEL, UNTRAINED
 from lib.report import train_text
 from lib.report.front import (
     FINAL_RUN,
+    RECIPE_RUN,
     Results,
     fidelity,
     lead,
@@ -44,7 +44,7 @@ def gpu_sentence(res: Results) -> str:
     if res.gpu_env is None:
         return "GPU: none measured (no GPU in this run, none recorded)."
     g = res.gpu_env
-    trained = any(not r.model.endswith(UNTRAINED) for r in res.gpu if r.model not in NO_MODEL)
+    trained = any(r.model in (FINAL_RUN, RECIPE_RUN) for r in res.gpu)  # a saved run's weights, not a stand-in
     return (
         f"GPU: rows recorded on an {g.gpu} on {(g.date or '')[:10]} (torch {g.torch_version}, "
         f"{'the trained weights' if trained else 'untrained weights of the same shapes: times only'}); not re-measured "
@@ -111,9 +111,8 @@ def loss_text(rows: list[dict]) -> str:
         f"images, at most {max(int(r['epochs']) for r in rows)} epochs): "
         + "; ".join(f"`{r['run']}` met the rule at epoch {int(r['epochs'])}" for r in met)
         + "".join(f"; `{r['run']}` did not ({_g(r['test_max_gray'])} gray levels at worst)" for r in missed)
-        + ". The out-of-range weight acts only on predictions outside [0, 1], few after the first epochs; a weight of "
-        "10 makes their gradients large enough to slow Adam's steps on all the others "
-        "([02_architectures](02_architectures.html), losses)."
+        + ". The out-of-range weight acts only on predictions outside [0, 1], few after the first epochs; at 10 it "
+        "slows the run, which 02 traces to Adam's step sizes ([02_architectures](02_architectures.html), losses)."
     )
     return text
 
@@ -176,7 +175,7 @@ def beyond_text(res: Results) -> str:
         ok = [p for p, rows in by_pipe.items() if min(r["test_max_gray"] for r in rows) < 0.5]
         missed = [p for p in by_pipe if p not in ok]
         lines.append(
-            f"- **Other pipelines.** Of {len(by_pipe)} pipelines named by a string, a minimal model reproduces "
+            f"- **Other pipelines.** Of {len(by_pipe)} pipelines named by a string, a small model reproduces "
             f"{len(ok)} within half a gray level on every test pixel"
             + (f"; none does for {', '.join(f'`{p}`' for p in missed)}, and the page says why" if missed else "")
             + " ([04_pipelines](04_pipelines.html))."
