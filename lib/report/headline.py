@@ -9,6 +9,7 @@ results files, never typed, and ``tests/test_readme.py`` checks that they are th
 
 from pathlib import Path
 
+from lib import paths
 from lib.core.metrics import percent
 from lib.report import front, front_text
 from lib.report.front import Results
@@ -16,6 +17,8 @@ from lib.report.front import Results
 TITLE = "## Headline"
 START = "<!-- headline: written by make report from the results files, as in reports/SUMMARY.md -->"
 END = "<!-- /headline -->"
+
+RECORDED_GPU = paths.ROOT / "results" / "gpu"  # what make bench-gpu recorded (committed), as the front page reads it
 
 
 def _g(value: float, digits: int = 2) -> str:
@@ -58,11 +61,11 @@ def lines(res: Results) -> list[str]:
     return out
 
 
-def of_run(results_dir: str | Path) -> list[str]:
-    """The headline bullets of a run's results, or none while the run is incomplete (``front.load`` needs every
-    notebook's results files)."""
+def of_run(results_dir: str | Path, gpu_dir: str | Path | None = RECORDED_GPU) -> list[str]:
+    """The headline bullets of a run's results (with the GPU rows recorded under ``gpu_dir``, as the front page reads
+    them), or none while the run is incomplete (``front.load`` needs every notebook's results files)."""
     try:
-        return lines(front.load(results_dir))
+        return lines(front.load(results_dir, gpu_dir))
     except FileNotFoundError:
         return []
 
