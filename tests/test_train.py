@@ -39,6 +39,7 @@ def test_history_and_guards():
         "val_mae_gray",
         "val_max_gray",
         "val_exact8",
+        "val_outside_01_pct",
         "lr",
         "images",
         "seconds",

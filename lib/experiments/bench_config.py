@@ -133,7 +133,7 @@ def fresh_models(
 
 def with_banded(nets: dict[str, torch.nn.Module], source: str) -> dict[str, torch.nn.Module]:
     """``nets`` and, as ``banded`` (``banded (trained)`` in tables), the model ``source`` of them kept on its support
-    (``lib.core.banded``, with the tolerance of a trained map): the minimal design built from the final model, whose
+    (``lib.core.banded``, with the tolerance of a trained map): the banded form built from the final model, whose
     rows in the benchmark carry its own fidelity."""
     if source not in nets:
         raise KeyError(f"no model {source!r} to keep on its support; the models are {', '.join(nets)}")

@@ -151,7 +151,7 @@ DEVICE_WORDS = {"cpu": "CPU", "cuda": "GPU"}
 
 
 def _minimal(mine: list[BenchRow], best: BenchRow | None) -> BenchRow | None:
-    """The learned transform of the minimal design (``banded``, or its untrained stand-in) at its fastest; its fastest
+    """The learned transform of the banded form (``banded``, or its untrained stand-in) at its fastest; its fastest
     route where no learned transform was timed; else ``best``."""
     banded = [r for r in mine if r.method in LEARNED_METHODS and architecture(r) == BANDED]
     return fastest(r for r in banded if r.method == "transform_uint8") or fastest(banded) or best
@@ -159,7 +159,7 @@ def _minimal(mine: list[BenchRow], best: BenchRow | None) -> BenchRow | None:
 
 def lead_rows(rows: list[BenchRow], devices: dict[str, DeviceSummary]) -> list[dict]:
     """03's first table, at most eight rows: per device, the pipeline image by image and on the whole batch, the fastest
-    other user route where it beats the whole batch (CPU), the minimal design at its fastest (the learned transform
+    other user route where it beats the whole batch (CPU), the banded form at its fastest (the learned transform
     where timed, else its fastest route, which says so) and, on the CPU, its memory floor. ``x baseline``: over the
     pipeline image by image on the CPU, where the row reproduces the pipeline. ``devices``: the run's summaries
     (recorded GPU ones included)."""

@@ -175,8 +175,8 @@ FAMILIES = {f: next(r for r in ROUTES if r.family == f) for f in dict.fromkeys(r
 # Models: how tables name them
 UNTRAINED = " (untrained)"  # suffix of freshly built models (bench.fresh_models)
 NO_MODEL = ("-", "pipeline", "pillow", "opencv")  # the ``model`` of the floors', pipelines' and Pillow's rows
-BANDED = "banded"  # the name of the minimal design that bench.with_banded builds from a trained model
-# The saved models of the report by their role (the training runs of lib.report.records.RUNS, the minimal design
+BANDED = "banded"  # the name of the banded form that bench.with_banded builds from a trained model
+# The saved models of the report by their role (the training runs of lib.report.records.RUNS, the banded form
 # built here from the final model, 02's probed operator); ``banded (trained)`` is not the ``banded (closed form)``
 # that 04 and 06 fit with LearnedTransform.fit
 MODEL_LABELS = {"dense_seed": "dense_seed (baseline recipe)", "separable": "separable (final model)",

@@ -46,8 +46,8 @@ def _number(cell: str) -> float | None:
 
 
 def values(folders: Iterable[Path]) -> set[float]:
-    """Every number in the CSV and JSON files under ``folders``, the ratio of every two timings of one device, and the
-    complement of every share."""
+    """Every number in the CSV and JSON files under ``folders``, the ratio and the sum of every two timings of one
+    device, and the complement of every share."""
     found: set[float] = set()
     for folder in folders:
         for path in sorted(Path(folder).rglob("*.json")):
@@ -61,7 +61,9 @@ def values(folders: Iterable[Path]) -> set[float]:
                 if _number(r.get("median_s") or "") is not None:
                     timed.setdefault(r.get("device"), []).append(float(r["median_s"]))
             for times in timed.values():
-                found.update(a / b for a, b in itertools.permutations(set(times), 2) if b > 0)
+                pairs = list(itertools.combinations(set(times), 2))
+                found.update(x / y for a, b in pairs for x, y in ((a, b), (b, a)) if y > 0)
+                found.update(a + b for a, b in pairs)  # a floor: reading the input plus writing the output
     found |= {1 - v for v in found if 0 < v < 1}  # a share's complement: the wrong share of an exact one
     return {v for v in found if v == v}
 
