@@ -2,16 +2,14 @@
 
 Each example is a pipeline (a ``v2.Compose``, any deterministic callable, or a spec string) with the shape
 of the images it takes. The probe decides linear, affine and separable (``lib.core.classify``; per axis
-where the images are large); ``separable`` is learned from images by alternating least squares
-(``lib.core.fit.separable_als``: its unknowns grow with the sides, so 224x224 fits in seconds), and
-``LearnedTransform.fit`` reads the pipeline off in closed form (``banded (closed form)``). Both are scored on
-CIFAR-10 test images brought to the example's shape (resized with antialiasing, made gray for one channel) and on
-noise images of that shape. A pipeline that cannot be learned is listed with the error that refuses it.
+where the images are large), and ``LearnedTransform.fit`` reads the pipeline off in closed form (``banded (closed
+form)`` and the like), scored on CIFAR-10 test images brought to the example's shape (resized with antialiasing,
+made gray for one channel) and on noise images of that shape. A pipeline that cannot be learned is listed with the
+error that refuses it.
 
 The scaling study (05) reads its map off each size with :func:`closed_form` too.
 """
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,11 +18,10 @@ from torch import nn
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
-from lib.core import fit, metrics, models, registry, spec
+from lib.core import metrics, spec
 from lib.core.classify import classify
 from lib.core.constants import OUT_SHAPE
 from lib.core.fitting import Refused
-from lib.core.separable import set_parts
 from lib.core.transform import LearnedTransform
 
 
@@ -34,17 +31,6 @@ def normalized_gray() -> v2.Compose:
     06 ships it beside the target pipeline."""
     return v2.Compose([v2.Resize(OUT_SHAPE[1:], antialias=True), v2.Grayscale(), v2.ToDtype(torch.float32, scale=True),
                        v2.Normalize([0.48], [0.23])])  # fmt: skip
-
-
-def fit_separable(s: spec.Spec, x: torch.Tensor) -> tuple[nn.Module, float]:
-    """(``separable``, seconds) for pipeline ``s`` (a ``lib.core.spec.Spec``) learned from images ``x`` of its input
-    shape by alternating least squares (``lib.core.fit.separable_als``: its unknowns grow with the sides, not the
-    area)."""
-    start = time.perf_counter()
-    sep = registry.build("separable", out_shape=s.out_shape, in_shape=s.in_shape)
-    with torch.no_grad():
-        set_parts(sep, fit.separable_als(x, s(x)))
-    return sep.eval(), time.perf_counter() - start
 
 
 def closed_form(s: spec.Spec, x: torch.Tensor | None = None) -> tuple[tuple[str, nn.Module, float, int] | None, str]:
@@ -59,7 +45,7 @@ def closed_form(s: spec.Spec, x: torch.Tensor | None = None) -> tuple[tuple[str,
     return (f"{report.family} (closed form)", t.maps[key], report.seconds, report.params), ""
 
 
-FIT_PHOTOS, FIT_NOISE = 32, 32  # photographs and noise images of the example's shape the fit sees
+CHECK_PHOTOS = 8  # photographs of the example's shape the closed form is checked on, beside noise
 
 
 @dataclass
@@ -89,18 +75,11 @@ def _score(model, s: spec.Spec, x: torch.Tensor, chunk: int = 256) -> dict:
     return metrics.score_model(model, x, target)
 
 
-def fit_photos_and_noise(s: spec.Spec, train_x: torch.Tensor) -> torch.Tensor:
-    """The images an example is fitted on: the first FIT_PHOTOS of ``train_x`` and FIT_NOISE noise images, brought
-    to the pipeline's input shape."""
-    return torch.cat([photos(train_x[:FIT_PHOTOS], s.in_shape), noise(FIT_NOISE, s.in_shape, seed=1)])
-
-
 def study_one(example: Example, train_x: torch.Tensor, test_x: torch.Tensor, n_noise: int = 256) -> list[dict]:
-    """The rows of one example: its probe's decision, then per model (``separable`` learned from images,
-    :func:`fit_separable`, and the closed form, :func:`closed_form`) numbers, fit seconds and error on the
-    photographs and noise of its shape; one row with the error message where the pipeline is refused or not affine
-    and separable. The fit sees the first FIT_PHOTOS of ``train_x`` and FIT_NOISE noise images, brought to the
-    example's shape; ``test_x`` is scored in chunks."""
+    """The row of one example: its probe's decision (affine, separable, its offset |f(0)|), then the closed form
+    (:func:`closed_form`, checked on the first CHECK_PHOTOS of ``train_x`` brought to the example's shape): its numbers,
+    fit seconds and error on ``test_x`` brought to that shape (scored in chunks) and on noise of it; the error message
+    instead where the pipeline is refused."""
     base = {"example": example.name, "in_shape": "x".join(map(str, example.in_shape))}
     try:
         s = spec.wrap(example.pipeline, example.in_shape, name=example.name)
@@ -109,22 +88,14 @@ def study_one(example: Example, train_x: torch.Tensor, test_x: torch.Tensor, n_n
     found = classify(s, n=8)
     base |= {"out_shape": "x".join(map(str, s.out_shape)), "affine": found.affine, "linear": found.linear,
              "separable": found.separable, "offset_gray": found.offset_gray}  # fmt: skip
-    if not (found.affine and found.separable):
-        why = "not affine" if not found.affine else "affine but not row/column separable"
-        return [{**base, "model": "-", "refused": f"{why}: no separable model reproduces it"}]
-    photo_test = torch.cat([photos(test_x[i : i + 256], s.in_shape) for i in range(0, len(test_x), 256)])
-    seen = fit_photos_and_noise(s, train_x)
-    sep, fit_s = fit_separable(s, seen)
-    closed, why = closed_form(s, seen[:FIT_PHOTOS])
+    closed, why = closed_form(s, photos(train_x[:CHECK_PHOTOS], s.in_shape))
     if closed is None:
         return [{**base, "model": "-", "refused": why}]
-    rows = []
-    for name, model, seconds, numbers in (("separable", sep, fit_s, models.n_params(sep)), closed):
-        photo, rand = _score(model, s, photo_test), _score(model, s, noise(n_noise, s.in_shape, seed=2))
-        rows.append({**base, "model": name, "params": numbers, "fit_s": seconds,
-                     "photo_max_gray": photo["max_gray"], "photo_exact8_pct": photo["exact8_pct"],
-                     "noise_max_gray": rand["max_gray"], "refused": ""})  # fmt: skip
-    return rows
+    name, model, seconds, numbers = closed
+    photo_test = torch.cat([photos(test_x[i : i + 256], s.in_shape) for i in range(0, len(test_x), 256)])
+    photo, rand = _score(model, s, photo_test), _score(model, s, noise(n_noise, s.in_shape, seed=2))
+    return [{**base, "model": name, "params": numbers, "fit_s": seconds, "photo_max_gray": photo["max_gray"],
+             "photo_exact8_pct": photo["exact8_pct"], "noise_max_gray": rand["max_gray"], "refused": ""}]  # fmt: skip
 
 
 def study(examples: list[Example], train_x: torch.Tensor, test_x: torch.Tensor) -> list[dict]:
