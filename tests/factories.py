@@ -23,3 +23,10 @@ def make_record(**over) -> TrainRecord:
         synthetic_families=["noise"], device="cpu", config={"lbfgs_iters": 20}, history=[],
     )  # fmt: skip
     return TrainRecord(**(fields | over))
+
+
+def history_row(epoch: int, max_gray: float, held: float, exact: float) -> dict:
+    """One epoch of a training history (``lib.core.train``): 10 images and a second an epoch, the mean error a 40th
+    of the largest."""
+    return {"epoch": epoch, "images": 10 * epoch, "seconds": float(epoch), "val_mae_gray": max_gray / 40,
+            "val_max_gray": max_gray, "held_out_max_gray": held, "val_exact8": exact}  # fmt: skip

@@ -1,6 +1,7 @@
 """02's prose, on small hand-made tables: each number quoted as its table rounds it."""
 
 import pandas as pd
+from factories import history_row
 
 from lib.experiments import threshold
 from lib.report import designs_text
@@ -58,14 +59,9 @@ def test_loss_text_names_who_met_the_rule_and_explains_the_weight_from_numbers()
     assert "ends 0.0357 gray levels off at worst against 0.0024" in text
 
 
-def _row(epoch, max_gray, held, exact):
-    return {"epoch": epoch, "images": 10 * epoch, "seconds": float(epoch), "val_mae_gray": max_gray / 40,
-            "val_max_gray": max_gray, "held_out_max_gray": held, "val_exact8": exact}  # fmt: skip
-
-
 def test_threshold_text_derives_the_tolerance_and_prices_the_others():
-    history = [_row(1, 40.0, 60.0, 0.5), _row(2, 0.05, 0.08, 0.999), _row(3, 0.004, 0.008, 0.99993),
-               _row(4, 0.002, 0.004, 0.99993)]  # fmt: skip
+    history = [history_row(1, 40.0, 60.0, 0.5), history_row(2, 0.05, 0.08, 0.999),
+               history_row(3, 0.004, 0.008, 0.99993), history_row(4, 0.002, 0.004, 0.99993)]  # fmt: skip
     boundary = pd.DataFrame({"within (gray levels)": [0.1, 0.01], "pixels (%)": [20.1, 1.996], "2t (%)": [20, 2]})
     check = threshold.rounding_check({"baseline recipe": (0.418, 37.4)})
     costs = threshold.costs(history, (0.1, 0.01, 0.001))

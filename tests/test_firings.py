@@ -8,23 +8,6 @@ def _epoch(epoch, mae, mx, held=None, exact=0.9):
     return row | ({"held_out_max_gray": held} if held is not None else {})
 
 
-def test_rule_firings_find_the_first_epoch_of_each_rule():
-    history = [_epoch(1, 0.8, 9.0, 20.0), _epoch(2, 0.3, 2.0, 5.0, 0.7), _epoch(3, 0.05, 0.4, 0.8),
-               _epoch(4, 0.001, 0.008, 0.02), _epoch(5, 0.0005, 0.004, 0.009, 0.9999)]  # fmt: skip
-    f = stopping.rule_firings(history, tolerance_gray=0.01)
-    assert f["mean"]["epoch"] == 2 and f["mean"]["wrong_level_pct"] == pytest.approx(30)
-    assert f["strict"]["epoch"] == 3
-    assert f["tolerance (0.01 gray levels)"]["epoch"] == 5  # epoch 4 passes on validation, not on held-out
-    text = stopping.firing_text(f)
-    assert "mean rule fired at epoch 2 with 30.00%" in text
-
-
-def test_rules_that_never_fire_say_so():
-    f = stopping.rule_firings([_epoch(1, 3.0, 40.0)])
-    assert all(v["epoch"] is None for v in f.values())
-    assert "the strict rule never fired" in stopping.firing_text(f)
-
-
 def test_a_window_rule_ignores_one_lucky_epoch():
     history = [_epoch(e, mae, 1.0) for e, mae in enumerate([0.9, 0.88, 4.7, 0.42, 0.45, 0.40, 0.3], start=1)]
     assert stopping.first_firing(history, "mean")["epoch"] == 4  # the baseline recipe's rule: the dip

@@ -3,7 +3,7 @@ own row from its record; the threshold is derived from one run's history."""
 
 import pytest
 import torch
-from factories import make_record
+from factories import history_row, make_record
 
 from lib.core import synthetic
 from lib.core.data import Data
@@ -24,7 +24,7 @@ CONFIG = {"loss": "range_sse", "out_of_range_weight": 2.0, "optimizer": "adam", 
           "patience": 0, "max_epochs": 2, "observe_past_rule": True, "seed": 0, "device": "cpu"}  # fmt: skip
 
 
-def test_the_loss_study_changes_only_the_loss_and_keeps_the_final_runs_row():
+def test_the_loss_study_changes_only_the_loss_and_keeps_the_final_runshistory_row():
     ds, trainset = _data()
     history = [{"epoch": e, "images": 96 * e, "seconds": float(e), "val_mae_gray": 1.0, "val_max_gray": 9.0,
                 "val_outside_01_pct": 3.0} for e in (1, 2, 3)]  # fmt: skip
@@ -47,14 +47,9 @@ def test_the_loss_study_rebuilds_the_final_runs_images_or_refuses():
         loss_study.same_data(final, "/nonexistent")
 
 
-def _row(epoch, max_gray, held, exact):
-    return {"epoch": epoch, "images": 10 * epoch, "seconds": float(epoch), "val_mae_gray": max_gray / 40,
-            "val_max_gray": max_gray, "held_out_max_gray": held, "val_exact8": exact}  # fmt: skip
-
-
 def test_the_derived_tolerance_is_the_loosest_on_the_floor():
-    history = [_row(1, 40.0, 60.0, 0.5), _row(2, 0.05, 0.08, 0.999), _row(3, 0.004, 0.008, 0.9999),
-               _row(4, 0.002, 0.004, 0.99993)]  # fmt: skip
+    history = [history_row(1, 40.0, 60.0, 0.5), history_row(2, 0.05, 0.08, 0.999), history_row(3, 0.004, 0.008, 0.9999),
+               history_row(4, 0.002, 0.004, 0.99993)]  # fmt: skip
     costs = threshold.costs(history, tolerances=(0.1, 0.01, 0.005, 0.001)).set_index("rule")
     assert costs.loc["mean (the baseline recipe's)", "epoch"] == 2  # mean 0.05 / 40 < 0.5 at epoch 2, not 1
     assert costs.loc["tolerance 0.1", "epoch"] == 2 and costs.loc["tolerance 0.01", "epoch"] == 3

@@ -146,28 +146,7 @@ def _firing(hit: dict | None) -> dict:
     return {k: hit and hit.get(k) for k in keys} | {"wrong_level_pct": hit and 100 * (1 - hit["val_exact8"])}
 
 
-def rule_firings(history: list[dict], tolerance_gray: float = TOLERANCE_GRAY) -> dict[str, dict]:
-    """When each stopping rule would first have fired in a run, and what was wrong then: the share of
-    validation pixels at another 8-bit gray level than the pipeline's."""
-    rules = {"mean": "mean", "strict": "strict", f"tolerance ({tolerance_gray:g} gray levels)": "tolerance"}
-    return {name: _firing(first_firing(history, rule, tolerance_gray)) for name, rule in rules.items()}
-
-
 def tolerance_costs(history: list[dict], tolerances: list[float]) -> list[dict]:
     """For each tolerance (gray levels), when the tolerance rule would first have fired in a run: the epoch, the
     images seen and seconds it took, and the share of validation pixels still at a wrong 8-bit level then."""
     return [{"tolerance_gray": t, **_firing(first_firing(history, "tolerance", t))} for t in tolerances]
-
-
-def firing_text(firings: dict[str, dict]) -> str:
-    """One sentence on when each rule fired and how many pixels were still wrong then."""
-    parts = []
-    for rule, f in firings.items():
-        if f["epoch"] is None:
-            parts.append(f"the {rule} rule never fired within the run")
-        else:
-            parts.append(
-                f"the {rule} rule fired at epoch {f['epoch']} with {f['wrong_level_pct']:.2f}% of validation pixels "
-                f"at a wrong 8-bit gray level and the worst pixel {f['val_max_gray']:.3g} gray levels off"
-            )
-    return "; ".join(parts) + "."

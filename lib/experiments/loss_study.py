@@ -3,8 +3,6 @@ loss, everything else the same (design, random start, Adam and its schedule, ima
 epoch budget), so that the loss is the only difference; the final model's own run (01_train) is the row of its loss.
 """
 
-import math
-
 import pandas as pd
 
 from lib.core import data, metrics, synthetic
@@ -59,14 +57,3 @@ def loss_study(
         rows.append(row(label, loss, weight, res.history, res.epochs, res.stopped_by, res.seconds, test))
         histories[label] = res.history
     return pd.DataFrame(rows), histories
-
-
-def rounding_check(runs: dict[str, tuple[float, float]]) -> pd.DataFrame:
-    """The rounding argument against measurement: for each run (label -> (mean error in gray levels, share of
-    pixels at a wrong 8-bit level in percent)), the share the argument predicts (the mean error, while it is
-    below one level) beside the measured one."""
-    return pd.DataFrame([
-        {"run": label, "mean error (gray)": mae, "predicted wrong 8-bit %": 100 * min(mae, 1.0),
-         "measured wrong 8-bit %": wrong}
-        for label, (mae, wrong) in runs.items() if math.isfinite(mae)
-    ])  # fmt: skip

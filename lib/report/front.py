@@ -143,3 +143,17 @@ def suite_outcome(rows: list[dict]) -> dict:
         "worst_gray": max((max(r["photo_gray"], r["noise_gray"]) for r in done), default=None),
         "speedups": (min(r["speedup"] for r in done), max(r["speedup"] for r in done)) if done else None,
     }
+
+
+def median_ms(ms: str) -> str:
+    """The median of a lead-table time ("5.26 (5.07-5.41)" -> "5.26")."""
+    return ms.split(" (")[0]
+
+
+def cpu_speed(res: Results) -> dict | None:
+    """The CPU rows of :func:`speed_table` the opening and the headline quote: ``transform``, ``loop`` and ``user``
+    (the fastest user route, else the whole batch, else None); None where the transform or the baseline is absent."""
+    cpu = lead(speed_table(res))
+    if "transform" not in cpu or "loop" not in cpu:
+        return None
+    return {"transform": cpu["transform"], "loop": cpu["loop"], "user": cpu.get("user") or cpu.get("batch")}

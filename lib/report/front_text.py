@@ -9,9 +9,9 @@ from lib.report.front import (
     FINAL_RUN,
     RECIPE_RUN,
     Results,
+    cpu_speed,
     fidelity,
-    lead,
-    speed_table,
+    median_ms,
     suite_outcome,
 )
 from lib.report.scaling_text import verdicts
@@ -24,11 +24,6 @@ OPTIMIZER_WORDS = {
 }  # fmt: skip
 LOSS_NAMES = {"range_sse": "the baseline recipe's loss", "sse": "the summed squared error",
               "mse": "the mean squared error", "l1": "the summed absolute error"}  # fmt: skip
-
-
-def _median(ms: str) -> str:
-    """The median of a lead-table time ("5.26 (5.07-5.41)" -> "5.26")."""
-    return ms.split(" (")[0]
 
 
 def _g(v: float, digits: int = 2) -> str:
@@ -68,16 +63,15 @@ def opening(res: Results) -> str:
         f"target pipeline, with {percent(f['test_exact8_pct'])}% of pixels on the pipeline's own 8-bit value; the "
         f"baseline recipe is {_g(r['test_max_gray'], 3)} gray levels off ({percent(r['test_exact8_pct'])}%).",
     ]
-    cpu = lead(speed_table(res))
-    if "transform" in cpu and "loop" in cpu:
-        env, t = res.bench_summary.environment, cpu["transform"]
-        user = cpu.get("user") or cpu.get("batch")
+    speed = cpu_speed(res)
+    if speed is not None:
+        env, t, user = res.bench_summary.environment, speed["transform"], speed["user"]
         text.append(
             f"Run by the engine a user imports (`{t['route'].split(',')[0]}` through `LearnedTransform`), it turns the "
-            f"test images into the pipeline's output in **{_median(t['ms'])} ms** on the CPU ({env.cpu or 'unknown'}, "
-            f"{env.cpu_vector or '?'}, {env.torch_threads or '?'} threads), **{t['x baseline']}** the pipeline image "
-            f"by image ({_median(cpu['loop']['ms'])} ms)"
-            + (f" against {user['x baseline']} for the fastest route a user would take ({_median(user['ms'])} ms)"
+            f"test images into the pipeline's output in **{median_ms(t['ms'])} ms** on the CPU "
+            f"({env.cpu or 'unknown'}, {env.cpu_vector or '?'}, {env.torch_threads or '?'} threads), "
+            f"**{t['x baseline']}** the pipeline image by image ({median_ms(speed['loop']['ms'])} ms)"
+            + (f" against {user['x baseline']} for the fastest route a user would take ({median_ms(user['ms'])} ms)"
                if user else "")
             + ". " + gpu_sentence(res)
         )  # fmt: skip

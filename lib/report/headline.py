@@ -37,15 +37,14 @@ def lines(res: Results) -> list[str]:
         f"parameters): at most {_g(recipe['test_max_gray'], 3)} gray levels off on the same images "
         f"({percent(recipe['test_exact8_pct'])}% on the 8-bit value).",
     ]
-    cpu = front.lead(front.speed_table(res))
-    if "transform" in cpu and "loop" in cpu:
-        env, t = res.bench_summary.environment, cpu["transform"]
-        user = cpu.get("user") or cpu.get("batch")
+    speed = front.cpu_speed(res)
+    if speed is not None:
+        env, t, user = res.bench_summary.environment, speed["transform"], speed["user"]
         out.append(
             f"- **Speed:** {t['route']} turns the {res.bench_summary.config.n_images:,} test images into the "
-            f"pipeline's output in **{t['ms'].split(' (')[0]} ms**, **{t['x baseline']}** the pipeline image by image"
+            f"pipeline's output in **{front.median_ms(t['ms'])} ms**, **{t['x baseline']}** the pipeline image by image"
             + (f" (the fastest route a user would take, {user['route'].removeprefix('user route: ')}: "
-               f"{user['ms'].split(' (')[0]} ms, {user['x baseline']})" if user else "")
+               f"{front.median_ms(user['ms'])} ms, {user['x baseline']})" if user else "")
             + f"; measured on {env.cpu or 'unknown CPU'} ({env.cpu_vector or '?'}, {env.torch_threads or '?'} "
             f"threads), {(env.date or '?')[:10]}."
         )  # fmt: skip

@@ -184,19 +184,6 @@ def plot_maps(maps: dict[str, torch.Tensor], ncols: int = 3, title: str = "", sy
     return fig
 
 
-def plot_gray_weights(weights: dict[str, torch.Tensor], title: str = "grayscale weights (scaled to sum 1)"):
-    """Grouped bars of R, G, B weights per model."""
-    fig, ax = plt.subplots(figsize=(7, 3.5))
-    width = 0.8 / len(weights)
-    for k, (label, w) in enumerate(weights.items()):
-        ax.bar([c + k * width for c in range(3)], w.detach().double().cpu().numpy(), width, label=label)
-    ax.set_xticks([c + 0.4 - width / 2 for c in range(3)], ["R", "G", "B"])
-    ax.set(ylabel="weight", title=title)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
 def _show(img: torch.Tensor) -> tuple:
     """(array, imshow options) for a (C, H, W) image in [0, 1]: gray for one channel, RGB for three."""
     if img.shape[0] == 1:
